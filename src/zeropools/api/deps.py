@@ -1,0 +1,45 @@
+"""Per-request dependencies: the deployment, the authenticated context, page parameters."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from zeropools.domain import limits
+from zeropools.domain.clock import utc_now
+from zeropools.services.auth import authenticate
+from zeropools.services.context import Ctx, Deployment
+from zeropools.store.protocol import Page
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: zpk_test_... or zpk_live_...")
+
+
+def deployment(request: Request) -> Deployment:
+    dep = request.app.state.deployment
+    assert isinstance(dep, Deployment)
+    return dep
+
+
+def context(
+    request: Request,
+    dep: Annotated[Deployment, Depends(deployment)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Ctx:
+    header = request.headers.get("authorization")
+    actor = authenticate(dep, header if credentials is not None or header else None)
+    return Ctx(request_id=request.state.request_id, now=utc_now(), actor=actor)
+
+
+def page(
+    limit: Annotated[int, Query(ge=1, le=limits.PAGE_SIZE_MAX)] = limits.PAGE_SIZE_DEFAULT,
+    starting_after: Annotated[str | None, Query(max_length=64)] = None,
+) -> Page:
+    # one extra row tells has_more without counting
+    return Page(limit=limit + 1, starting_after=starting_after)
+
+
+Dep = Annotated[Deployment, Depends(deployment)]
+Context = Annotated[Ctx, Depends(context)]
+PageParams = Annotated[Page, Depends(page)]

@@ -1,0 +1,134 @@
+"""Pure ASGI middleware: request ids, the body-size limit, and the last-resort 500.
+
+Written as raw ASGI rather than ``BaseHTTPMiddleware`` because it runs on every request and the
+latter costs a task and a queue per call. It sits inside Starlette's error middleware, so it is
+also where an unexpected exception becomes a problem document that still carries the request id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from zeropools.domain import ids, limits
+
+log = logging.getLogger("zeropools.api")
+
+Limits = Callable[[str], int]
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def default_body_limit(path: str) -> int:
+    if path == "/v1/payins/import":
+        return limits.IMPORT_FILE_BYTES_MAX
+    return limits.REQUEST_BODY_BYTES_MAX
+
+
+def _problem(status: int, code: str, title: str, detail: str, request_id: str) -> bytes:
+    return json.dumps(
+        {
+            "type": f"/errors/{code}",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "code": code,
+            "request_id": request_id,
+        }
+    ).encode()
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, body_limit: Limits = default_body_limit) -> None:
+        self.app = app
+        self.body_limit = body_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = ids.new_id(ids.REQUEST)
+        scope.setdefault("state", {})["request_id"] = request_id
+        header = (b"x-request-id", request_id.encode())
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"
+                ]
+                # a replayed idempotent response carries its original id; keep that one
+                replayed = scope["state"].get("replayed_request_id")
+                headers.append((b"x-request-id", replayed.encode()) if replayed else header)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        async def fail(status: int, body: bytes) -> None:
+            await send_with_id(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [(b"content-type", b"application/problem+json")],
+                }
+            )
+            await send_with_id({"type": "http.response.body", "body": body})
+
+        limit = self.body_limit(scope["path"])
+        declared = _content_length(scope)
+        too_large = _problem(
+            413,
+            "payload_too_large",
+            "Payload too large",
+            f"The body is larger than {limit} bytes, the most this endpoint accepts.",
+            request_id,
+        )
+        if declared is not None and declared > limit:
+            await fail(413, too_large)
+            return
+        received = 0
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counted_receive, send_with_id)
+        except _TooLarge:
+            if not started:
+                await fail(413, too_large)
+        except Exception:
+            log.exception("unhandled error in %s", request_id)
+            if not started:
+                await fail(
+                    500,
+                    _problem(
+                        500,
+                        "internal_error",
+                        "Internal error",
+                        "Something failed on our side; nothing was committed. Quote the "
+                        "request_id to support.",
+                        request_id,
+                    ),
+                )
+
+
+def _content_length(scope: Scope) -> int | None:
+    for key, value in scope.get("headers", []):
+        if key == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

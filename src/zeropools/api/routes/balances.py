@@ -1,0 +1,61 @@
+"""Balances, funding instructions and the ledger, as the partner sees them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from zeropools.api import views
+from zeropools.api.deps import Context, Dep, PageParams
+from zeropools.api.views import JSON
+from zeropools.services import balances, ledger, partners
+from zeropools.store.protocol import EntryFilter
+
+router = APIRouter(tags=["balances"])
+PartnerQuery = Annotated[str | None, Query(description="operators: whose resource")]
+
+
+@router.get("/v1/funding-instructions")
+def funding_instructions(dep: Dep, ctx: Context, partner_id: PartnerQuery = None) -> JSON:
+    found = partners.partner_funding_instructions(dep, ctx, partner_id)
+    return views.page(found, len(found), views.funding)
+
+
+@router.get("/v1/balances")
+def list_balances(dep: Dep, ctx: Context, partner_id: PartnerQuery = None) -> JSON:
+    found = balances.list_balances(dep, ctx, partner_id)
+    return views.page(found, len(found), lambda b: views.balance(b, dep.currencies))
+
+
+@router.get("/v1/balances/{currency}")
+def get_balance(currency: str, dep: Dep, ctx: Context, partner_id: PartnerQuery = None) -> JSON:
+    return views.balance(balances.get_balance(dep, ctx, partner_id, currency), dep.currencies)
+
+
+@router.get("/v1/ledger-entries")
+def list_ledger_entries(
+    dep: Dep,
+    ctx: Context,
+    page: PageParams,
+    partner_id: PartnerQuery = None,
+    currency: Annotated[str | None, Query()] = None,
+    type: Annotated[str | None, Query()] = None,
+    trade_id: Annotated[str | None, Query()] = None,
+    created_gte: Annotated[str | None, Query(description="RFC 3339")] = None,
+    created_lt: Annotated[str | None, Query(description="RFC 3339")] = None,
+) -> JSON:
+    where = EntryFilter(
+        currency=currency,
+        type=type,
+        trade_id=trade_id,
+        created_gte=ledger.time_bound("created_gte", created_gte),
+        created_lt=ledger.time_bound("created_lt", created_lt),
+    )
+    found = ledger.list_entries(dep, ctx, partner_id, where, page)
+    return views.page(found, page.limit - 1, lambda e: views.ledger_entry(e, dep.currencies))
+
+
+@router.get("/v1/ledger-entries/{entry_id}")
+def get_ledger_entry(entry_id: str, dep: Dep, ctx: Context) -> JSON:
+    return views.ledger_entry(ledger.get_entry(dep, ctx, entry_id), dep.currencies)

@@ -1,0 +1,59 @@
+"""Operator: partners and API keys."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from zeropools.api import views
+from zeropools.api.deps import Context, Dep, PageParams
+from zeropools.api.schemas import ApiKeyCreate, PartnerCreate
+from zeropools.api.views import JSON
+from zeropools.services import partners
+
+router = APIRouter(tags=["partners"])
+
+
+@router.post("/v1/partners", status_code=201)
+def create_partner(body: PartnerCreate, dep: Dep, ctx: Context) -> JSON:
+    created = partners.create_partner(
+        dep,
+        ctx,
+        name=body.name,
+        balance_model=body.balance_model,
+        currencies=body.currencies,
+        low_balance_threshold=body.low_balance_threshold,
+    )
+    return {
+        **views.partner(created.partner, dep.currencies),
+        "api_keys": {issued.key.role: issued.secret for issued in created.keys},
+        "api_key_ids": {issued.key.role: issued.key.id for issued in created.keys},
+        "funding_instructions": [views.funding(fi) for fi in created.funding],
+    }
+
+
+@router.get("/v1/partners")
+def list_partners(dep: Dep, ctx: Context, page: PageParams) -> JSON:
+    found = partners.list_partners(dep, ctx, page)
+    return views.page(found, page.limit - 1, lambda p: views.partner(p, dep.currencies))
+
+
+@router.get("/v1/partners/{partner_id}")
+def get_partner(partner_id: str, dep: Dep, ctx: Context) -> JSON:
+    partner = partners.get_partner(dep, ctx, partner_id)
+    return {
+        **views.partner(partner, dep.currencies),
+        "funding_instructions": [
+            views.funding(fi) for fi in partners.instructions_for(dep, partner)
+        ],
+    }
+
+
+@router.post("/v1/partners/{partner_id}/api-keys", status_code=201)
+def create_api_key(partner_id: str, body: ApiKeyCreate, dep: Dep, ctx: Context) -> JSON:
+    issued = partners.issue_api_key(dep, ctx, partner_id, body.role)
+    return views.api_key(issued.key, issued.secret)
+
+
+@router.delete("/v1/api-keys/{key_id}")
+def revoke_api_key(key_id: str, dep: Dep, ctx: Context) -> JSON:
+    return views.api_key(partners.revoke_api_key(dep, ctx, key_id))

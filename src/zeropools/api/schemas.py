@@ -1,0 +1,55 @@
+"""Request bodies. Money fields accept any JSON so the domain can refuse numbers with the
+precise ``amount_invalid`` code instead of a generic schema error; the OpenAPI document still
+says they are decimal strings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+from zeropools.domain import limits
+
+Money = Annotated[
+    Any,
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "examples": ["1000.00"]}),
+]
+SignedMoney = Annotated[
+    Any,
+    WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$", "examples": ["-12.00"]}),
+]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3,5}$", examples=["EUR"])]
+
+
+class Body(BaseModel):
+    # unknown fields are refused: a typo must not silently drop a partner's intent
+    model_config = ConfigDict(extra="forbid")
+
+
+class PartnerCreate(Body):
+    name: Annotated[str, Field(min_length=1, max_length=limits.PARTNER_NAME_CHARS_MAX)]
+    balance_model: Literal["debit", "reserve"]
+    currencies: Annotated[
+        list[Currency], Field(min_length=1, max_length=limits.CURRENCIES_PER_PARTNER_MAX)
+    ]
+    low_balance_threshold: dict[str, Money] | None = None
+
+
+class ApiKeyCreate(Body):
+    role: Literal["partner_admin", "partner_server"]
+
+
+class PayinCreate(Body):
+    bank_transaction_id: Annotated[
+        str, Field(min_length=1, max_length=limits.BANK_TRANSACTION_ID_CHARS_MAX)
+    ]
+    amount: Money
+    currency: Currency
+    booking_status: Literal["pending", "booked"]
+    reference: Annotated[str, Field(max_length=64)] | None = None
+    remittance_info: Annotated[str, Field(max_length=limits.REMITTANCE_INFO_CHARS_MAX)] | None = (
+        None
+    )
+    debtor_name: Annotated[str, Field(max_length=200)] | None = None
+    debtor_iban: Annotated[str, Field(max_length=64)] | None = None
+    value_date: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None

@@ -1,0 +1,159 @@
+"""``zeropools`` command line: init, serve, verify, demo."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from zeropools import config
+from zeropools.bootstrap import NotInitialized, deployment, initialize
+from zeropools.domain import ids
+from zeropools.domain.clock import to_rfc3339, utc_now
+from zeropools.domain.errors import DomainError
+from zeropools.domain.partners import MODES, key_mode
+from zeropools.services import partners
+from zeropools.services.context import Ctx, Deployment
+from zeropools.services.verify import verify as verify_ledger
+from zeropools.store.open import open_store
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+out = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="sqlite:///FILE or postgresql://...; default $ZEROPOOLS_DB or "
+        "sqlite:///./var/zeropools.db",
+    ),
+]
+HostOption = Annotated[str | None, typer.Option("--host")]
+PortOption = Annotated[int | None, typer.Option("--port")]
+
+
+def _settings(db: str | None) -> config.Settings:
+    settings = config.from_env()
+    if db:
+        settings = config.Settings(**{**settings.__dict__, "db_url": db})
+    return settings
+
+
+def _system_ctx() -> Ctx:
+    return Ctx(request_id=ids.new_id(ids.REQUEST), now=utc_now())
+
+
+@app.command()
+def init(
+    db: DbOption = None,
+    mode: Annotated[str, typer.Option("--mode", help="test or live; fixed forever")] = "test",
+    new_operator_key: Annotated[
+        bool, typer.Option("--new-operator-key", help="issue another operator key")
+    ] = False,
+) -> None:
+    """Create or upgrade the schema and print an operator key once."""
+    if mode not in MODES:
+        err.print(f"--mode must be one of {', '.join(MODES)}")
+        raise typer.Exit(2)
+    settings = _settings(db)
+    store = open_store(settings.db_url)
+    try:
+        before = store.pending_migrations()
+        try:
+            applied, kept_mode = initialize(store, mode)
+        except DomainError as exc:
+            err.print(f"[red]{exc.detail}[/red]")
+            raise typer.Exit(1) from exc
+        first_time = "0001_init" in before
+        out.print(
+            f"schema: {settings.db_url} ({', '.join(applied) or 'up to date'}); mode {kept_mode}"
+        )
+        if first_time or new_operator_key:
+            dep = deployment(settings, store)
+            issued = partners.new_operator_key(dep, _system_ctx())
+            out.print("operator key (shown once, store it now):")
+            print(issued.secret)
+        else:
+            out.print("already initialized; pass --new-operator-key to issue another key")
+    finally:
+        store.close()
+
+
+def _serve(dep: Deployment, host: str, port: int) -> None:
+    import uvicorn
+
+    from zeropools.api.app import create_app
+
+    uvicorn.run(create_app(dep), host=host, port=port, log_level="info")
+
+
+def _open(settings: config.Settings) -> Deployment:
+    try:
+        return deployment(settings)
+    except NotInitialized as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def serve(db: DbOption = None, host: HostOption = None, port: PortOption = None) -> None:
+    """Serve the HTTP API; applies pending migrations first."""
+    settings = _settings(db)
+    dep = _open(settings)
+    if settings.operator_key:
+        if key_mode(settings.operator_key) != dep.mode:
+            err.print(f"ZEROPOOLS_OPERATOR_KEY must start with zpk_{dep.mode}_")
+            raise typer.Exit(2)
+        partners.ensure_operator_key(dep, settings.operator_key, to_rfc3339(utc_now()))
+    _serve(dep, host or settings.host, port or settings.port)
+
+
+@app.command()
+def verify(db: DbOption = None) -> None:
+    """Replay every ledger entry: hashes, sequences, journal sums, stored balances."""
+    settings = _settings(db)
+    store = open_store(settings.db_url)
+    try:
+        report = verify_ledger(store)
+    finally:
+        store.close()
+    for problem in report.problems:
+        out.print(f"[red]MISMATCH[/red] {problem}")
+    summary = (
+        f"{report.partners} partners, {report.entries} entries, {len(report.problems)} problems"
+    )
+    if not report.ok:
+        out.print(f"[red]verify failed:[/red] {summary}")
+        raise typer.Exit(1)
+    out.print(f"[green]verify ok:[/green] {summary}")
+
+
+@app.command()
+def demo(db: DbOption = None, host: HostOption = None, port: PortOption = None) -> None:
+    """A demo deployment on SQLite: a partner with keys, a funded balance, then serve."""
+    from zeropools.demo import seed
+
+    settings = _settings(db)
+    store = open_store(settings.db_url)
+    initialize(store, "test")
+    dep = deployment(settings, store)
+    operator_key = settings.operator_key or "zpk_test_demo_operator_key_for_local_use_only"
+    partners.ensure_operator_key(dep, operator_key, to_rfc3339(utc_now()))
+    seeded = seed(dep)
+    host, port = host or settings.host, port or settings.port
+    out.print(f"[bold]zeropools demo[/bold] on {settings.db_url}")
+    out.print(f"  API          http://{host}:{port}  (OpenAPI: /openapi.json, docs: /docs)")
+    out.print(f"  operator key {operator_key}")
+    for line in seeded.lines():
+        out.print(f"  {line}")
+    _serve(dep, host, port)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,134 @@
+"""The world's mistakes, as typed errors with a stable snake_case ``code``.
+
+Our own bugs are ``assert``s; everything a caller can cause is a ``DomainError`` subclass.
+HTTP statuses live in exactly one place: ``zeropools.api.errors``. ``extra`` carries the fields
+that help the caller (``currency``, ``shortfall``, ...) and goes into the problem body as is.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    code: ClassVar[str] = "domain_error"
+    title: ClassVar[str] = "Request refused"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra: dict[str, Any] = extra
+
+
+class MalformedJson(DomainError):
+    code = "malformed_json"
+    title = "Body is not valid JSON"
+
+
+class IdempotencyKeyRequired(DomainError):
+    code = "idempotency_key_required"
+    title = "Idempotency-Key header required"
+
+
+class Unauthenticated(DomainError):
+    code = "unauthenticated"
+    title = "Missing or invalid API key"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    title = "Not allowed for this role"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    title = "No such object"
+
+
+class InsufficientBalance(DomainError):
+    code = "insufficient_balance"
+    title = "Insufficient balance"
+
+
+class QuoteExpired(DomainError):
+    code = "quote_expired"
+    title = "Quote expired"
+
+
+class QuoteAlreadyUsed(DomainError):
+    code = "quote_already_used"
+    title = "Quote already used"
+
+
+class InvalidTransition(DomainError):
+    code = "invalid_transition"
+    title = "Transition not allowed"
+
+
+class IdempotencyKeyInUse(DomainError):
+    code = "idempotency_key_in_use"
+    title = "Idempotency key is still being processed"
+
+
+class PayinConflict(DomainError):
+    code = "payin_conflict"
+    title = "Pay-in conflicts with a known bank transaction"
+
+
+class PeriodHasOpenItems(DomainError):
+    code = "period_has_open_items"
+    title = "Period has unreconciled items"
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+    title = "Payload too large"
+
+
+class ValidationFailed(DomainError):
+    """Schema violations; ``extra['errors']`` is a list of ``{"field", "message"}``."""
+
+    code = "validation_error"
+    title = "Request does not match the schema"
+
+
+class AmountInvalid(DomainError):
+    code = "amount_invalid"
+    title = "Amount is not a valid decimal string"
+
+
+class AmountPrecisionExceeded(DomainError):
+    code = "amount_precision_exceeded"
+    title = "Amount has more decimals than the currency allows"
+
+
+class CurrencyNotEnabled(DomainError):
+    code = "currency_not_enabled"
+    title = "Currency not enabled"
+
+
+class PoolDisabled(DomainError):
+    code = "pool_disabled"
+    title = "Pool disabled"
+
+
+class AmountOutOfRange(DomainError):
+    code = "amount_out_of_range"
+    title = "Amount out of range"
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    title = "Idempotency key reused with a different request"
+
+
+def all_error_classes() -> list[type[DomainError]]:
+    """Every concrete error class, so a test can prove each one is mapped to HTTP."""
+    found: list[type[DomainError]] = []
+    pending: list[type[DomainError]] = [DomainError]
+    while pending:
+        cls = pending.pop()
+        for sub in cls.__subclasses__():
+            found.append(sub)
+            pending.append(sub)
+    return found

@@ -1,0 +1,42 @@
+"""Prefixed, time-ordered ids (``ple_01J...``).
+
+A ULID body (48-bit millisecond time + 80 random bits, Crockford base32) keeps ids sortable by
+creation time, which is what ``starting_after`` pagination over newest-first lists needs. It is
+twelve lines, so we write it rather than take a dependency for it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+PARTNER = "partner_"
+API_KEY = "zpk_"
+PAYIN = "pin_"
+LEDGER_ENTRY = "ple_"
+EVENT = "evt_"
+WEBHOOK_ENDPOINT = "we_"
+REQUEST = "req_"
+
+
+def _ulid(now_ms: int, random_bits: int) -> str:
+    value = (now_ms << 80) | random_bits
+    chars = []
+    for _ in range(26):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def new_id(prefix: str, now_ms: int | None = None) -> str:
+    """A new id with ``prefix``; ``now_ms`` only for tests that need a fixed time."""
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    return prefix + _ulid(ms, secrets.randbits(80))
+
+
+def moded_prefix(kind: str, mode: str) -> str:
+    """Quote and trade ids carry the deployment mode: ``pq_test_``, ``pt_live_``."""
+    assert mode in ("test", "live"), mode
+    return f"{kind}_{mode}_"

@@ -1,0 +1,286 @@
+"""Ledger postings: double-entry journals, per-partner sequence and hash chain.
+
+A partner-visible ``LedgerEntry`` is the partner side of one journal. Its ``lines`` are the
+whole journal: the partner's ``available``/``reserved`` accounts and the platform counter
+account (``platform:bank``, ``platform:suspense``, ``platform:venue``). Lines sum to zero, so the
+sum of all accounts per currency is zero by construction. Platform accounts carry the negative of
+what the partners hold from them: a pay-in credit is ``platform:bank -X, available +X``.
+
+``append`` is the only way entries come into being. It checks the invariants before anything is
+written (DESIGN.md "The ledger"); the database checks them again and ``verify`` a third time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from zeropools.domain import ids
+from zeropools.domain.clock import to_rfc3339
+from zeropools.domain.errors import InsufficientBalance
+from zeropools.domain.money import Currencies
+
+AVAILABLE = "available"
+RESERVED = "reserved"
+PLATFORM_BANK = "platform:bank"
+PLATFORM_SUSPENSE = "platform:suspense"
+PLATFORM_VENUE = "platform:venue"
+PARTNER_ACCOUNTS = frozenset({AVAILABLE, RESERVED})
+PLATFORM_ACCOUNTS = frozenset({PLATFORM_BANK, PLATFORM_SUSPENSE, PLATFORM_VENUE})
+
+GENESIS_HASH = "0" * 64
+
+# Entry types (API.md "Balance semantics").
+PAYIN_CREDIT = "payin_credit"
+PAYIN_REVERSAL = "payin_reversal"
+BUY_DEBIT = "buy_debit"
+BUY_REFUND = "buy_refund"
+BUY_RETURN = "buy_return"
+TRADE_RESERVE = "trade_reserve"
+TRADE_SETTLE = "trade_settle"
+TRADE_RELEASE = "trade_release"
+ADJUSTMENT = "adjustment"
+ENTRY_TYPES = frozenset(
+    {
+        PAYIN_CREDIT,
+        PAYIN_REVERSAL,
+        BUY_DEBIT,
+        BUY_REFUND,
+        BUY_RETURN,
+        TRADE_RESERVE,
+        TRADE_SETTLE,
+        TRADE_RELEASE,
+        ADJUSTMENT,
+    }
+)
+# Invariant 5: a debit for a trade carries the trade id; an unwind links what it unwinds.
+_NEEDS_TRADE = frozenset(
+    {BUY_DEBIT, BUY_REFUND, BUY_RETURN, TRADE_RESERVE, TRADE_SETTLE, TRADE_RELEASE}
+)
+_NEEDS_RELATED = frozenset({BUY_REFUND, BUY_RETURN, TRADE_RELEASE, PAYIN_REVERSAL})
+
+
+@dataclass(frozen=True)
+class Line:
+    account: str
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class Links:
+    """The ids that explain an entry; what support and reconciliation join on."""
+
+    trade_id: str | None = None
+    quote_id: str | None = None
+    payin_id: str | None = None
+    related_entry_id: str | None = None
+    funding_reference: str | None = None
+    partner_order_id: str | None = None
+
+
+@dataclass(frozen=True)
+class EntryDraft:
+    type: str
+    currency: str
+    lines: tuple[Line, ...]
+    links: Links = field(default_factory=Links)
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Balance:
+    available_minor: int = 0
+    reserved_minor: int = 0
+
+    @property
+    def total_minor(self) -> int:
+        return self.available_minor + self.reserved_minor
+
+
+@dataclass(frozen=True)
+class LedgerHead:
+    partner_id: str
+    sequence: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    id: str
+    partner_id: str
+    sequence: int
+    type: str
+    currency: str
+    amount_minor: int
+    available_after_minor: int
+    reserved_after_minor: int
+    lines: tuple[Line, ...]
+    links: Links
+    reason: str | None
+    request_id: str
+    created_at: str
+    prev_hash: str
+    hash: str
+
+    def hash_payload(self) -> dict[str, Any]:
+        """Everything that is hashed: all stored fields but the hash itself."""
+        return {
+            "id": self.id,
+            "partner_id": self.partner_id,
+            "sequence": self.sequence,
+            "type": self.type,
+            "currency": self.currency,
+            "amount_minor": self.amount_minor,
+            "available_after_minor": self.available_after_minor,
+            "reserved_after_minor": self.reserved_after_minor,
+            "lines": [[line.account, line.amount_minor] for line in self.lines],
+            "trade_id": self.links.trade_id,
+            "quote_id": self.links.quote_id,
+            "payin_id": self.links.payin_id,
+            "related_entry_id": self.links.related_entry_id,
+            "funding_reference": self.links.funding_reference,
+            "partner_order_id": self.links.partner_order_id,
+            "reason": self.reason,
+            "request_id": self.request_id,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True)
+class Posting:
+    """What ``append`` returns: the new entries, the new head and the balances they leave."""
+
+    entries: tuple[LedgerEntry, ...]
+    head: LedgerHead
+    balances: Mapping[str, Balance]
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def lines_to_json(lines: Sequence[Line]) -> str:
+    return canonical_json([[line.account, line.amount_minor] for line in lines])
+
+
+def lines_from_json(text: str) -> tuple[Line, ...]:
+    return tuple(Line(str(account), int(amount)) for account, amount in json.loads(text))
+
+
+def chain_hash(prev_hash: str, payload: Mapping[str, Any]) -> str:
+    return hashlib.sha256((prev_hash + canonical_json(payload)).encode()).hexdigest()
+
+
+def partner_deltas(lines: Iterable[Line]) -> tuple[int, int]:
+    available = sum(line.amount_minor for line in lines if line.account == AVAILABLE)
+    reserved = sum(line.amount_minor for line in lines if line.account == RESERVED)
+    return available, reserved
+
+
+def journal_problems(draft_type: str, lines: Sequence[Line], links: Links) -> list[str]:
+    """Structural invariants of one journal; empty when it is sound."""
+    problems = []
+    if draft_type not in ENTRY_TYPES:
+        problems.append(f"unknown entry type {draft_type!r}")
+    if sum(line.amount_minor for line in lines) != 0:
+        problems.append("journal lines do not sum to zero")
+    for line in lines:
+        if line.account not in PARTNER_ACCOUNTS | PLATFORM_ACCOUNTS:
+            problems.append(f"unknown account {line.account!r}")
+        if line.amount_minor == 0:
+            problems.append("zero line")
+    if not any(line.account in PARTNER_ACCOUNTS for line in lines):
+        problems.append("journal does not touch the partner")
+    if draft_type in _NEEDS_TRADE and not links.trade_id:
+        problems.append(f"{draft_type} without trade id")
+    if draft_type in _NEEDS_RELATED and not links.related_entry_id:
+        problems.append(f"{draft_type} does not link the entry it unwinds")
+    if draft_type == PAYIN_CREDIT and not links.payin_id:
+        problems.append("payin_credit without pay-in id")
+    return problems
+
+
+def append(
+    head: LedgerHead,
+    balances: Mapping[str, Balance],
+    drafts: Sequence[EntryDraft],
+    *,
+    currencies: Currencies,
+    request_id: str,
+    now: datetime,
+    credit_limits_minor: Mapping[str, int] | None = None,
+) -> Posting:
+    """Turn drafts into chained entries, refusing any that would overdraw ``available``.
+
+    Drafts apply in order and all or none: one refusal refuses the batch (callers that want
+    per-command outcomes call ``append`` per command).
+    """
+    limits_minor = credit_limits_minor or {}
+    created_at = to_rfc3339(now)
+    running = dict(balances)
+    sequence, prev_hash = head.sequence, head.hash
+    entries = []
+    for draft in drafts:
+        problems = journal_problems(draft.type, draft.lines, draft.links)
+        assert not problems, problems
+        before = running.get(draft.currency, Balance())
+        d_available, d_reserved = partner_deltas(draft.lines)
+        after = Balance(before.available_minor + d_available, before.reserved_minor + d_reserved)
+        floor = -limits_minor.get(draft.currency, 0)
+        if after.available_minor < floor:
+            raise insufficient(currencies, draft.currency, -d_available, before.available_minor)
+        assert after.reserved_minor >= 0, ("reserved would go negative", draft)
+        sequence += 1
+        entry = LedgerEntry(
+            id=ids.new_id(ids.LEDGER_ENTRY),
+            partner_id=head.partner_id,
+            sequence=sequence,
+            type=draft.type,
+            currency=draft.currency,
+            amount_minor=d_available if d_available != 0 else d_reserved,
+            available_after_minor=after.available_minor,
+            reserved_after_minor=after.reserved_minor,
+            lines=draft.lines,
+            links=draft.links,
+            reason=draft.reason,
+            request_id=request_id,
+            created_at=created_at,
+            prev_hash=prev_hash,
+            hash="",
+        )
+        entry = replace(entry, hash=chain_hash(prev_hash, entry.hash_payload()))
+        entries.append(entry)
+        running[draft.currency] = after
+        prev_hash = entry.hash
+    return Posting(tuple(entries), LedgerHead(head.partner_id, sequence, prev_hash), running)
+
+
+def insufficient(
+    currencies: Currencies, currency: str, requested_minor: int, available_minor: int
+) -> InsufficientBalance:
+    shortfall = requested_minor - available_minor
+    return InsufficientBalance(
+        f"Available {currency} balance {currencies.format(available_minor, currency)} does not "
+        f"cover {currencies.format(requested_minor, currency)}; fund the balance or lower the "
+        "amount.",
+        currency=currency,
+        requested=currencies.format(requested_minor, currency),
+        available=currencies.format(available_minor, currency),
+        shortfall=currencies.format(shortfall, currency),
+    )
+
+
+def payin_credit(
+    currency: str, amount_minor: int, payin_id: str, funding_reference: str | None
+) -> EntryDraft:
+    assert amount_minor > 0
+    return EntryDraft(
+        type=PAYIN_CREDIT,
+        currency=currency,
+        lines=(Line(PLATFORM_BANK, -amount_minor), Line(AVAILABLE, amount_minor)),
+        links=Links(payin_id=payin_id, funding_reference=funding_reference),
+    )

@@ -1,0 +1,70 @@
+"""Balances as partners see them: available, reserved, pending, total, and the low flag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zeropools.domain.clock import to_rfc3339
+from zeropools.domain.errors import NotFound
+from zeropools.domain.partners import Partner, PartnerCurrency
+from zeropools.services.context import Ctx, Deployment, scoped_partner
+
+
+@dataclass(frozen=True)
+class BalanceView:
+    partner_id: str
+    currency: str
+    available_minor: int
+    reserved_minor: int
+    pending_minor: int
+    low_balance_threshold_minor: int | None
+    as_of: str
+
+    @property
+    def total_minor(self) -> int:
+        return self.available_minor + self.reserved_minor
+
+    @property
+    def low(self) -> bool:
+        threshold = self.low_balance_threshold_minor
+        return threshold is not None and self.available_minor < threshold
+
+
+def _view(pc: PartnerCurrency, as_of: str) -> BalanceView:
+    # pending = trades not yet in an approved terminal state; with no trades yet, the reserved
+    # amount is all that is pending (debit-model pending comes with trades).
+    return BalanceView(
+        partner_id=pc.partner_id,
+        currency=pc.currency,
+        available_minor=pc.balance.available_minor,
+        reserved_minor=pc.balance.reserved_minor,
+        pending_minor=pc.balance.reserved_minor,
+        low_balance_threshold_minor=pc.low_balance_threshold_minor,
+        as_of=as_of,
+    )
+
+
+def _partner(dep: Deployment, ctx: Ctx, partner_id: str | None) -> Partner:
+    scoped = scoped_partner(ctx, partner_id)
+    partner = dep.store.read(lambda tx: tx.get_partner(scoped))
+    if partner is None:
+        raise NotFound(f"No partner {scoped!r}.")
+    return partner
+
+
+def list_balances(dep: Deployment, ctx: Ctx, partner_id: str | None) -> list[BalanceView]:
+    partner = _partner(dep, ctx, partner_id)
+    return [_view(pc, to_rfc3339(ctx.now)) for pc in partner.currencies]
+
+
+def get_balance(dep: Deployment, ctx: Ctx, partner_id: str | None, currency: str) -> BalanceView:
+    partner = _partner(dep, ctx, partner_id)
+    pc = partner.currency(currency)
+    if pc is None:
+        raise NotFound(
+            f"No {currency!r} balance: the partner's currencies are "
+            f"{', '.join(c.currency for c in partner.currencies)}.",
+            currency=currency,
+            enabled=[c.currency for c in partner.currencies],
+        )
+    return _view(pc, to_rfc3339(ctx.now))

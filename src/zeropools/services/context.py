@@ -1,0 +1,70 @@
+"""What every use case receives: the deployment's wiring and who asks, when, under which id."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from zeropools.domain.errors import Forbidden, NotFound, ValidationFailed
+from zeropools.domain.money import Currencies
+from zeropools.domain.partners import DEMO_FUNDING_ACCOUNT, OPERATOR, FundingAccount
+from zeropools.store.protocol import Store
+
+
+@dataclass(frozen=True)
+class Deployment:
+    store: Store
+    mode: str
+    currencies: Currencies = field(default_factory=Currencies)
+    funding_accounts: Mapping[str, FundingAccount] = field(default_factory=dict)
+    default_funding_account: FundingAccount = DEMO_FUNDING_ACCOUNT
+
+    def funding_account(self, currency: str) -> FundingAccount:
+        return self.funding_accounts.get(currency, self.default_funding_account)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated caller: an API key's id, role and partner (None for operators)."""
+
+    key_id: str
+    role: str
+    partner_id: str | None
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role == OPERATOR
+
+
+@dataclass(frozen=True)
+class Ctx:
+    request_id: str
+    now: datetime
+    actor: Actor | None = None
+
+
+def require_role(ctx: Ctx, *roles: str) -> Actor:
+    assert ctx.actor is not None, "authenticated route without an actor"
+    if ctx.actor.role not in roles:
+        raise Forbidden(f"The {ctx.actor.role} role may not do this.", role=ctx.actor.role)
+    return ctx.actor
+
+
+def scoped_partner(ctx: Ctx, partner_id: str | None) -> str:
+    """The partner a read is about: a partner key's own, or the operator's ``?partner_id=``.
+
+    A partner key naming another partner gets the same 404 as an unknown id (never a hint).
+    """
+    assert ctx.actor is not None
+    if ctx.actor.is_operator:
+        if not partner_id:
+            raise ValidationFailed(
+                "Operators must name the partner: add ?partner_id=partner_...",
+                errors=[{"field": "partner_id", "message": "required for operator keys"}],
+            )
+        return partner_id
+    assert ctx.actor.partner_id is not None
+    if partner_id and partner_id != ctx.actor.partner_id:
+        raise NotFound(f"No partner {partner_id!r}.")
+    return ctx.actor.partner_id

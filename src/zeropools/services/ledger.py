@@ -1,0 +1,66 @@
+"""Posting to a partner's ledger, and reading it back.
+
+``post`` is the one path by which entries are written: lock the partner's head, let the domain
+chain the drafts, persist. It runs inside the caller's transaction, so the entries commit or
+vanish together with whatever else that use case writes (the pay-in row, later the trade).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from zeropools.domain import ledger
+from zeropools.domain.clock import from_rfc3339, to_rfc3339
+from zeropools.domain.errors import NotFound, ValidationFailed
+from zeropools.domain.ledger import EntryDraft, LedgerEntry, Posting
+from zeropools.services.context import Ctx, Deployment, scoped_partner
+from zeropools.store.protocol import EntryFilter, Page, Tx
+
+
+def post(
+    dep: Deployment, ctx: Ctx, tx: Tx, partner_id: str, drafts: Sequence[EntryDraft]
+) -> Posting:
+    state = tx.lock_ledger(partner_id)
+    posting = ledger.append(
+        state.head,
+        state.balances,
+        drafts,
+        currencies=dep.currencies,
+        request_id=ctx.request_id,
+        now=ctx.now,
+    )
+    tx.append(posting)
+    return posting
+
+
+def list_entries(
+    dep: Deployment, ctx: Ctx, partner_id: str | None, where: EntryFilter, page: Page
+) -> list[LedgerEntry]:
+    scoped = scoped_partner(ctx, partner_id)
+    return dep.store.read(lambda tx: tx.list_entries(scoped, where, page))
+
+
+def get_entry(dep: Deployment, ctx: Ctx, entry_id: str) -> LedgerEntry:
+    assert ctx.actor is not None
+    # operators see every partner's entries; partner keys only their own (404 otherwise)
+    owner = None if ctx.actor.is_operator else ctx.actor.partner_id
+    entry = dep.store.read(lambda tx: tx.get_entry(owner, entry_id))
+    if entry is None:
+        raise NotFound(f"No ledger entry {entry_id!r}.")
+    return entry
+
+
+def time_bound(field: str, text: str | None) -> str | None:
+    """An RFC 3339 filter bound, normalized to the stored form so text order is time order."""
+    if text is None:
+        return None
+    try:
+        moment = from_rfc3339(text) if "T" in text.upper() else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise ValidationFailed(
+            f"{field}: {text!r} is not an RFC 3339 time such as 2026-11-23T09:15:00Z",
+            errors=[{"field": field, "message": "RFC 3339 time with offset"}],
+        )
+    return to_rfc3339(moment)

@@ -1,0 +1,210 @@
+"""Onboarding partners, their API keys and funding instructions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from zeropools.domain import ids, limits, references
+from zeropools.domain.clock import to_rfc3339
+from zeropools.domain.errors import NotFound, ValidationFailed
+from zeropools.domain.ledger import GENESIS_HASH, Balance
+from zeropools.domain.partners import (
+    BALANCE_MODELS,
+    OPERATOR,
+    PARTNER_ADMIN,
+    PARTNER_ROLES,
+    ApiKey,
+    FundingInstructions,
+    Partner,
+    PartnerCurrency,
+    funding_instructions,
+    hash_secret,
+    new_api_key_secret,
+)
+from zeropools.services.context import Ctx, Deployment, require_role, scoped_partner
+from zeropools.store.protocol import Page, Tx
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: ApiKey
+    secret: str  # shown once, never stored
+
+
+@dataclass(frozen=True)
+class NewPartner:
+    partner: Partner
+    keys: tuple[IssuedKey, ...]
+    funding: tuple[FundingInstructions, ...]
+
+
+def _invalid(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
+def _new_key(dep: Deployment, ctx: Ctx, role: str, partner_id: str | None) -> IssuedKey:
+    secret = new_api_key_secret(dep.mode)
+    key = ApiKey(
+        id=ids.new_id(ids.API_KEY),
+        partner_id=partner_id,
+        role=role,
+        mode=dep.mode,
+        secret_hash=hash_secret(secret),
+        last4=secret[-4:],
+        created_at=to_rfc3339(ctx.now),
+    )
+    return IssuedKey(key, secret)
+
+
+def create_partner(
+    dep: Deployment,
+    ctx: Ctx,
+    *,
+    name: str,
+    balance_model: str,
+    currencies: Sequence[str],
+    low_balance_threshold: Mapping[str, str] | None = None,
+) -> NewPartner:
+    require_role(ctx, OPERATOR)
+    name = name.strip()
+    if not name or len(name) > limits.PARTNER_NAME_CHARS_MAX:
+        raise _invalid("name", f"1 to {limits.PARTNER_NAME_CHARS_MAX} characters")
+    if balance_model not in BALANCE_MODELS:
+        raise _invalid("balance_model", f"one of {', '.join(BALANCE_MODELS)}")
+    if not currencies or len(currencies) > limits.CURRENCIES_PER_PARTNER_MAX:
+        raise _invalid("currencies", f"1 to {limits.CURRENCIES_PER_PARTNER_MAX} currency codes")
+    if len(set(currencies)) != len(currencies):
+        raise _invalid("currencies", "each currency once")
+    for code in currencies:
+        dep.currencies.scale(code)  # CurrencyNotEnabled for a currency the deployment lacks
+    thresholds: dict[str, int] = {}
+    for code, text in (low_balance_threshold or {}).items():
+        if code not in currencies:
+            raise _invalid(f"low_balance_threshold.{code}", "currency is not one of currencies")
+        thresholds[code] = dep.currencies.parse(text, code, allow_zero=True)
+
+    partner_id = ids.new_id(ids.PARTNER)
+    keys = tuple(_new_key(dep, ctx, role, partner_id) for role in PARTNER_ROLES)
+
+    def work(tx: Tx) -> Partner:
+        # references are random; a collision hits the UNIQUE index and the store retries
+        partner = Partner(
+            id=partner_id,
+            name=name,
+            balance_model=balance_model,
+            created_at=to_rfc3339(ctx.now),
+            currencies=tuple(
+                PartnerCurrency(
+                    partner_id=partner_id,
+                    currency=code,
+                    funding_reference=references.new_creditor_reference(),
+                    low_balance_threshold_minor=thresholds.get(code),
+                    balance=Balance(),
+                )
+                for code in currencies
+            ),
+        )
+        tx.insert_partner(partner, GENESIS_HASH)
+        for issued in keys:
+            tx.insert_api_key(issued.key)
+        return partner
+
+    partner = dep.store.write(work)
+    return NewPartner(partner, keys, instructions_for(dep, partner))
+
+
+def instructions_for(dep: Deployment, partner: Partner) -> tuple[FundingInstructions, ...]:
+    return tuple(
+        funding_instructions(
+            pc, dep.funding_account(pc.currency), references.format_printed(pc.funding_reference)
+        )
+        for pc in partner.currencies
+    )
+
+
+def get_partner(dep: Deployment, ctx: Ctx, partner_id: str) -> Partner:
+    assert ctx.actor is not None
+    if not ctx.actor.is_operator and ctx.actor.partner_id != partner_id:
+        require_role(ctx, PARTNER_ADMIN)  # a server key gets 403, an admin key 404 below
+        raise NotFound(f"No partner {partner_id!r}.")
+    require_role(ctx, OPERATOR, PARTNER_ADMIN)
+    partner = dep.store.read(lambda tx: tx.get_partner(partner_id))
+    if partner is None:
+        raise NotFound(f"No partner {partner_id!r}.")
+    return partner
+
+
+def list_partners(dep: Deployment, ctx: Ctx, page: Page) -> list[Partner]:
+    require_role(ctx, OPERATOR)
+    return dep.store.read(lambda tx: tx.list_partners(page))
+
+
+def partner_funding_instructions(
+    dep: Deployment, ctx: Ctx, partner_id: str | None
+) -> tuple[FundingInstructions, ...]:
+    scoped = scoped_partner(ctx, partner_id)
+    partner = dep.store.read(lambda tx: tx.get_partner(scoped))
+    if partner is None:
+        raise NotFound(f"No partner {scoped!r}.")
+    return instructions_for(dep, partner)
+
+
+def issue_api_key(dep: Deployment, ctx: Ctx, partner_id: str, role: str) -> IssuedKey:
+    require_role(ctx, OPERATOR)
+    if role not in PARTNER_ROLES:
+        raise _invalid("role", f"one of {', '.join(PARTNER_ROLES)}")
+    issued = _new_key(dep, ctx, role, partner_id)
+
+    def work(tx: Tx) -> None:
+        if tx.get_partner(partner_id) is None:
+            raise NotFound(f"No partner {partner_id!r}.")
+        tx.insert_api_key(issued.key)
+
+    dep.store.write(work)
+    return issued
+
+
+def revoke_api_key(dep: Deployment, ctx: Ctx, key_id: str) -> ApiKey:
+    require_role(ctx, OPERATOR)
+
+    def work(tx: Tx) -> ApiKey:
+        key = tx.get_api_key(key_id)
+        if key is None:
+            raise NotFound(f"No API key {key_id!r}.")
+        tx.revoke_api_key(key_id, to_rfc3339(ctx.now))
+        revoked = tx.get_api_key(key_id)
+        assert revoked is not None
+        return revoked
+
+    return dep.store.write(work)
+
+
+def ensure_operator_key(dep: Deployment, secret: str, now_text: str) -> ApiKey:
+    """Register the operator key from ``ZEROPOOLS_OPERATOR_KEY``; idempotent."""
+    secret_hash = hash_secret(secret)
+
+    def work(tx: Tx) -> ApiKey:
+        known = tx.api_key_by_hash(secret_hash)
+        if known is not None:
+            return known
+        key = ApiKey(
+            id=ids.new_id(ids.API_KEY),
+            partner_id=None,
+            role=OPERATOR,
+            mode=dep.mode,
+            secret_hash=secret_hash,
+            last4=secret[-4:],
+            created_at=now_text,
+        )
+        tx.insert_api_key(key)
+        return key
+
+    return dep.store.write(work)
+
+
+def new_operator_key(dep: Deployment, ctx: Ctx) -> IssuedKey:
+    """For ``zeropools init``: a fresh operator key, printed once."""
+    issued = _new_key(dep, ctx, OPERATOR, None)
+    dep.store.write(lambda tx: tx.insert_api_key(issued.key))
+    return issued

@@ -1,0 +1,1 @@
+"""Storage: one protocol (``protocol.Store``), SQLite and PostgreSQL implementations."""

@@ -1,0 +1,35 @@
+"""Versioned SQL migrations, one folder per dialect: ``NNNN_name.sql``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def migrations(dialect: str) -> list[Migration]:
+    folder = resources.files(__package__).joinpath(dialect)
+    found = []
+    for item in folder.iterdir():
+        if item.name.endswith(".sql"):
+            number, _, rest = item.name.partition("_")
+            found.append(Migration(int(number), rest.removesuffix(".sql"), item.read_text()))
+    found.sort(key=lambda m: m.version)
+    assert [m.version for m in found] == list(range(1, len(found) + 1)), "migration gap"
+    return found
+
+
+SCHEMA_MIGRATIONS_DDL = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+)
+
+
+def pending_names(dialect: str, applied: set[int]) -> list[str]:
+    return [f"{m.version:04d}_{m.name}" for m in migrations(dialect) if m.version not in applied]

@@ -1,0 +1,98 @@
+"""PostgreSQL store: psycopg 3 with a connection pool, durable commits.
+
+Every balance change locks its partner's row (``SELECT ... FOR UPDATE``) first, so changes of
+one partner are serialized and different partners never wait on each other. A unique key raced
+by another process (the same bank transaction id posted twice at once) surfaces as
+``UniqueViolation`` and the whole transaction runs again, seeing the winner.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from zeropools.domain import limits
+from zeropools.domain.clock import to_rfc3339, utc_now
+from zeropools.store.migrations import SCHEMA_MIGRATIONS_DDL, migrations, pending_names
+from zeropools.store.protocol import IntegrityViolation, RetryableConflict, Tx
+from zeropools.store.sql import SqlTx
+
+T = TypeVar("T")
+# Arbitrary constant: serializes concurrent `zeropools init`/`serve` migrating one database.
+_MIGRATION_LOCK_KEY = 0x7A65726F706F6F6C
+_RETRYABLE = (pg_errors.UniqueViolation, pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
+
+
+class PostgresStore:
+    dialect = "postgres"
+
+    def __init__(self, url: str, pool_size_max: int = limits.PG_CONNECTION_POOL_SIZE_MAX) -> None:
+        self.url = url
+        kwargs: dict[str, Any] = {"row_factory": dict_row, "autocommit": False}
+        self._pool: ConnectionPool[Any] = ConnectionPool(
+            url, min_size=1, max_size=pool_size_max, kwargs=kwargs, open=True
+        )
+
+    def _transaction(self, work: Callable[[Tx], T], read_only: bool) -> T:
+        for attempt in range(limits.TRANSACTION_RETRIES_MAX):
+            try:
+                with self._pool.connection() as conn, conn.transaction():
+                    if read_only:
+                        conn.execute("SET TRANSACTION READ ONLY")
+                    with conn.cursor() as cursor:
+                        return work(SqlTx(cursor, "%s", "FOR UPDATE"))
+            except _RETRYABLE as exc:
+                if attempt + 1 < limits.TRANSACTION_RETRIES_MAX:
+                    time.sleep(0.005 * (attempt + 1))
+                    continue
+                raise IntegrityViolation(str(exc)) from exc
+            except psycopg.IntegrityError as exc:
+                raise IntegrityViolation(str(exc)) from exc
+        raise RetryableConflict("transaction kept conflicting")
+
+    def write(self, work: Callable[[Tx], T]) -> T:
+        return self._transaction(work, read_only=False)
+
+    def read(self, work: Callable[[Tx], T]) -> T:
+        return self._transaction(work, read_only=True)
+
+    def pending_migrations(self) -> list[str]:
+        with self._pool.connection() as conn:
+            conn.execute(SCHEMA_MIGRATIONS_DDL)
+            applied = {
+                row["version"] for row in conn.execute("SELECT version FROM schema_migrations")
+            }
+        return pending_names(self.dialect, applied)
+
+    def migrate(self) -> list[str]:
+        done = []
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK_KEY,))
+            conn.execute(SCHEMA_MIGRATIONS_DDL)
+            applied = {
+                row["version"] for row in conn.execute("SELECT version FROM schema_migrations")
+            }
+            for migration in migrations(self.dialect):
+                if migration.version in applied:
+                    continue
+                conn.execute(migration.sql.encode())
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)",
+                    (migration.version, migration.name, to_rfc3339(utc_now())),
+                )
+                done.append(f"{migration.version:04d}_{migration.name}")
+        return done
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def _applied(conn: psycopg.Connection[Any]) -> set[int]:
+    conn.execute(SCHEMA_MIGRATIONS_DDL)
+    return {int(row["version"]) for row in conn.execute("SELECT version FROM schema_migrations")}

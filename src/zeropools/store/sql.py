@@ -1,0 +1,423 @@
+"""The SQL both stores share, written once with ``%s`` placeholders.
+
+SQLite and PostgreSQL differ in connection handling, locking and error types (their own modules),
+not in these queries; keeping one copy means the contract suite tests the same SQL twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Protocol
+
+from zeropools.domain.ledger import (
+    Balance,
+    LedgerEntry,
+    LedgerHead,
+    Links,
+    Posting,
+    lines_from_json,
+    lines_to_json,
+)
+from zeropools.domain.partners import ApiKey, Partner, PartnerCurrency
+from zeropools.domain.payins import Payin, ReferenceOwner
+from zeropools.store.protocol import EntryFilter, LedgerState, Page, first
+
+Row = Mapping[str, Any]
+
+
+class Cursor(Protocol):
+    """What we use of a DB-API cursor; both drivers give rows as mappings."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+    def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def fetchmany(self, size: int) -> list[Any]: ...
+
+    @property
+    def rowcount(self) -> int: ...
+
+
+ENTRY_COLUMNS = (
+    "partner_id, sequence, id, type, currency, amount_minor, available_after_minor, "
+    "reserved_after_minor, lines, trade_id, quote_id, payin_id, related_entry_id, "
+    "funding_reference, partner_order_id, reason, request_id, created_at, prev_hash, hash"
+)
+PAYIN_COLUMNS = (
+    "id, bank_transaction_id, partner_id, amount_minor, currency, status, booking_status, "
+    "reference, remittance_info, debtor_name, debtor_iban, value_date, attribution_method, "
+    "attributed_by, review_reason, ledger_entry_id, funding_reference, request_id, created_at, "
+    "updated_at"
+)
+_ENTRY_INSERT = f"INSERT INTO ledger_entries ({ENTRY_COLUMNS}) VALUES ({', '.join(['%s'] * 20)})"
+_PAYIN_INSERT = f"INSERT INTO payins ({PAYIN_COLUMNS}) VALUES ({', '.join(['%s'] * 20)})"
+_ITER_BATCH_ROWS = 1000
+
+
+def entry_from_row(row: Row) -> LedgerEntry:
+    return LedgerEntry(
+        id=row["id"],
+        partner_id=row["partner_id"],
+        sequence=int(row["sequence"]),
+        type=row["type"],
+        currency=row["currency"],
+        amount_minor=int(row["amount_minor"]),
+        available_after_minor=int(row["available_after_minor"]),
+        reserved_after_minor=int(row["reserved_after_minor"]),
+        lines=lines_from_json(row["lines"]),
+        links=Links(
+            trade_id=row["trade_id"],
+            quote_id=row["quote_id"],
+            payin_id=row["payin_id"],
+            related_entry_id=row["related_entry_id"],
+            funding_reference=row["funding_reference"],
+            partner_order_id=row["partner_order_id"],
+        ),
+        reason=row["reason"],
+        request_id=row["request_id"],
+        created_at=row["created_at"],
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
+
+
+def entry_params(entry: LedgerEntry) -> tuple[Any, ...]:
+    links = entry.links
+    return (
+        entry.partner_id,
+        entry.sequence,
+        entry.id,
+        entry.type,
+        entry.currency,
+        entry.amount_minor,
+        entry.available_after_minor,
+        entry.reserved_after_minor,
+        lines_to_json(entry.lines),
+        links.trade_id,
+        links.quote_id,
+        links.payin_id,
+        links.related_entry_id,
+        links.funding_reference,
+        links.partner_order_id,
+        entry.reason,
+        entry.request_id,
+        entry.created_at,
+        entry.prev_hash,
+        entry.hash,
+    )
+
+
+def payin_from_row(row: Row) -> Payin:
+    return Payin(**{name: row[name] for name in PAYIN_COLUMNS.split(", ")})
+
+
+def payin_params(payin: Payin) -> tuple[Any, ...]:
+    return tuple(getattr(payin, name) for name in PAYIN_COLUMNS.split(", "))
+
+
+def key_from_row(row: Row) -> ApiKey:
+    return ApiKey(
+        id=row["id"],
+        partner_id=row["partner_id"],
+        role=row["role"],
+        mode=row["mode"],
+        secret_hash=row["secret_hash"],
+        last4=row["last4"],
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+class SqlTx:
+    """``protocol.Tx`` over one open transaction of either database."""
+
+    def __init__(self, cursor: Cursor, placeholder: str, lock_suffix: str) -> None:
+        self._cursor = cursor
+        self._placeholder = placeholder
+        # "FOR UPDATE" on PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the write lock.
+        self._lock_suffix = lock_suffix
+
+    def _sql(self, sql: str) -> str:
+        return sql if self._placeholder == "%s" else sql.replace("%s", self._placeholder)
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._cursor.execute(self._sql(sql), params)
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        self._cursor.execute(self._sql(sql), params)
+        return list(self._cursor.fetchall())
+
+    # settings -----------------------------------------------------------------------------
+    def get_setting(self, key: str) -> str | None:
+        row = first(self._all("SELECT value FROM settings WHERE key = %s", (key,)))
+        return None if row is None else str(row["value"])
+
+    def set_setting(self, key: str, value: str) -> None:
+        self._run(
+            "INSERT INTO settings (key, value) VALUES (%s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # partners -----------------------------------------------------------------------------
+    def insert_partner(self, partner: Partner, head_hash: str) -> None:
+        self._run(
+            "INSERT INTO partners (id, name, balance_model, created_at, ledger_sequence, "
+            "ledger_hash) VALUES (%s, %s, %s, %s, 0, %s)",
+            (partner.id, partner.name, partner.balance_model, partner.created_at, head_hash),
+        )
+        self._cursor.executemany(
+            self._sql(
+                "INSERT INTO partner_currencies (partner_id, currency, funding_reference, "
+                "low_balance_threshold_minor) VALUES (%s, %s, %s, %s)"
+            ),
+            [
+                (partner.id, pc.currency, pc.funding_reference, pc.low_balance_threshold_minor)
+                for pc in partner.currencies
+            ],
+        )
+
+    def _partners(self, rows: list[Row]) -> list[Partner]:
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        marks = ", ".join(["%s"] * len(ids))
+        by_partner: dict[str, list[PartnerCurrency]] = {pid: [] for pid in ids}
+        for pc in self._all(
+            f"SELECT * FROM partner_currencies WHERE partner_id IN ({marks}) "
+            "ORDER BY partner_id, currency",
+            ids,
+        ):
+            by_partner[pc["partner_id"]].append(
+                PartnerCurrency(
+                    partner_id=pc["partner_id"],
+                    currency=pc["currency"],
+                    funding_reference=pc["funding_reference"],
+                    low_balance_threshold_minor=pc["low_balance_threshold_minor"],
+                    balance=Balance(int(pc["available_minor"]), int(pc["reserved_minor"])),
+                )
+            )
+        return [
+            Partner(
+                id=row["id"],
+                name=row["name"],
+                balance_model=row["balance_model"],
+                created_at=row["created_at"],
+                currencies=tuple(by_partner[row["id"]]),
+            )
+            for row in rows
+        ]
+
+    def get_partner(self, partner_id: str) -> Partner | None:
+        return first(
+            self._partners(self._all("SELECT * FROM partners WHERE id = %s", (partner_id,)))
+        )
+
+    def list_partners(self, page: Page) -> list[Partner]:
+        # newest first; ids are time-ordered so "older than the cursor" is "id < cursor"
+        if page.starting_after:
+            rows = self._all(
+                "SELECT * FROM partners WHERE id < %s ORDER BY id DESC LIMIT %s",
+                (page.starting_after, page.limit),
+            )
+        else:
+            rows = self._all("SELECT * FROM partners ORDER BY id DESC LIMIT %s", (page.limit,))
+        return self._partners(rows)
+
+    def partner_ids(self) -> list[str]:
+        return [row["id"] for row in self._all("SELECT id FROM partners ORDER BY id")]
+
+    def reference_owner(self, funding_reference: str) -> ReferenceOwner | None:
+        row = first(
+            self._all(
+                "SELECT partner_id, currency, funding_reference FROM partner_currencies "
+                "WHERE funding_reference = %s",
+                (funding_reference,),
+            )
+        )
+        if row is None:
+            return None
+        return ReferenceOwner(row["partner_id"], row["currency"], row["funding_reference"])
+
+    # api keys -----------------------------------------------------------------------------
+    def insert_api_key(self, key: ApiKey) -> None:
+        self._run(
+            "INSERT INTO api_keys (id, partner_id, role, mode, secret_hash, last4, created_at, "
+            "revoked_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                key.id,
+                key.partner_id,
+                key.role,
+                key.mode,
+                key.secret_hash,
+                key.last4,
+                key.created_at,
+                key.revoked_at,
+            ),
+        )
+
+    def get_api_key(self, key_id: str) -> ApiKey | None:
+        row = first(self._all("SELECT * FROM api_keys WHERE id = %s", (key_id,)))
+        return None if row is None else key_from_row(row)
+
+    def api_key_by_hash(self, secret_hash: str) -> ApiKey | None:
+        row = first(self._all("SELECT * FROM api_keys WHERE secret_hash = %s", (secret_hash,)))
+        return None if row is None else key_from_row(row)
+
+    def revoke_api_key(self, key_id: str, revoked_at: str) -> None:
+        self._run(
+            "UPDATE api_keys SET revoked_at = %s WHERE id = %s AND revoked_at IS NULL",
+            (revoked_at, key_id),
+        )
+
+    # ledger -------------------------------------------------------------------------------
+    def _state(self, partner_id: str, lock: bool) -> LedgerState:
+        suffix = f" {self._lock_suffix}" if lock and self._lock_suffix else ""
+        head_row = first(
+            self._all(
+                f"SELECT ledger_sequence, ledger_hash FROM partners WHERE id = %s{suffix}",
+                (partner_id,),
+            )
+        )
+        assert head_row is not None, f"ledger of unknown partner {partner_id}"
+        balances = {
+            row["currency"]: Balance(int(row["available_minor"]), int(row["reserved_minor"]))
+            for row in self._all(
+                "SELECT currency, available_minor, reserved_minor FROM partner_currencies "
+                "WHERE partner_id = %s",
+                (partner_id,),
+            )
+        }
+        head = LedgerHead(partner_id, int(head_row["ledger_sequence"]), head_row["ledger_hash"])
+        return LedgerState(head, balances)
+
+    def lock_ledger(self, partner_id: str) -> LedgerState:
+        return self._state(partner_id, lock=True)
+
+    def ledger_state(self, partner_id: str) -> LedgerState:
+        return self._state(partner_id, lock=False)
+
+    def append(self, posting: Posting) -> None:
+        if not posting.entries:
+            return
+        partner_id = posting.head.partner_id
+        self._cursor.executemany(
+            self._sql(_ENTRY_INSERT), [entry_params(entry) for entry in posting.entries]
+        )
+        touched = {entry.currency for entry in posting.entries}
+        self._cursor.executemany(
+            self._sql(
+                "UPDATE partner_currencies SET available_minor = %s, reserved_minor = %s "
+                "WHERE partner_id = %s AND currency = %s"
+            ),
+            [
+                (
+                    posting.balances[currency].available_minor,
+                    posting.balances[currency].reserved_minor,
+                    partner_id,
+                    currency,
+                )
+                for currency in sorted(touched)
+            ],
+        )
+        # The WHERE on the old sequence makes a lost head lock a loud failure, not a fork.
+        previous = posting.entries[0].sequence - 1
+        self._run(
+            "UPDATE partners SET ledger_sequence = %s, ledger_hash = %s "
+            "WHERE id = %s AND ledger_sequence = %s",
+            (posting.head.sequence, posting.head.hash, partner_id, previous),
+        )
+        assert self._cursor.rowcount == 1, f"ledger head of {partner_id} moved under its lock"
+
+    def get_entry(self, partner_id: str | None, entry_id: str) -> LedgerEntry | None:
+        if partner_id is None:
+            rows = self._all(
+                f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE id = %s", (entry_id,)
+            )
+        else:
+            rows = self._all(
+                f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE id = %s AND partner_id = %s",
+                (entry_id, partner_id),
+            )
+        row = first(rows)
+        return None if row is None else entry_from_row(row)
+
+    def list_entries(self, partner_id: str, where: EntryFilter, page: Page) -> list[LedgerEntry]:
+        clauses = ["partner_id = %s"]
+        params: list[Any] = [partner_id]
+        for column, value, op in (
+            ("currency", where.currency, "="),
+            ("type", where.type, "="),
+            ("trade_id", where.trade_id, "="),
+            ("created_at", where.created_gte, ">="),
+            ("created_at", where.created_lt, "<"),
+        ):
+            if value is not None:
+                clauses.append(f"{column} {op} %s")
+                params.append(value)
+        if page.starting_after:
+            # oldest first: continue after the cursor entry's sequence
+            clauses.append(
+                "sequence > (SELECT sequence FROM ledger_entries WHERE id = %s AND partner_id = %s)"
+            )
+            params += [page.starting_after, partner_id]
+        params.append(page.limit)
+        rows = self._all(
+            f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {' AND '.join(clauses)} "
+            "ORDER BY sequence LIMIT %s",
+            params,
+        )
+        return [entry_from_row(row) for row in rows]
+
+    def iter_entries(self, partner_id: str) -> Iterator[LedgerEntry]:
+        after = 0
+        while True:
+            rows = self._all(
+                f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE partner_id = %s "
+                "AND sequence > %s ORDER BY sequence LIMIT %s",
+                (partner_id, after, _ITER_BATCH_ROWS),
+            )
+            for row in rows:
+                yield entry_from_row(row)
+            if len(rows) < _ITER_BATCH_ROWS:
+                return
+            after = int(rows[-1]["sequence"])
+
+    # pay-ins ------------------------------------------------------------------------------
+    def insert_payin(self, payin: Payin) -> None:
+        self._run(_PAYIN_INSERT, payin_params(payin))
+
+    def update_payin(self, payin: Payin) -> None:
+        names = PAYIN_COLUMNS.split(", ")[1:]
+        self._run(
+            f"UPDATE payins SET {', '.join(f'{name} = %s' for name in names)} WHERE id = %s",
+            (*payin_params(payin)[1:], payin.id),
+        )
+
+    def get_payin(self, payin_id: str) -> Payin | None:
+        row = first(self._all(f"SELECT {PAYIN_COLUMNS} FROM payins WHERE id = %s", (payin_id,)))
+        return None if row is None else payin_from_row(row)
+
+    def payin_by_bank_id(self, bank_transaction_id: str) -> Payin | None:
+        row = first(
+            self._all(
+                f"SELECT {PAYIN_COLUMNS} FROM payins WHERE bank_transaction_id = %s",
+                (bank_transaction_id,),
+            )
+        )
+        return None if row is None else payin_from_row(row)
+
+    def list_payins(self, partner_id: str | None, status: str | None, page: Page) -> list[Payin]:
+        clauses, params = [], []
+        for column, value in (("partner_id", partner_id), ("status", status)):
+            if value is not None:
+                clauses.append(f"{column} = %s")
+                params.append(value)
+        if page.starting_after:
+            clauses.append("id < %s")
+            params.append(page.starting_after)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._all(
+            f"SELECT {PAYIN_COLUMNS} FROM payins {where} ORDER BY id DESC LIMIT %s",
+            (*params, page.limit),
+        )
+        return [payin_from_row(row) for row in rows]

@@ -77,19 +77,30 @@ def request_id_of(request: Request) -> str:
     return str(getattr(request.state, "request_id", "req_unknown"))
 
 
-def problem(
-    request: Request, status: int, code: str, title: str, detail: str, **extra: Any
-) -> JSONResponse:
-    body = {
+def problem_body(
+    request_id: str, status: int, code: str, title: str, detail: str, **extra: Any
+) -> dict[str, Any]:
+    return {
         "type": f"/errors/{code}",
         "title": title,
         "status": status,
         "detail": detail,
         "code": code,
-        "request_id": request_id_of(request),
+        "request_id": request_id,
         **extra,
     }
+
+
+def problem(
+    request: Request, status: int, code: str, title: str, detail: str, **extra: Any
+) -> JSONResponse:
+    body = problem_body(request_id_of(request), status, code, title, detail, **extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def domain_problem_body(exc: e.DomainError, request_id: str) -> tuple[int, dict[str, Any]]:
+    status = status_of(exc)
+    return status, problem_body(request_id, status, exc.code, exc.title, exc.detail, **exc.extra)
 
 
 def status_of(exc: e.DomainError) -> int:

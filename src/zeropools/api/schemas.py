@@ -53,3 +53,32 @@ class PayinCreate(Body):
     debtor_name: Annotated[str, Field(max_length=200)] | None = None
     debtor_iban: Annotated[str, Field(max_length=64)] | None = None
     value_date: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+
+
+class QuoteCreate(Body):
+    pool_id: Annotated[str, Field(min_length=1, max_length=32, examples=["EUR-USDT"])]
+    source_amount: Money
+    partner_order_id: Annotated[str, Field(max_length=limits.PARTNER_ORDER_ID_CHARS_MAX)] | None = (
+        None
+    )
+
+
+class TradeCreate(Body):
+    quote_id: Annotated[str, Field(min_length=1, max_length=64)]
+    partner_order_id: Annotated[
+        str, Field(min_length=1, max_length=limits.PARTNER_ORDER_ID_CHARS_MAX)
+    ]
+    destination: Annotated[str, Field(max_length=limits.DESTINATION_CHARS_MAX)] | None = None
+
+
+class TradeSettle(Body):
+    delivered_amount: Money | None = None
+    tx_hash: Annotated[str, Field(max_length=limits.TX_HASH_CHARS_MAX)] | None = None
+
+
+class TradeReason(Body):
+    reason: Annotated[str, Field(min_length=1, max_length=limits.REASON_CHARS_MAX)]
+
+
+class TradeRelease(Body):
+    reason: Annotated[str, Field(max_length=limits.REASON_CHARS_MAX)] | None = None

@@ -6,11 +6,14 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from zeropools.domain import references
+from zeropools.domain.clock import to_rfc3339
 from zeropools.domain.ledger import LedgerEntry
 from zeropools.domain.money import Currencies
 from zeropools.domain.partners import ApiKey, FundingInstructions, Partner
 from zeropools.domain.payins import Payin
+from zeropools.domain.pools import Pool
 from zeropools.services.balances import BalanceView
+from zeropools.services.trading import Capabilities, QuoteView, TradeView
 
 T = TypeVar("T")
 JSON = dict[str, Any]
@@ -145,4 +148,86 @@ def payin(p: Payin, money: Currencies) -> JSON:
         "request_id": p.request_id,
         "created_at": p.created_at,
         "updated_at": p.updated_at,
+    }
+
+
+def pool(p: Pool, money: Currencies) -> JSON:
+    return {
+        "id": p.id,
+        "object": "pool",
+        "source_currency": p.source_currency,
+        "target_asset": p.target_asset,
+        "min_amount": money.format(p.min_amount_minor, p.source_currency),
+        "max_amount": money.format(p.max_amount_minor, p.source_currency),
+        "fee_bps": p.fee_bps,
+        "enabled": p.enabled,
+    }
+
+
+def quote(view: QuoteView, money: Currencies) -> JSON:
+    q = view.quote
+    return {
+        "id": q.id,
+        "object": "quote",
+        "partner_id": q.partner_id,
+        "pool_id": q.pool_id,
+        "source_amount": money.format(q.source_amount_minor, q.source_currency),
+        "source_currency": q.source_currency,
+        "target_amount": money.format(q.target_amount_minor, q.target_asset),
+        "target_asset": q.target_asset,
+        "rate": q.rate,
+        "fee": money.format(q.fee_minor, q.source_currency),
+        "fee_bps": q.fee_bps,
+        "partner_order_id": q.partner_order_id,
+        "status": view.status,
+        "created_at": to_rfc3339(q.created_at),
+        "expires_at": to_rfc3339(q.expires_at),
+    }
+
+
+def trade(view: TradeView, money: Currencies) -> JSON:
+    t = view.trade
+    delivered = t.delivered_amount_minor
+    return {
+        "id": t.id,
+        "object": "trade",
+        "partner_id": t.partner_id,
+        "quote_id": t.quote_id,
+        "pool_id": t.pool_id,
+        "partner_order_id": t.partner_order_id,
+        "status": t.status,
+        "balance_model": t.balance_model,
+        "source_amount": money.format(t.source_amount_minor, t.currency),
+        "currency": t.currency,
+        "target_amount": money.format(t.target_amount_minor, t.asset),
+        "asset": t.asset,
+        "delivered_amount": None if delivered is None else money.format(delivered, t.asset),
+        "tx_hash": t.tx_hash,
+        "failure_reason": t.failure_reason,
+        "destination": t.destination,
+        "ledger_entry_ids": [entry.id for entry in view.entries],
+        "created_at": to_rfc3339(t.created_at),
+        "updated_at": to_rfc3339(t.updated_at),
+    }
+
+
+def capabilities(caps: Capabilities, money: Currencies) -> JSON:
+    partner = caps.partner
+    executable = bool(caps.fundable_currencies) and any(p.enabled for p in caps.pools)
+    return {
+        "id": f"cap_{partner.id.removeprefix('partner_')}",
+        "object": "capabilities",
+        "partner_id": partner.id,
+        "mode": caps.mode,
+        "balance_model": partner.balance_model,
+        "currencies": [pc.currency for pc in partner.currencies],
+        "funded_currencies": list(caps.fundable_currencies),
+        "funding_methods": ["bank_transfer"],
+        "pools": [pool(p, money) for p in caps.pools],
+        "actions": {
+            "create_quote": any(p.enabled for p in caps.pools),
+            "execute": executable,
+            "release": True,
+            "read_ledger": True,
+        },
     }

@@ -173,6 +173,7 @@ class Trade:
     created_at: datetime
     updated_at: datetime
     balance_model: str
+    destination: str | None = None
 
     def __post_init__(self) -> None:
         assert self.balance_model in BALANCE_MODELS, self.balance_model
@@ -192,7 +193,13 @@ class TradeChange:
 
 
 def open_trade(
-    quote: Quote, *, trade_id: str, partner_order_id: str, balance_model: str, now: datetime
+    quote: Quote,
+    *,
+    trade_id: str,
+    partner_order_id: str,
+    balance_model: str,
+    now: datetime,
+    destination: str | None = None,
 ) -> TradeChange:
     """A new trade executing ``quote``; the caller has run ``check_quote_executable``."""
     status, movements = accept(balance_model, quote.source_amount_minor)
@@ -213,6 +220,7 @@ def open_trade(
         created_at=now,
         updated_at=now,
         balance_model=balance_model,
+        destination=destination,
     )
     return TradeChange(trade, tuple(movements), f"trade.{status}")
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from zeropools.domain.errors import Forbidden, NotFound, ValidationFailed
 from zeropools.domain.money import Currencies
 from zeropools.domain.partners import DEMO_FUNDING_ACCOUNT, OPERATOR, FundingAccount
+from zeropools.domain.pools import PoolsConfig, default_pools
 from zeropools.store.protocol import Store
 
 
@@ -19,6 +20,7 @@ class Deployment:
     currencies: Currencies = field(default_factory=Currencies)
     funding_accounts: Mapping[str, FundingAccount] = field(default_factory=dict)
     default_funding_account: FundingAccount = DEMO_FUNDING_ACCOUNT
+    pools: PoolsConfig = field(default_factory=default_pools)
 
     def funding_account(self, currency: str) -> FundingAccount:
         return self.funding_accounts.get(currency, self.default_funding_account)

@@ -21,6 +21,7 @@ from zeropools.domain.ledger import (
 from zeropools.domain.partners import ApiKey, Partner, PartnerCurrency
 from zeropools.domain.payins import Payin, ReferenceOwner
 from zeropools.store.protocol import EntryFilter, LedgerState, Page, first
+from zeropools.store.trading_sql import TradingQueries
 
 Row = Mapping[str, Any]
 
@@ -127,7 +128,7 @@ def key_from_row(row: Row) -> ApiKey:
     )
 
 
-class SqlTx:
+class SqlTx(TradingQueries):
     """``protocol.Tx`` over one open transaction of either database."""
 
     def __init__(self, cursor: Cursor, placeholder: str, lock_suffix: str) -> None:
@@ -145,6 +146,12 @@ class SqlTx:
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         self._cursor.execute(self._sql(sql), params)
         return list(self._cursor.fetchall())
+
+    def _entries_where(self, clause: str, params: Sequence[Any]) -> list[LedgerEntry]:
+        rows = self._all(
+            f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {clause} ORDER BY sequence", params
+        )
+        return [entry_from_row(row) for row in rows]
 
     # settings -----------------------------------------------------------------------------
     def get_setting(self, key: str) -> str | None:

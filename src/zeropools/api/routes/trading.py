@@ -1,0 +1,157 @@
+"""Capabilities, pools, quotes and trades."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Request, Response
+
+from zeropools.api import views
+from zeropools.api.deps import Context, Dep, PageParams
+from zeropools.api.idempotent import respond
+from zeropools.api.schemas import QuoteCreate, TradeCreate, TradeReason, TradeRelease, TradeSettle
+from zeropools.api.views import JSON
+from zeropools.domain import trades
+from zeropools.services import trading
+from zeropools.store.protocol import Tx
+
+router = APIRouter(tags=["trading"])
+IDEMPOTENCY = {"description": "Idempotency-Key header required (1..255 printable chars)"}
+
+
+@router.get("/v1/capabilities")
+def capabilities(dep: Dep, ctx: Context, partner_id: Annotated[str | None, Query()] = None) -> JSON:
+    return views.capabilities(trading.capabilities(dep, ctx, partner_id), dep.currencies)
+
+
+@router.get("/v1/pools")
+def list_pools(dep: Dep, ctx: Context) -> JSON:
+    found = trading.list_pools(dep, ctx)
+    return views.page(found, len(found), lambda p: views.pool(p, dep.currencies))
+
+
+@router.post("/v1/quotes", status_code=201)
+def create_quote(body: QuoteCreate, dep: Dep, ctx: Context) -> JSON:
+    view = trading.create_quote(
+        dep,
+        ctx,
+        pool_id=body.pool_id,
+        source_amount=body.source_amount,
+        partner_order_id=body.partner_order_id,
+    )
+    return views.quote(view, dep.currencies)
+
+
+@router.get("/v1/quotes/{quote_id}")
+def get_quote(quote_id: str, dep: Dep, ctx: Context) -> JSON:
+    return views.quote(trading.get_quote(dep, ctx, quote_id), dep.currencies)
+
+
+@router.post("/v1/trades", status_code=201, responses={400: IDEMPOTENCY})
+def create_trade(body: TradeCreate, request: Request, dep: Dep, ctx: Context) -> Response:
+    def work(tx: Tx) -> trading.TradeView:
+        return trading.execute_in(
+            dep,
+            ctx,
+            tx,
+            quote_id=body.quote_id,
+            partner_order_id=body.partner_order_id,
+            destination=body.destination,
+        )
+
+    return respond(
+        request,
+        dep,
+        ctx,
+        body.model_dump(),
+        work,
+        lambda view: views.trade(view, dep.currencies),
+        status=201,
+        on_refusal=trading.record_refusal(ctx, body.quote_id, body.partner_order_id),
+    )
+
+
+@router.get("/v1/trades")
+def list_trades(
+    dep: Dep,
+    ctx: Context,
+    page: PageParams,
+    partner_id: Annotated[str | None, Query()] = None,
+    partner_order_id: Annotated[str | None, Query()] = None,
+    status: Annotated[str | None, Query()] = None,
+) -> JSON:
+    found = trading.list_trades(
+        dep,
+        ctx,
+        partner_id=partner_id,
+        partner_order_id=partner_order_id,
+        status=status,
+        page=page,
+    )
+    return views.page(found, page.limit - 1, lambda t: views.trade(t, dep.currencies))
+
+
+@router.get("/v1/trades/{trade_id}")
+def get_trade(trade_id: str, dep: Dep, ctx: Context) -> JSON:
+    return views.trade(trading.get_trade(dep, ctx, trade_id), dep.currencies)
+
+
+def _move(
+    request: Request,
+    dep: Dep,
+    ctx: Context,
+    trade_id: str,
+    to_status: str,
+    body: dict[str, object],
+) -> Response:
+    def work(tx: Tx) -> trading.TradeView:
+        return trading.move_in(
+            dep,
+            ctx,
+            tx,
+            trade_id,
+            to_status,
+            delivered_amount=body.get("delivered_amount"),
+            tx_hash=body.get("tx_hash"),  # type: ignore[arg-type]
+            reason=body.get("reason"),  # type: ignore[arg-type]
+        )
+
+    return respond(request, dep, ctx, body, work, lambda v: views.trade(v, dep.currencies))
+
+
+@router.post("/v1/trades/{trade_id}/settle", responses={400: IDEMPOTENCY})
+def settle_trade(
+    trade_id: str,
+    request: Request,
+    dep: Dep,
+    ctx: Context,
+    body: Annotated[TradeSettle | None, Body()] = None,
+) -> Response:
+    data = (body or TradeSettle()).model_dump()
+    return _move(request, dep, ctx, trade_id, trades.SETTLED, data)
+
+
+@router.post("/v1/trades/{trade_id}/release", responses={400: IDEMPOTENCY})
+def release_trade(
+    trade_id: str,
+    request: Request,
+    dep: Dep,
+    ctx: Context,
+    body: Annotated[TradeRelease | None, Body()] = None,
+) -> Response:
+    data = (body or TradeRelease()).model_dump()
+    return _move(request, dep, ctx, trade_id, trades.RELEASED, data)
+
+
+@router.post("/v1/trades/{trade_id}/fail", responses={400: IDEMPOTENCY})
+def fail_trade(
+    trade_id: str, body: TradeReason, request: Request, dep: Dep, ctx: Context
+) -> Response:
+    return _move(request, dep, ctx, trade_id, trades.FAILED, body.model_dump())
+
+
+@router.post("/v1/trades/{trade_id}/return", responses={400: IDEMPOTENCY})
+def return_trade(
+    trade_id: str, body: TradeReason, request: Request, dep: Dep, ctx: Context
+) -> Response:
+    return _move(request, dep, ctx, trade_id, trades.RETURNED, body.model_dump())

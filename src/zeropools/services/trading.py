@@ -1,0 +1,375 @@
+"""Pools, firm quotes, executions and the trade lifecycle.
+
+Quote creation never moves money; execution does. Every trade step is one transaction on the
+partner's locked ledger: the domain decides the movements, ``ledger.post`` chains them, the trade
+row changes with them, so a trade's status and its entries can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from zeropools.domain import ids, limits, quotes, trades
+from zeropools.domain.clock import to_rfc3339
+from zeropools.domain.errors import (
+    CurrencyNotEnabled,
+    DomainError,
+    NotFound,
+    ValidationFailed,
+)
+from zeropools.domain.ledger import EntryDraft, LedgerEntry, Links
+from zeropools.domain.partners import OPERATOR, PARTNER_ADMIN, PARTNER_SERVER, Partner
+from zeropools.domain.pools import Pool
+from zeropools.domain.quotes import Quote
+from zeropools.domain.trades import Trade
+from zeropools.services.context import Ctx, Deployment, require_role, scoped_partner
+from zeropools.services.ledger import post
+from zeropools.store.protocol import Page, Tx
+from zeropools.store.trading_sql import Refusal
+
+PARTNER_ROLES = (PARTNER_ADMIN, PARTNER_SERVER)
+ANY_ROLE = (OPERATOR, PARTNER_ADMIN, PARTNER_SERVER)
+# Which actions each target status is, and who may ask for it (API.md "Resources").
+ACTION_ROLES = {
+    trades.RELEASED: (OPERATOR, PARTNER_ADMIN, PARTNER_SERVER),
+    trades.SETTLED: (OPERATOR,),
+    trades.FAILED: (OPERATOR,),
+    trades.RETURNED: (OPERATOR,),
+}
+
+
+@dataclass(frozen=True)
+class QuoteView:
+    quote: Quote
+    status: str
+
+
+@dataclass(frozen=True)
+class TradeView:
+    trade: Trade
+    entries: tuple[LedgerEntry, ...]
+
+
+def _invalid(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
+def _text(field: str, value: str | None, required: bool, chars_max: int) -> str | None:
+    if value is None or value == "":
+        if required:
+            raise _invalid(field, "required")
+        return None
+    if len(value) > chars_max:
+        raise _invalid(field, f"at most {chars_max} characters")
+    return value
+
+
+def list_pools(dep: Deployment, ctx: Ctx) -> tuple[Pool, ...]:
+    require_role(ctx, *ANY_ROLE)
+    return dep.pools.pools
+
+
+def _pool(dep: Deployment, pool_id: str) -> Pool:
+    pool = dep.pools.pool(pool_id)
+    if pool is None:
+        raise NotFound(
+            f"No pool {pool_id!r}; GET /v1/pools lists them.",
+            pool_id=pool_id,
+        )
+    return pool
+
+
+def _partner(tx: Tx, partner_id: str) -> Partner:
+    partner = tx.get_partner(partner_id)
+    if partner is None:
+        raise NotFound(f"No partner {partner_id!r}.")
+    return partner
+
+
+def create_quote(
+    dep: Deployment,
+    ctx: Ctx,
+    *,
+    pool_id: str,
+    source_amount: object,
+    partner_order_id: str | None,
+) -> QuoteView:
+    actor = require_role(ctx, *PARTNER_ROLES)
+    assert actor.partner_id is not None
+    partner_id = actor.partner_id
+    pool = _pool(dep, pool_id)
+    order_id = _text("partner_order_id", partner_order_id, False, limits.PARTNER_ORDER_ID_CHARS_MAX)
+    amount_minor = dep.currencies.parse(source_amount, pool.source_currency)
+
+    def work(tx: Tx) -> QuoteView:
+        partner = _partner(tx, partner_id)
+        if partner.currency(pool.source_currency) is None:
+            raise CurrencyNotEnabled(
+                f"{pool.source_currency} is not enabled for this partner.",
+                currency=pool.source_currency,
+                enabled=[pc.currency for pc in partner.currencies],
+            )
+        quote = quotes.price_quote(
+            pool,
+            dep.pools.rates.rate(pool, ctx.now),
+            amount_minor,
+            dep.currencies,
+            quote_id=ids.new_id(ids.moded_prefix("pq", dep.mode)),
+            partner_id=partner_id,
+            partner_order_id=order_id,
+            now=ctx.now,
+            ttl_s=limits.QUOTE_TTL_S,
+        )
+        tx.insert_quote(quote, ctx.request_id)
+        return QuoteView(quote, quotes.OPEN)
+
+    return dep.store.write(work)
+
+
+def get_quote(dep: Deployment, ctx: Ctx, quote_id: str) -> QuoteView:
+    actor = require_role(ctx, *ANY_ROLE)
+    stored = dep.store.read(lambda tx: tx.get_quote(quote_id))
+    if stored is None or (not actor.is_operator and stored.quote.partner_id != actor.partner_id):
+        raise quotes.quote_not_found(quote_id)
+    return QuoteView(stored.quote, quotes.quote_status(stored.quote, stored.used, ctx.now))
+
+
+def _drafts(trade: Trade, movements: Sequence[trades.Movement], tx: Tx) -> list[EntryDraft]:
+    earlier = {e.type: e for e in tx.trade_entries(trade.partner_id, [trade.id]).get(trade.id, [])}
+    drafts = []
+    for movement in movements:
+        related = None
+        if movement.links is not None:
+            unwound = earlier.get(movement.links)
+            assert unwound is not None, f"{trade.id}: no {movement.links} entry to unwind"
+            related = unwound.id
+        drafts.append(
+            EntryDraft(
+                type=movement.entry_type,
+                currency=trade.currency,
+                lines=movement.lines(),
+                links=Links(
+                    trade_id=trade.id,
+                    quote_id=trade.quote_id,
+                    related_entry_id=related,
+                    partner_order_id=trade.partner_order_id,
+                ),
+            )
+        )
+    return drafts
+
+
+def execute_in(
+    dep: Deployment,
+    ctx: Ctx,
+    tx: Tx,
+    *,
+    quote_id: str,
+    partner_order_id: str | None,
+    destination: str | None,
+) -> TradeView:
+    """Execute a quote inside ``tx``: checks in API.md's order, then reserve or debit."""
+    actor = require_role(ctx, *PARTNER_ROLES)
+    assert actor.partner_id is not None
+    order_id = _text("partner_order_id", partner_order_id, True, limits.PARTNER_ORDER_ID_CHARS_MAX)
+    assert order_id is not None
+    dest = _text("destination", destination, False, limits.DESTINATION_CHARS_MAX)
+    # Lock first: every check below then sees what no concurrent execution can change.
+    tx.lock_ledger(actor.partner_id)
+    stored = tx.get_quote(quote_id)
+    if stored is None:
+        raise quotes.quote_not_found(quote_id)
+    quotes.check_quote_executable(
+        stored.quote, partner_id=actor.partner_id, used=stored.used, now=ctx.now
+    )
+    partner = _partner(tx, actor.partner_id)
+    change = trades.open_trade(
+        stored.quote,
+        trade_id=ids.new_id(ids.moded_prefix("pt", dep.mode)),
+        partner_order_id=order_id,
+        balance_model=partner.balance_model,
+        now=ctx.now,
+        destination=dest,
+    )
+    # insert first: the ledger entries name the trade, and UNIQUE(quote_id) guards reuse again
+    tx.insert_trade(change.trade, ctx.request_id)
+    posting = post(dep, ctx, tx, actor.partner_id, _drafts(change.trade, change.movements, tx))
+    return TradeView(change.trade, posting.entries)
+
+
+def record_refusal(
+    ctx: Ctx, quote_id: str | None, partner_order_id: str | None
+) -> Callable[[Tx, DomainError], None]:
+    """A callback for the idempotency layer: keep the refused execution queryable."""
+
+    def on_refusal(tx: Tx, error: DomainError) -> None:
+        assert ctx.actor is not None and ctx.actor.partner_id is not None
+        tx.insert_refusal(
+            Refusal(
+                partner_id=ctx.actor.partner_id,
+                id=ids.new_id("ptr_"),
+                quote_id=quote_id,
+                partner_order_id=partner_order_id,
+                code=error.code,
+                detail=error.detail,
+                request_id=ctx.request_id,
+                created_at=to_rfc3339(ctx.now),
+            )
+        )
+
+    return on_refusal
+
+
+def move_in(
+    dep: Deployment,
+    ctx: Ctx,
+    tx: Tx,
+    trade_id: str,
+    to_status: str,
+    *,
+    delivered_amount: object = None,
+    tx_hash: str | None = None,
+    reason: str | None = None,
+) -> TradeView:
+    """Settle, release, fail or return a trade inside ``tx``."""
+    actor = require_role(ctx, *ACTION_ROLES[to_status])
+    found = tx.get_trade(trade_id)
+    if found is None or (not actor.is_operator and found.partner_id != actor.partner_id):
+        raise NotFound(f"No trade {trade_id!r}.")
+    delivered_minor = None
+    if delivered_amount is not None:
+        delivered_minor = dep.currencies.parse(delivered_amount, found.asset, allow_zero=True)
+    if to_status in (trades.FAILED, trades.RETURNED):
+        _text("reason", reason, True, limits.REASON_CHARS_MAX)
+    tx.lock_ledger(found.partner_id)
+    trade = tx.get_trade(trade_id)  # re-read under the lock: the status may have moved
+    assert trade is not None
+    change = trades.move_trade(
+        trade,
+        to_status,
+        now=ctx.now,
+        delivered_amount_minor=delivered_minor,
+        tx_hash=_text("tx_hash", tx_hash, False, limits.TX_HASH_CHARS_MAX),
+        reason=reason,
+    )
+    drafts = _drafts(trade, change.movements, tx)
+    tx.update_trade(change.trade, trade.status)
+    if drafts:
+        post(dep, ctx, tx, trade.partner_id, drafts)
+    entries = tx.trade_entries(trade.partner_id, [trade.id]).get(trade.id, [])
+    return TradeView(change.trade, tuple(entries))
+
+
+def execute_trade(
+    dep: Deployment,
+    ctx: Ctx,
+    *,
+    quote_id: str,
+    partner_order_id: str | None,
+    destination: str | None = None,
+) -> TradeView:
+    """Execute without an idempotency key (services, tests, the demo)."""
+    return dep.store.write(
+        lambda tx: execute_in(
+            dep,
+            ctx,
+            tx,
+            quote_id=quote_id,
+            partner_order_id=partner_order_id,
+            destination=destination,
+        )
+    )
+
+
+def move_trade(
+    dep: Deployment,
+    ctx: Ctx,
+    trade_id: str,
+    to_status: str,
+    *,
+    delivered_amount: object = None,
+    tx_hash: str | None = None,
+    reason: str | None = None,
+) -> TradeView:
+    """Move without an idempotency key (services, tests, the venue simulator)."""
+    return dep.store.write(
+        lambda tx: move_in(
+            dep,
+            ctx,
+            tx,
+            trade_id,
+            to_status,
+            delivered_amount=delivered_amount,
+            tx_hash=tx_hash,
+            reason=reason,
+        )
+    )
+
+
+def get_trade(dep: Deployment, ctx: Ctx, trade_id: str) -> TradeView:
+    actor = require_role(ctx, *ANY_ROLE)
+
+    def work(tx: Tx) -> TradeView | None:
+        trade = tx.get_trade(trade_id)
+        if trade is None or (not actor.is_operator and trade.partner_id != actor.partner_id):
+            return None
+        entries = tx.trade_entries(trade.partner_id, [trade.id]).get(trade.id, [])
+        return TradeView(trade, tuple(entries))
+
+    view = dep.store.read(work)
+    if view is None:
+        raise NotFound(f"No trade {trade_id!r}.")
+    return view
+
+
+def list_trades(
+    dep: Deployment,
+    ctx: Ctx,
+    *,
+    partner_id: str | None,
+    partner_order_id: str | None,
+    status: str | None,
+    page: Page,
+) -> list[TradeView]:
+    require_role(ctx, *ANY_ROLE)
+    assert ctx.actor is not None
+    # operators may list across partners; partner keys only ever see their own
+    scoped = partner_id if ctx.actor.is_operator else scoped_partner(ctx, partner_id)
+    if status is not None and status not in trades.STATUSES:
+        raise _invalid("status", f"one of {', '.join(sorted(trades.STATUSES))}")
+
+    def work(tx: Tx) -> list[TradeView]:
+        found = tx.list_trades(
+            scoped,
+            partner_order_id=partner_order_id,
+            status=status,
+            limit=page.limit,
+            starting_after=page.starting_after,
+        )
+        by_partner: dict[str, list[str]] = {}
+        for trade in found:
+            by_partner.setdefault(trade.partner_id, []).append(trade.id)
+        entries: dict[str, list[LedgerEntry]] = {}
+        for owner, trade_ids in by_partner.items():
+            entries.update(tx.trade_entries(owner, trade_ids))
+        return [TradeView(t, tuple(entries.get(t.id, []))) for t in found]
+
+    return dep.store.read(work)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    partner: Partner
+    mode: str
+    pools: tuple[Pool, ...]
+    fundable_currencies: tuple[str, ...]
+
+
+def capabilities(dep: Deployment, ctx: Ctx, partner_id: str | None) -> Capabilities:
+    scoped = scoped_partner(ctx, partner_id)
+    partner = dep.store.read(lambda tx: _partner(tx, scoped))
+    enabled = {pc.currency for pc in partner.currencies}
+    pools = tuple(p for p in dep.pools.pools if p.source_currency in enabled)
+    funded = tuple(pc.currency for pc in partner.currencies if pc.balance.available_minor > 0)
+    return Capabilities(partner, dep.mode, pools, funded)

@@ -133,8 +133,9 @@ def verify(db: DbOption = None) -> None:
 
 @app.command()
 def demo(db: DbOption = None, host: HostOption = None, port: PortOption = None) -> None:
-    """A demo deployment on SQLite: a partner with keys, a funded balance, then serve."""
+    """A demo on SQLite: a partner, the brief's ledger sequence, a venue simulator; serve."""
     from zeropools.demo import seed
+    from zeropools.workers import venue
 
     settings = _settings(db)
     store = open_store(settings.db_url)
@@ -143,6 +144,7 @@ def demo(db: DbOption = None, host: HostOption = None, port: PortOption = None) 
     operator_key = settings.operator_key or "zpk_test_demo_operator_key_for_local_use_only"
     partners.ensure_operator_key(dep, operator_key, to_rfc3339(utc_now()))
     seeded = seed(dep)
+    venue.start(dep)
     host, port = host or settings.host, port or settings.port
     out.print(f"[bold]zeropools demo[/bold] on {settings.db_url}")
     out.print(f"  API          http://{host}:{port}  (OpenAPI: /openapi.json, docs: /docs)")

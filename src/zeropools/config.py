@@ -21,6 +21,7 @@ class Settings:
     funding_account: FundingAccount = DEMO_FUNDING_ACCOUNT
     funding_accounts: Mapping[str, FundingAccount] = field(default_factory=dict)
     webhook_allow_private: bool = False
+    pools_file: str | None = None
 
 
 def _account(env: Mapping[str, str], suffix: str, fallback: FundingAccount) -> FundingAccount:
@@ -52,4 +53,5 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         funding_account=default_account,
         funding_accounts=per_currency,
         webhook_allow_private=env.get("ZEROPOOLS_WEBHOOK_ALLOW_PRIVATE", "").lower() == "true",
+        pools_file=env.get("ZEROPOOLS_POOLS_FILE") or None,
     )

@@ -1,4 +1,4 @@
-"""Demo data for ``make run``: one partner, fresh keys each start, a funded EUR balance.
+"""Demo data for ``make run``: a partner, fresh keys each start, the brief's ledger sequence.
 
 Idempotent: the partner is created once (its id kept in settings), the top-up is a pay-in with
 a fixed bank transaction id, so restarting never credits twice. Keys are issued anew at every
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zeropools.domain import ids
+from zeropools.domain import ids, trades
 from zeropools.domain.clock import utc_now
-from zeropools.services import partners, payins
+from zeropools.services import partners, payins, trading
 from zeropools.services.context import Actor, Ctx, Deployment
 
 DEMO_PARTNER_SETTING = "demo_partner_id"
@@ -36,6 +36,35 @@ class Seeded:
 
 def _operator_ctx() -> Ctx:
     return Ctx(ids.new_id(ids.REQUEST), utc_now(), Actor("zpk_demo", "operator", None))
+
+
+def _brief_sequence(dep: Deployment, partner_id: str) -> None:
+    """The product brief's example: -100.00 debited then released, then -250.00 debited.
+
+    Runs once (only while the partner has no trades); the venue simulator later settles the
+    250.00 trade, and the debit stands: 1000.00 -> 900.00 -> 1000.00 -> 750.00.
+    """
+    server = Ctx(
+        ids.new_id(ids.REQUEST), utc_now(), Actor("zpk_demo", "partner_server", partner_id)
+    )
+    has_trades = dep.store.read(
+        lambda tx: tx.list_trades(
+            partner_id, partner_order_id=None, status=None, limit=1, starting_after=None
+        )
+    )
+    if has_trades:
+        return
+    first = trading.create_quote(
+        dep, server, pool_id="EUR-USDT", source_amount="100.00", partner_order_id="order_123"
+    )
+    trade = trading.execute_trade(
+        dep, server, quote_id=first.quote.id, partner_order_id="order_123"
+    )
+    trading.move_trade(dep, server, trade.trade.id, trades.RELEASED)
+    second = trading.create_quote(
+        dep, server, pool_id="EUR-USDT", source_amount="250.00", partner_order_id="order_124"
+    )
+    trading.execute_trade(dep, server, quote_id=second.quote.id, partner_order_id="order_124")
 
 
 def seed(dep: Deployment) -> Seeded:
@@ -65,6 +94,7 @@ def seed(dep: Deployment) -> Seeded:
         debtor_name="Demo Wallet GmbH",
     )
     payins.record_payin(dep, ctx, note)
+    _brief_sequence(dep, partner_id)
     admin = partners.issue_api_key(dep, ctx, partner_id, "partner_admin")
     server = partners.issue_api_key(dep, ctx, partner_id, "partner_server")
     return Seeded(partner_id, admin.secret, server.secret, pc.funding_reference)

@@ -131,6 +131,42 @@ def verify(db: DbOption = None) -> None:
     out.print(f"[green]verify ok:[/green] {summary}")
 
 
+@app.command("import-statement")
+def import_statement(
+    path: Annotated[str, typer.Argument(help="a camt.053, camt.054 or MT940 file")],
+    db: DbOption = None,
+) -> None:
+    """Import a bank statement file: credits attributed, the rest to the review queue."""
+    from pathlib import Path
+
+    from rich.progress import Progress
+
+    from zeropools.services import imports
+    from zeropools.services.context import Actor
+
+    settings = _settings(db)
+    dep = _open(settings)
+    data = Path(path).read_bytes()
+    ctx = Ctx(ids.new_id(ids.REQUEST), utc_now(), Actor("cli", "operator", None))
+    try:
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task(f"importing {Path(path).name}", total=None)
+            summary = imports.import_statement(
+                dep, ctx, data, progress=lambda done: bar.advance(task, done)
+            )
+    except DomainError as exc:
+        err.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        dep.store.close()
+    out.print(
+        f"{summary.format}: {summary.entries} entries, {summary.credits} credits: "
+        f"{summary.credited} credited, {summary.needs_review} to review, "
+        f"{summary.pending_confirmation} pending, {summary.duplicates} already known, "
+        f"{summary.conflicts} conflicts; {summary.ignored_debits} debits ignored"
+    )
+
+
 @app.command()
 def demo(db: DbOption = None, host: HostOption = None, port: PortOption = None) -> None:
     """A demo on SQLite: a partner, the brief's ledger sequence, a venue simulator; serve."""

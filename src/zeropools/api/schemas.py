@@ -82,3 +82,11 @@ class TradeReason(Body):
 
 class TradeRelease(Body):
     reason: Annotated[str, Field(max_length=limits.REASON_CHARS_MAX)] | None = None
+
+
+class PayinAttribute(Body):
+    partner_id: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class PayinReturn(Body):
+    reason: Annotated[str, Field(min_length=1, max_length=limits.REASON_CHARS_MAX)]

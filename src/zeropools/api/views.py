@@ -14,6 +14,7 @@ from zeropools.domain.payins import Payin
 from zeropools.domain.pools import Pool
 from zeropools.services.balances import BalanceView
 from zeropools.services.trading import Capabilities, QuoteView, TradeView
+from zeropools.store.trading_sql import Refusal
 
 T = TypeVar("T")
 JSON = dict[str, Any]
@@ -125,14 +126,15 @@ def payin(p: Payin, money: Currencies) -> JSON:
     attribution = (
         None
         if p.attribution_method is None
-        else {"method": p.attribution_method, "by": p.attributed_by}
+        else {"method": p.attribution_method, "by": p.attributed_by, "at": p.attributed_at}
     )
+    amount = p.amount_text if p.amount_minor is None else money.format(p.amount_minor, p.currency)
     return {
         "id": p.id,
         "object": "payin",
         "bank_transaction_id": p.bank_transaction_id,
         "partner_id": p.partner_id,
-        "amount": money.format(p.amount_minor, p.currency),
+        "amount": amount,
         "currency": p.currency,
         "status": p.status,
         "booking_status": p.booking_status,
@@ -143,6 +145,7 @@ def payin(p: Payin, money: Currencies) -> JSON:
         "value_date": p.value_date,
         "attribution": attribution,
         "review_reason": p.review_reason,
+        "return_reason": p.return_reason,
         "ledger_entry_id": p.ledger_entry_id,
         "funding_reference": p.funding_reference,
         "request_id": p.request_id,
@@ -230,4 +233,18 @@ def capabilities(caps: Capabilities, money: Currencies) -> JSON:
             "release": True,
             "read_ledger": True,
         },
+    }
+
+
+def refusal(r: Refusal) -> JSON:
+    return {
+        "id": r.id,
+        "object": "trade_refusal",
+        "partner_id": r.partner_id,
+        "quote_id": r.quote_id,
+        "partner_order_id": r.partner_order_id,
+        "code": r.code,
+        "detail": r.detail,
+        "request_id": r.request_id,
+        "created_at": r.created_at,
     }

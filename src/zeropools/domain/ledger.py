@@ -284,3 +284,74 @@ def payin_credit(
         lines=(Line(PLATFORM_BANK, -amount_minor), Line(AVAILABLE, amount_minor)),
         links=Links(payin_id=payin_id, funding_reference=funding_reference),
     )
+
+
+SUSPENSE_PARK = "suspense_park"
+SUSPENSE_RETURN = "suspense_return"
+
+
+@dataclass(frozen=True)
+class PlatformEntry:
+    """A journal of the platform alone: a pay-in parked in suspense, or sent back from it."""
+
+    id: str
+    type: str
+    currency: str
+    amount_minor: int
+    lines: tuple[Line, ...]
+    payin_id: str
+    request_id: str
+    created_at: str
+
+    def __post_init__(self) -> None:
+        assert self.type in (SUSPENSE_PARK, SUSPENSE_RETURN), self.type
+        assert self.amount_minor > 0
+        assert sum(line.amount_minor for line in self.lines) == 0, self.lines
+        assert all(line.account in PLATFORM_ACCOUNTS for line in self.lines), self.lines
+
+
+def suspense_entry(
+    kind: str, currency: str, amount_minor: int, payin_id: str, request_id: str, now: datetime
+) -> PlatformEntry:
+    """Park a received, unattributed pay-in in suspense, or return it to the sender."""
+    into = 1 if kind == SUSPENSE_PARK else -1
+    return PlatformEntry(
+        id=ids.new_id("pje_"),
+        type=kind,
+        currency=currency,
+        amount_minor=amount_minor,
+        lines=(
+            Line(PLATFORM_BANK, -into * amount_minor),
+            Line(PLATFORM_SUSPENSE, into * amount_minor),
+        ),
+        payin_id=payin_id,
+        request_id=request_id,
+        created_at=to_rfc3339(now),
+    )
+
+
+def payin_credit_from_suspense(
+    currency: str, amount_minor: int, payin_id: str, funding_reference: str | None
+) -> EntryDraft:
+    """An operator's attribution: the money moves from suspense to the partner."""
+    assert amount_minor > 0
+    return EntryDraft(
+        type=PAYIN_CREDIT,
+        currency=currency,
+        lines=(Line(PLATFORM_SUSPENSE, -amount_minor), Line(AVAILABLE, amount_minor)),
+        links=Links(payin_id=payin_id, funding_reference=funding_reference),
+    )
+
+
+def payin_reversal(
+    currency: str, amount_minor: int, payin_id: str, credit_entry_id: str, reason: str
+) -> EntryDraft:
+    """A bank recall of a credited pay-in: the credit is taken back, linked to it."""
+    assert amount_minor > 0
+    return EntryDraft(
+        type=PAYIN_REVERSAL,
+        currency=currency,
+        lines=(Line(AVAILABLE, -amount_minor), Line(PLATFORM_BANK, amount_minor)),
+        links=Links(payin_id=payin_id, related_entry_id=credit_entry_id),
+        reason=reason,
+    )

@@ -7,6 +7,7 @@ until booked, ``needs_review`` (money in platform suspense) until an operator de
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +22,10 @@ STATUSES = (PENDING_CONFIRMATION, CREDITED, NEEDS_REVIEW, RETURNED)
 BOOKING_STATUSES = ("pending", "booked")
 
 METHOD_STRUCTURED_REFERENCE = "structured_reference"
+METHOD_REMITTANCE_REFERENCE = "remittance_reference"
+METHOD_OPERATOR = "operator"
+
+_RF_START = re.compile(r"RF[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -29,7 +34,7 @@ class PayinNotification:
 
     bank_transaction_id: str
     amount: str
-    amount_minor: int
+    amount_minor: int | None  # None: more real decimals than the currency has; goes to review
     currency: str
     booking_status: str
     reference: str | None = None
@@ -44,7 +49,7 @@ class Payin:
     id: str
     bank_transaction_id: str
     partner_id: str | None
-    amount_minor: int
+    amount_minor: int | None  # None: the bank's amount is finer than the currency (amount_text)
     currency: str
     status: str
     booking_status: str
@@ -61,6 +66,9 @@ class Payin:
     request_id: str
     created_at: str
     updated_at: str
+    amount_text: str | None = None  # the bank's decimal string, when it is not exact minor units
+    attributed_at: str | None = None
+    return_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,30 +86,70 @@ class Attribution:
     review_reason: str | None
 
 
+def find_references(text: str) -> tuple[set[str], bool]:
+    """RF references in free text: spaces, case and line breaks ignored.
+
+    Returns the valid references found, and whether anything that starts like one was there
+    (so a typo'd reference is told apart from no reference at all). Every length at every
+    ``RF``+two digits start is tried, because the end of a reference is not marked in free
+    text; a false positive (a prefix passing mod 97 by chance) can never be one of our
+    references, since those are of one fixed length and must validate at exactly that length.
+    """
+    compact = re.sub(r"\s+", "", text).upper()
+    found: set[str] = set()
+    started = False
+    for start in _RF_START.finditer(compact):
+        started = True
+        tail = compact[start.start() : start.start() + references.REFERENCE_CHARS_MAX]
+        for end in range(5, len(tail) + 1):
+            candidate = tail[:end]
+            if not candidate.isalnum():
+                break
+            if references.is_valid(candidate):
+                found.add(candidate)
+    return found, started
+
+
 def attribute(
     notification: PayinNotification, lookup: Callable[[str], ReferenceOwner | None]
 ) -> Attribution:
-    """Decide whose money this is, or why an operator must decide.
+    """Decide whose money this is, or why an operator must decide (DESIGN.md, attribution).
 
-    Only an exact structured creditor reference of an enabled currency attributes here; reading
-    references out of free text comes with the funding issue and plugs in at this point.
+    In order: the structured creditor reference; else a valid RF reference in the free text.
+    Nothing else attributes automatically: a failing check digit, an unknown reference, two
+    partners' references or a currency the reference is not for all go to review.
     """
-    if not notification.reference:
-        return Attribution(None, None, None, "no payment reference")
-    reference = references.normalize(notification.reference)
-    if not references.is_valid(reference):
-        return Attribution(None, None, None, "reference check digits fail")
-    owner = lookup(reference)
-    if owner is None:
-        return Attribution(None, None, None, "unknown reference")
-    if owner.currency != notification.currency:
-        return Attribution(
-            None,
-            None,
-            None,
-            f"reference is for {owner.currency}, pay-in is {notification.currency}",
-        )
-    return Attribution(owner.partner_id, reference, METHOD_STRUCTURED_REFERENCE, None)
+    if notification.reference:
+        reference = references.normalize(notification.reference)
+        if not references.is_valid(reference):
+            return _review("structured reference check digits fail")
+        return _owned(notification, [reference], lookup, METHOD_STRUCTURED_REFERENCE)
+    found, started = find_references(notification.remittance_info or "")
+    if not found:
+        return _review("reference check digits fail" if started else "no payment reference")
+    return _owned(notification, sorted(found), lookup, METHOD_REMITTANCE_REFERENCE)
+
+
+def _review(reason: str) -> Attribution:
+    return Attribution(None, None, None, reason)
+
+
+def _owned(
+    notification: PayinNotification,
+    candidates: list[str],
+    lookup: Callable[[str], ReferenceOwner | None],
+    method: str,
+) -> Attribution:
+    owners = [owner for owner in map(lookup, candidates) if owner is not None]
+    if not owners:
+        return _review("unknown reference")
+    if len({owner.partner_id for owner in owners}) > 1:
+        return _review("references of more than one partner")
+    matching = [owner for owner in owners if owner.currency == notification.currency]
+    if not matching:
+        return _review(f"reference is for {owners[0].currency}, pay-in is {notification.currency}")
+    owner = matching[0]
+    return Attribution(owner.partner_id, owner.funding_reference, method, None)
 
 
 def check_resend(known: Payin, notification: PayinNotification) -> None:

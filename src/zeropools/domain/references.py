@@ -16,8 +16,7 @@ from stdnum import iso11649
 _ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 _BODY_PREFIX = "ZP"
 _BODY_RANDOM_CHARS = 12
-# RF, 2 digits, then 1..21 alphanumerics; spaces may separate groups of four.
-_CANDIDATE = re.compile(r"RF[0-9]{2}[0-9A-Z]{1,21}")
+REFERENCE_CHARS_MAX = 25  # "RF" + 2 check digits + at most 21 characters
 
 
 def _check_digits(body: str) -> str:

@@ -373,3 +373,18 @@ def capabilities(dep: Deployment, ctx: Ctx, partner_id: str | None) -> Capabilit
     pools = tuple(p for p in dep.pools.pools if p.source_currency in enabled)
     funded = tuple(pc.currency for pc in partner.currencies if pc.balance.available_minor > 0)
     return Capabilities(partner, dep.mode, pools, funded)
+
+
+def list_refusals(
+    dep: Deployment, ctx: Ctx, *, partner_id: str | None, partner_order_id: str | None, page: Page
+) -> list[Refusal]:
+    """Refused executions: why an order did not trade (support starts here)."""
+    scoped = scoped_partner(ctx, partner_id)
+    return dep.store.read(
+        lambda tx: tx.list_refusals(
+            scoped,
+            partner_order_id=partner_order_id,
+            limit=page.limit,
+            starting_after=page.starting_after,
+        )
+    )

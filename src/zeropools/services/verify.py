@@ -40,4 +40,14 @@ def verify(store: Store, on_partner: Callable[[str], None] | None = None) -> Ver
         report.problems += problems
         if on_partner is not None:
             on_partner(partner_id)
+    for currency, (journals, parked) in store.read(lambda tx: tx.suspense_totals()).items():
+        if journals != parked:
+            report.problems.append(
+                Problem(
+                    "platform",
+                    None,
+                    f"{currency} suspense holds {journals} by its journals but pay-ins in "
+                    f"review add up to {parked}",
+                )
+            )
     return report

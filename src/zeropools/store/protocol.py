@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from zeropools.domain.ledger import Balance, LedgerEntry, LedgerHead, Posting
+from zeropools.domain.ledger import Balance, LedgerEntry, LedgerHead, PlatformEntry, Posting
 from zeropools.domain.partners import ApiKey, Partner
 from zeropools.domain.payins import Payin, ReferenceOwner
 from zeropools.domain.quotes import Quote
@@ -87,6 +87,10 @@ class Tx(Protocol):
         self, partner_id: str | None, status: str | None, page: Page
     ) -> list[Payin]: ...
 
+    # platform journal
+    def insert_platform_entry(self, entry: PlatformEntry) -> None: ...
+    def suspense_totals(self) -> dict[str, tuple[int, int]]: ...
+
     # quotes and trades
     def insert_quote(self, quote: Quote, request_id: str) -> None: ...
     def get_quote(self, quote_id: str) -> StoredQuote | None: ...
@@ -108,7 +112,14 @@ class Tx(Protocol):
         self, partner_id: str, trade_ids: Sequence[str]
     ) -> dict[str, list[LedgerEntry]]: ...
     def insert_refusal(self, refusal: Refusal) -> None: ...
-    def list_refusals(self, partner_id: str, limit: int) -> list[Refusal]: ...
+    def list_refusals(
+        self,
+        partner_id: str,
+        *,
+        partner_order_id: str | None,
+        limit: int,
+        starting_after: str | None,
+    ) -> list[Refusal]: ...
 
     # idempotency keys
     def get_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None: ...

@@ -10,10 +10,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from zeropools.domain.ledger import (
+    PLATFORM_SUSPENSE,
     Balance,
     LedgerEntry,
     LedgerHead,
     Links,
+    PlatformEntry,
     Posting,
     lines_from_json,
     lines_to_json,
@@ -47,10 +49,10 @@ PAYIN_COLUMNS = (
     "id, bank_transaction_id, partner_id, amount_minor, currency, status, booking_status, "
     "reference, remittance_info, debtor_name, debtor_iban, value_date, attribution_method, "
     "attributed_by, review_reason, ledger_entry_id, funding_reference, request_id, created_at, "
-    "updated_at"
+    "updated_at, amount_text, attributed_at, return_reason"
 )
 _ENTRY_INSERT = f"INSERT INTO ledger_entries ({ENTRY_COLUMNS}) VALUES ({', '.join(['%s'] * 20)})"
-_PAYIN_INSERT = f"INSERT INTO payins ({PAYIN_COLUMNS}) VALUES ({', '.join(['%s'] * 20)})"
+_PAYIN_INSERT = f"INSERT INTO payins ({PAYIN_COLUMNS}) VALUES ({', '.join(['%s'] * 23)})"
 _ITER_BATCH_ROWS = 1000
 
 
@@ -428,3 +430,46 @@ class SqlTx(TradingQueries):
             (*params, page.limit),
         )
         return [payin_from_row(row) for row in rows]
+
+    # platform journal -------------------------------------------------------------------
+    def insert_platform_entry(self, entry: PlatformEntry) -> None:
+        self._run(
+            "INSERT INTO platform_entries (id, type, currency, amount_minor, lines, payin_id, "
+            "request_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                entry.id,
+                entry.type,
+                entry.currency,
+                entry.amount_minor,
+                lines_to_json(entry.lines),
+                entry.payin_id,
+                entry.request_id,
+                entry.created_at,
+            ),
+        )
+
+    def suspense_totals(self) -> dict[str, tuple[int, int]]:
+        """Per currency: suspense balance from all journals, and needs_review pay-ins' sum."""
+        journals: dict[str, int] = {}
+        for row in self._all("SELECT currency, lines FROM platform_entries"):
+            for line in lines_from_json(row["lines"]):
+                if line.account == PLATFORM_SUSPENSE:
+                    journals[row["currency"]] = journals.get(row["currency"], 0) + line.amount_minor
+        for row in self._all(
+            "SELECT currency, lines FROM ledger_entries WHERE lines LIKE %s",
+            ("%" + PLATFORM_SUSPENSE + "%",),
+        ):
+            for line in lines_from_json(row["lines"]):
+                if line.account == PLATFORM_SUSPENSE:
+                    journals[row["currency"]] = journals.get(row["currency"], 0) + line.amount_minor
+        parked: dict[str, int] = {}
+        for row in self._all(
+            "SELECT currency, SUM(amount_minor) AS total FROM payins "
+            "WHERE status = 'needs_review' AND booking_status = 'booked' AND amount_text IS NULL "
+            "GROUP BY currency"
+        ):
+            parked[row["currency"]] = int(row["total"])
+        return {
+            currency: (journals.get(currency, 0), parked.get(currency, 0))
+            for currency in sorted(set(journals) | set(parked))
+        }

@@ -280,11 +280,26 @@ class TradingQueries:
             ),
         )
 
-    def list_refusals(self, partner_id: str, limit: int) -> list[Refusal]:
+    def list_refusals(
+        self,
+        partner_id: str,
+        *,
+        partner_order_id: str | None,
+        limit: int,
+        starting_after: str | None,
+    ) -> list[Refusal]:
+        clauses, params = ["partner_id = %s"], [partner_id]
+        if partner_order_id is not None:
+            clauses.append("partner_order_id = %s")
+            params.append(partner_order_id)
+        if starting_after:
+            clauses.append("id < %s")
+            params.append(starting_after)
         rows = self._all(
             "SELECT partner_id, id, quote_id, partner_order_id, code, detail, request_id, "
-            "created_at FROM trade_refusals WHERE partner_id = %s ORDER BY id DESC LIMIT %s",
-            (partner_id, limit),
+            f"created_at FROM trade_refusals WHERE {' AND '.join(clauses)} "
+            "ORDER BY id DESC LIMIT %s",
+            (*params, limit),
         )
         return [
             Refusal(**{name: row[name] for name in Refusal.__dataclass_fields__}) for row in rows

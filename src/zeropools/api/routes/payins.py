@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from zeropools.api import views
 from zeropools.api.deps import Context, Dep, PageParams
-from zeropools.api.schemas import PayinCreate
+from zeropools.api.idempotent import respond
+from zeropools.api.schemas import PayinAttribute, PayinCreate, PayinReturn
 from zeropools.api.views import JSON
-from zeropools.services import payins
+from zeropools.services import imports, payins
 
 router = APIRouter(tags=["payins"])
+IDEMPOTENCY = {"description": "Idempotency-Key header required (1..255 printable chars)"}
 
 
 @router.post("/v1/payins", status_code=201, responses={200: {"description": "Known pay-in"}})
@@ -22,6 +25,69 @@ def create_payin(body: PayinCreate, dep: Dep, ctx: Context, response: Response) 
     if not recorded.created:
         response.status_code = 200
     return views.payin(recorded.payin, dep.currencies)
+
+
+@router.post(
+    "/v1/payins/import",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/xml": {"schema": {"type": "string"}},
+                "text/plain": {"schema": {"type": "string"}},
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
+async def import_statement(request: Request, dep: Dep, ctx: Context) -> JSON:
+    """A camt.053, camt.054 or MT940 file as the raw body; the format is read from content."""
+    data = await request.body()
+    summary = await run_in_threadpool(imports.import_statement, dep, ctx, data)
+    return {
+        "id": f"pimp_{ctx.request_id.removeprefix('req_')}",
+        "object": "payin_import",
+        "format": summary.format,
+        "entries": summary.entries,
+        "credits": summary.credits,
+        "credited": summary.credited,
+        "needs_review": summary.needs_review,
+        "pending_confirmation": summary.pending_confirmation,
+        "duplicates": summary.duplicates,
+        "ignored_debits": summary.ignored_debits,
+        "conflicts": summary.conflicts,
+        "request_id": ctx.request_id,
+    }
+
+
+@router.post("/v1/payins/{payin_id}/attribute", responses={400: IDEMPOTENCY})
+def attribute_payin(
+    payin_id: str, body: PayinAttribute, request: Request, dep: Dep, ctx: Context
+) -> Response:
+    return respond(
+        request,
+        dep,
+        ctx,
+        body.model_dump(),
+        lambda tx: payins.attribute_in(dep, ctx, tx, payin_id, body.partner_id),
+        lambda payin: views.payin(payin, dep.currencies),
+    )
+
+
+@router.post("/v1/payins/{payin_id}/return", responses={400: IDEMPOTENCY})
+def return_payin(
+    payin_id: str, body: PayinReturn, request: Request, dep: Dep, ctx: Context
+) -> Response:
+    reason = payins.check_reason(body.reason)
+    return respond(
+        request,
+        dep,
+        ctx,
+        body.model_dump(),
+        lambda tx: payins.return_in(dep, ctx, tx, payin_id, reason),
+        lambda payin: views.payin(payin, dep.currencies),
+        on_refusal=payins.flag_refused_recall(ctx, payin_id),
+    )
 
 
 @router.get("/v1/payins")

@@ -91,6 +91,21 @@ def list_trades(
     return views.page(found, page.limit - 1, lambda t: views.trade(t, dep.currencies))
 
 
+@router.get("/v1/trade-refusals")
+def list_refusals(
+    dep: Dep,
+    ctx: Context,
+    page: PageParams,
+    partner_id: Annotated[str | None, Query()] = None,
+    partner_order_id: Annotated[str | None, Query()] = None,
+) -> JSON:
+    """Executions that were refused (insufficient balance, expired quote, ...), newest first."""
+    found = trading.list_refusals(
+        dep, ctx, partner_id=partner_id, partner_order_id=partner_order_id, page=page
+    )
+    return views.page(found, page.limit - 1, views.refusal)
+
+
 @router.get("/v1/trades/{trade_id}")
 def get_trade(trade_id: str, dep: Dep, ctx: Context) -> JSON:
     return views.trade(trading.get_trade(dep, ctx, trade_id), dep.currencies)

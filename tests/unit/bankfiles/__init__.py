@@ -1,0 +1,1 @@
+"""Tests of zeropools.bankfiles (a package, so its modules can share the camt generator)."""

@@ -12,6 +12,7 @@ IDEMPOTENCY_KEY_CHARS_MAX = 255
 # Money: 10^15 minor units is 10 trillion EUR; far above any funded program, far below 2^63.
 AMOUNT_MINOR_MAX = 10**15
 CURRENCY_SCALE_MAX = 18
+AMOUNT_TEXT_CHARS_MAX = 40  # far more than 10^15 with 18 decimals needs
 
 # Text fields
 PARTNER_NAME_CHARS_MAX = 200

@@ -79,6 +79,10 @@ def parse_amount(
         raise AmountInvalid(
             f'Amounts are decimal strings such as "100.50", not {kind}.', value=repr(text)
         )
+    if len(text) > limits.AMOUNT_TEXT_CHARS_MAX:
+        raise AmountInvalid(
+            f"An amount is at most {limits.AMOUNT_TEXT_CHARS_MAX} characters.", value=text[:40]
+        )
     match = (_SIGNED if allow_negative else _UNSIGNED).fullmatch(text)
     if match is None:
         sign_note = ", optionally with a leading -" if allow_negative else ""
@@ -87,6 +91,10 @@ def parse_amount(
             f"with at most {scale} decimals{sign_note}.",
             value=text,
         )
+    whole = match.group("int").lstrip("0")
+    if len(whole) > len(str(limits.AMOUNT_MINOR_MAX)):
+        # checked on the text: int() of a huge digit string is slow, then refused by CPython
+        raise AmountOutOfRange("The amount is above the largest amount accepted.", value=text[:40])
     frac = match.group("frac") or ""
     if len(frac) > scale:
         excess = frac[scale:]
@@ -97,7 +105,7 @@ def parse_amount(
                 scale=scale,
             )
         frac = frac[:scale]
-    magnitude: int = int(match.group("int")) * 10**scale + int(frac.ljust(scale, "0") or "0")
+    magnitude: int = int(whole or "0") * 10**scale + int(frac.ljust(scale, "0") or "0")
     negative = allow_negative and match.group("sign") == "-"
     if magnitude > limits.AMOUNT_MINOR_MAX:
         raise AmountOutOfRange(f"{text!r} is above the largest amount accepted.", value=text)

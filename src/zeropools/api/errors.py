@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from zeropools.domain import errors as e
 
@@ -115,10 +116,30 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method of every route on this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    probe = {**request.scope, "method": "__none__"}
+    pending = list(request.app.router.routes)
+    while pending:
+        route = pending.pop()
+        inner = getattr(getattr(route, "original_router", None), "routes", None)
+        if inner is not None:  # an included router: look at its own routes
+            pending.extend(inner)
+            continue
+        match, _ = route.matches(probe)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, e.DomainError)
-        return problem(request, status_of(exc), exc.code, exc.title, exc.detail, **exc.extra)
+        response = problem(request, status_of(exc), exc.code, exc.title, exc.detail, **exc.extra)
+        if isinstance(exc, e.Unauthenticated):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="zeropools"'
+        return response
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -144,13 +165,15 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404:
             return problem(request, 404, "not_found", e.NotFound.title, "No such path.")
         if exc.status_code == 405:
-            return problem(
+            response = problem(
                 request,
                 405,
                 "method_not_allowed",
                 "Method not allowed",
                 f"{request.method} is not allowed on {request.url.path}.",
             )
+            response.headers["Allow"] = ", ".join(_allowed_methods(request))  # RFC 9110
+            return response
         return problem(request, exc.status_code, "http_error", "HTTP error", str(exc.detail))
 
     app.add_exception_handler(e.DomainError, domain_error)

@@ -20,10 +20,6 @@ log = logging.getLogger("zeropools.api")
 Limits = Callable[[str], int]
 
 
-class _TooLarge(Exception):
-    pass
-
-
 def default_body_limit(path: str) -> int:
     if path == "/v1/payins/import":
         return limits.IMPORT_FILE_BYTES_MAX
@@ -80,6 +76,13 @@ class RequestContextMiddleware:
             )
             await send_with_id({"type": "http.response.body", "body": body})
 
+        if b"%00" in scope.get("raw_path", b"") or b"%00" in scope.get("query_string", b""):
+            # NUL is in no id or filter (PostgreSQL cannot even store it): no such object
+            await fail(
+                404,
+                _problem(404, "not_found", "No such object", "No such object.", request_id),
+            )
+            return
         limit = self.body_limit(scope["path"])
         declared = _content_length(scope)
         too_large = _problem(
@@ -92,22 +95,34 @@ class RequestContextMiddleware:
         if declared is not None and declared > limit:
             await fail(413, too_large)
             return
+        # Buffer the body (bounded by the limit) before the app sees it: a limit hit inside
+        # the framework's own body reader would surface as a generic 400.
+        chunks: list[bytes] = []
         received = 0
-
-        async def counted_receive() -> Message:
-            nonlocal received
+        more = scope["method"] not in ("GET", "HEAD", "DELETE", "OPTIONS")
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > limit:
+                await fail(413, too_large)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
 
         try:
-            await self.app(scope, counted_receive, send_with_id)
-        except _TooLarge:
-            if not started:
-                await fail(413, too_large)
+            await self.app(scope, replay, send_with_id)
         except Exception:
             log.exception("unhandled error in %s", request_id)
             if not started:

@@ -4,9 +4,10 @@ says they are decimal strings."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from zeropools.domain import limits
 
@@ -24,6 +25,14 @@ Currency = Annotated[str, Field(pattern=r"^[A-Z]{3,5}$", examples=["EUR"])]
 class Body(BaseModel):
     # unknown fields are refused: a typo must not silently drop a partner's intent
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # NUL is in no name or id; PostgreSQL cannot store it in text, SQLite would
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("NUL characters are not allowed")
+        return value
 
 
 class PartnerCreate(Body):
@@ -53,6 +62,13 @@ class PayinCreate(Body):
     debtor_name: Annotated[str, Field(max_length=200)] | None = None
     debtor_iban: Annotated[str, Field(max_length=64)] | None = None
     value_date: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+
+    @field_validator("value_date")
+    @classmethod
+    def _calendar_date(cls, value: str | None) -> str | None:
+        if value is not None:
+            date.fromisoformat(value)  # ValueError -> 422 for 2026-13-45
+        return value
 
 
 class QuoteCreate(Body):

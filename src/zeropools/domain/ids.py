@@ -8,6 +8,7 @@ twelve lines, so we write it rather than take a dependency for it.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -30,10 +31,24 @@ def _ulid(now_ms: int, random_bits: int) -> str:
     return "".join(reversed(chars))
 
 
+_last = [0, 0]  # (ms, random bits) of the previous id: monotonic within this process
+_last_lock = threading.Lock()
+
+
 def new_id(prefix: str, now_ms: int | None = None) -> str:
-    """A new id with ``prefix``; ``now_ms`` only for tests that need a fixed time."""
+    """A new id with ``prefix``; ``now_ms`` only for tests that need a fixed time.
+
+    Within one millisecond the random part counts up (ULID's monotonic mode), so ids made by one
+    process sort in creation order, which newest-first pagination relies on.
+    """
     ms = int(time.time() * 1000) if now_ms is None else now_ms
-    return prefix + _ulid(ms, secrets.randbits(80))
+    with _last_lock:
+        if ms <= _last[0] and now_ms is None:
+            ms, bits = _last[0], _last[1] + 1
+        else:
+            bits = secrets.randbits(79)  # a spare top bit leaves room to count up
+        _last[0], _last[1] = ms, bits
+    return prefix + _ulid(ms, bits)
 
 
 def moded_prefix(kind: str, mode: str) -> str:

@@ -133,7 +133,11 @@ def run(
                 on_refusal(tx, error)
             tx.complete_idempotency(scope, key, status, body, completed_at)
 
-        dep.store.write(refuse)
+        try:
+            dep.store.write(refuse)
+        except BaseException:
+            dep.store.write(lambda tx: tx.release_idempotency(scope, key))
+            raise
     except BaseException:
         dep.store.write(lambda tx: tx.release_idempotency(scope, key))
         raise

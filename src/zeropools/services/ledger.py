@@ -56,7 +56,7 @@ def time_bound(field: str, text: str | None) -> str | None:
         return None
     try:
         moment = from_rfc3339(text) if "T" in text.upper() else None
-    except ValueError:
+    except (ValueError, OverflowError):
         moment = None
     if moment is None:
         raise ValidationFailed(

@@ -204,7 +204,8 @@ def record_refusal(
     """A callback for the idempotency layer: keep the refused execution queryable."""
 
     def on_refusal(tx: Tx, error: DomainError) -> None:
-        assert ctx.actor is not None and ctx.actor.partner_id is not None
+        if ctx.actor is None or ctx.actor.partner_id is None:
+            return  # an operator (or anonymous) refusal belongs to no partner's order
         tx.insert_refusal(
             Refusal(
                 partner_id=ctx.actor.partner_id,

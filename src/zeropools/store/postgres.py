@@ -44,9 +44,12 @@ class PostgresStore:
             try:
                 with self._pool.connection() as conn, conn.transaction():
                     if read_only:
-                        conn.execute("SET TRANSACTION READ ONLY")
+                        # one snapshot for the whole read (verify, lists with their totals)
+                        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                     with conn.cursor() as cursor:
-                        return work(SqlTx(cursor, "%s", "FOR UPDATE"))
+                        # NO KEY UPDATE: inserts referencing the partner (pay-ins, entries)
+                        # take KEY SHARE on its row, which FOR UPDATE would deadlock against
+                        return work(SqlTx(cursor, "%s", "FOR NO KEY UPDATE"))
             except _RETRYABLE as exc:
                 if attempt + 1 < limits.TRANSACTION_RETRIES_MAX:
                     time.sleep(0.005 * (attempt + 1))

@@ -149,6 +149,9 @@ class SqlTx(TradingQueries):
         self._cursor.execute(self._sql(sql), params)
         return list(self._cursor.fetchall())
 
+    def _rowcount(self) -> int:
+        return int(self._cursor.rowcount)
+
     def _entries_where(self, clause: str, params: Sequence[Any]) -> list[LedgerEntry]:
         rows = self._all(
             f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {clause} ORDER BY sequence", params

@@ -163,6 +163,9 @@ class TradingQueries:
     def _entries_where(self, clause: str, params: Sequence[Any]) -> list[LedgerEntry]:
         raise NotImplementedError
 
+    def _rowcount(self) -> int:
+        raise NotImplementedError
+
     # quotes -------------------------------------------------------------------------------
     def insert_quote(self, quote: Quote, request_id: str) -> None:
         marks = ", ".join(["%s"] * len(QUOTE_COLUMNS.split(", ")))
@@ -203,6 +206,7 @@ class TradingQueries:
                 from_status,
             ),
         )
+        assert self._rowcount() == 1, f"trade {trade.id} left {from_status} under its lock"
 
     def get_trade(self, trade_id: str) -> Trade | None:
         rows = self._all(f"SELECT {TRADE_COLUMNS} FROM trades WHERE id = %s", (trade_id,))

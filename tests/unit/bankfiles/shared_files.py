@@ -18,12 +18,23 @@ def bank_dir() -> Path:
     return (Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "bank").resolve()
 
 
+def _existing() -> Path:
+    # fail loudly: an empty parameter list would silently skip every fixture test
+    folder = bank_dir()
+    if not folder.is_dir() or not any(folder.iterdir()):
+        raise RuntimeError(
+            f"bank fixtures not found at {folder}; clone beside ../shared or set "
+            "ZEROPOOLS_FIXTURES_DIR"
+        )
+    return folder
+
+
 def camt_files() -> list[Path]:
-    return sorted(bank_dir().glob("*.xml"))
+    return sorted(_existing().glob("*.xml"))
 
 
 def mt940_files() -> list[Path]:
-    return sorted(bank_dir().glob("*.sta"))
+    return sorted(_existing().glob("*.sta"))
 
 
 def all_files() -> list[Path]:

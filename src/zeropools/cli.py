@@ -20,8 +20,9 @@ from zeropools.services.verify import verify as verify_ledger
 from zeropools.store.open import open_store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-out = Console()
-err = Console(stderr=True)
+# soft_wrap: a summary piped into a log stays one line
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
     str | None,

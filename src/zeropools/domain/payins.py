@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from zeropools.domain import references
 from zeropools.domain.errors import PayinConflict
@@ -26,6 +27,9 @@ METHOD_REMITTANCE_REFERENCE = "remittance_reference"
 METHOD_OPERATOR = "operator"
 
 _RF_START = re.compile(r"RF[0-9]{2}")
+_OUR_SHAPE = re.compile(
+    rf"(?=(RF[0-9]{{2}}{references.BODY_PREFIX}[0-9A-Z]{{{references.BODY_RANDOM_CHARS}}}))"
+)
 
 
 @dataclass(frozen=True)
@@ -124,10 +128,22 @@ def attribute(
         if not references.is_valid(reference):
             return _review("structured reference check digits fail")
         return _owned(notification, [reference], lookup, METHOD_STRUCTURED_REFERENCE)
-    found, started = find_references(notification.remittance_info or "")
+    text = notification.remittance_info or ""
+    found, started = find_references(text)
     if not found:
         return _review("reference check digits fail" if started else "no payment reference")
-    return _owned(notification, sorted(found), lookup, METHOD_REMITTANCE_REFERENCE)
+    attribution = _owned(notification, sorted(found), lookup, METHOD_REMITTANCE_REFERENCE)
+    if attribution.review_reason == "unknown reference" and _mistyped_ours(text):
+        # a shorter prefix of a typo'd reference can pass mod 97 by chance; name the typo
+        return _review("reference check digits fail")
+    return attribution
+
+
+def _mistyped_ours(text: str) -> bool:
+    """Something shaped like one of our references whose check digits fail."""
+    compact = re.sub(r"\s+", "", text).upper()
+    windows = _OUR_SHAPE.findall(compact)
+    return bool(windows) and not any(references.is_valid(w) for w in windows)
 
 
 def _review(reason: str) -> Attribution:
@@ -154,10 +170,18 @@ def _owned(
 
 def check_resend(known: Payin, notification: PayinNotification) -> None:
     """A resend of a known bank transaction must agree on the money."""
+    # an amount finer than the currency is compared as the exact decimal the bank wrote
+    old_amount: object = known.amount_minor
+    new_amount: object = notification.amount_minor
+    if old_amount is None or new_amount is None:
+        old_amount = Decimal(known.amount_text) if known.amount_text else old_amount
+        new_amount = Decimal(notification.amount) if new_amount is None else new_amount
+        if isinstance(old_amount, Decimal) != isinstance(new_amount, Decimal):
+            old_amount, new_amount = "exact", "finer than the currency"
     differences = [
         name
         for name, old, new in (
-            ("amount", known.amount_minor, notification.amount_minor),
+            ("amount", old_amount, new_amount),
             ("currency", known.currency, notification.currency),
         )
         if old != new

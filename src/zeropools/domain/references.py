@@ -14,8 +14,8 @@ from stdnum import iso11649
 
 # No 0/O or 1/I/L: humans retype these references.
 _ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-_BODY_PREFIX = "ZP"
-_BODY_RANDOM_CHARS = 12
+BODY_PREFIX = "ZP"
+BODY_RANDOM_CHARS = 12
 REFERENCE_CHARS_MAX = 25  # "RF" + 2 check digits + at most 21 characters
 
 
@@ -26,7 +26,7 @@ def _check_digits(body: str) -> str:
 
 
 def new_creditor_reference() -> str:
-    body = _BODY_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(_BODY_RANDOM_CHARS))
+    body = BODY_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(BODY_RANDOM_CHARS))
     reference = f"RF{_check_digits(body)}{body}"
     assert iso11649.is_valid(reference), reference
     return reference

@@ -7,6 +7,7 @@ platform's suspense account (a platform journal) until an operator attributes it
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -18,6 +19,7 @@ from zeropools.domain.errors import (
     CurrencyNotEnabled,
     DomainError,
     Forbidden,
+    InsufficientBalance,
     InvalidTransition,
     NotFound,
     ValidationFailed,
@@ -112,7 +114,11 @@ def _sandbox(ctx: Ctx, dep: Deployment, note: PayinNotification) -> PayinNotific
         raise Forbidden("Partners may simulate top-ups only on a test deployment.")
     # a partner's sandbox ids live in their own namespace: no collision, no probing of others
     scoped_id = f"{SANDBOX_PREFIX}:{ctx.actor.partner_id}:{note.bank_transaction_id}"
-    return replace(note, bank_transaction_id=scoped_id[: limits.BANK_TRANSACTION_ID_CHARS_MAX])
+    if len(scoped_id) > limits.BANK_TRANSACTION_ID_CHARS_MAX:
+        # hashed, never cut: two long ids differing at the end must stay two pay-ins
+        digest = hashlib.sha256(note.bank_transaction_id.encode()).hexdigest()
+        scoped_id = f"{SANDBOX_PREFIX}:{ctx.actor.partner_id}:sha256:{digest}"
+    return replace(note, bank_transaction_id=scoped_id)
 
 
 def record_in(dep: Deployment, ctx: Ctx, tx: Tx, note: PayinNotification) -> Recorded:
@@ -311,6 +317,8 @@ def flag_refused_recall(ctx: Ctx, payin_id: str) -> Callable[[Tx, DomainError], 
     """After a refused return: note on the pay-in why, so the operator queue shows it."""
 
     def on_refusal(tx: Tx, error: DomainError) -> None:
+        if not isinstance(error, InsufficientBalance):
+            return  # only a recall of spent money needs the operator's eye
         payin = tx.get_payin(payin_id)
         if payin is None or payin.status != payins.CREDITED:
             return

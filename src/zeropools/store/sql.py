@@ -22,7 +22,7 @@ from zeropools.domain.ledger import (
 )
 from zeropools.domain.partners import ApiKey, Partner, PartnerCurrency
 from zeropools.domain.payins import Payin, ReferenceOwner
-from zeropools.store.protocol import EntryFilter, LedgerState, Page, first
+from zeropools.store.protocol import EntryFilter, IntegrityViolation, LedgerState, Page, first
 from zeropools.store.trading_sql import TradingQueries
 
 Row = Mapping[str, Any]
@@ -315,22 +315,16 @@ class SqlTx(TradingQueries):
         self._cursor.executemany(
             self._sql(_ENTRY_INSERT), [entry_params(entry) for entry in posting.entries]
         )
-        touched = {entry.currency for entry in posting.entries}
-        self._cursor.executemany(
-            self._sql(
+        for currency in sorted({entry.currency for entry in posting.entries}):
+            balance = posting.balances[currency]
+            self._run(
                 "UPDATE partner_currencies SET available_minor = %s, reserved_minor = %s "
-                "WHERE partner_id = %s AND currency = %s"
-            ),
-            [
-                (
-                    posting.balances[currency].available_minor,
-                    posting.balances[currency].reserved_minor,
-                    partner_id,
-                    currency,
-                )
-                for currency in sorted(touched)
-            ],
-        )
+                "WHERE partner_id = %s AND currency = %s",
+                (balance.available_minor, balance.reserved_minor, partner_id, currency),
+            )
+            if self._cursor.rowcount != 1:
+                # an entry in a currency the partner lacks would leave its balance unstored
+                raise IntegrityViolation(f"{partner_id} has no {currency} balance to post to")
         # The WHERE on the old sequence makes a lost head lock a loud failure, not a fork.
         previous = posting.entries[0].sequence - 1
         self._run(

@@ -1,0 +1,277 @@
+"""Helpers shared by the funding tests: contexts, partners, HTTP checks, statement files.
+
+Test directories are not packages, so every helper module name must be unique across
+``tests/`` (hence ``funding_support``). The camt generator and the fixture directory helper
+of the bank-file unit tests are loaded by path, so these tests use the very same code without
+depending on how ``tests/unit`` lands on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+
+from zeropools.domain import ids, references
+from zeropools.domain.ledger import LedgerEntry
+from zeropools.domain.payins import Payin, find_references
+from zeropools.services import payins as payin_service
+from zeropools.services.context import Actor, Ctx, Deployment
+from zeropools.services.partners import NewPartner, create_partner
+
+PROBLEM_JSON = "application/problem+json"
+_UNIT_BANKFILES = Path(__file__).resolve().parents[1] / "unit" / "bankfiles"
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    """Import a helper module by file path, once, under a name of our own."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+generate = _load("zp_funding_camt_generate", _UNIT_BANKFILES / "generate.py")
+_shared_files = _load("zp_funding_shared_files", _UNIT_BANKFILES / "shared_files.py")
+
+
+def fixture_bytes(name: str) -> bytes:
+    """A real sample statement from ``/work/shared/fixtures/bank`` (see SOURCES.md there)."""
+    path: Path = _shared_files.bank_dir() / name
+    return path.read_bytes()
+
+
+# -- service layer --------------------------------------------------------------------------
+
+
+def ctx_for(role: str = "operator", partner_id: str | None = None) -> Ctx:
+    """A context as the API builds it: a fresh request id, now, and the calling key's id."""
+    return Ctx(
+        request_id=ids.new_id(ids.REQUEST),
+        now=datetime.now(UTC),
+        actor=Actor(key_id=ids.new_id(ids.API_KEY), role=role, partner_id=partner_id),
+    )
+
+
+def onboard(
+    dep: Deployment, currencies: tuple[str, ...] = ("EUR",), name: str = "Acme Wallet"
+) -> NewPartner:
+    return create_partner(
+        dep, ctx_for(), name=name, balance_model="debit", currencies=list(currencies)
+    )
+
+
+def reference_of(new: NewPartner, currency: str = "EUR") -> str:
+    pc = new.partner.currency(currency)
+    assert pc is not None, currency
+    return pc.funding_reference
+
+
+def record(
+    dep: Deployment,
+    bank_transaction_id: str,
+    amount: str,
+    *,
+    currency: str = "EUR",
+    booking_status: str = "booked",
+    reference: str | None = None,
+    remittance_info: str | None = None,
+    ctx: Ctx | None = None,
+) -> Payin:
+    """What ``POST /v1/payins`` does: validate the notification, record it, return the pay-in."""
+    note = payin_service.notification(
+        dep,
+        bank_transaction_id=bank_transaction_id,
+        amount=amount,
+        currency=currency,
+        booking_status=booking_status,
+        reference=reference,
+        remittance_info=remittance_info,
+    )
+    return payin_service.record_payin(dep, ctx or ctx_for(), note).payin
+
+
+def entries_of(dep: Deployment, partner_id: str) -> list[LedgerEntry]:
+    return dep.store.read(lambda tx: list(tx.iter_entries(partner_id)))
+
+
+def all_entries(dep: Deployment) -> list[LedgerEntry]:
+    partner_ids = dep.store.read(lambda tx: tx.partner_ids())
+    return [entry for partner_id in partner_ids for entry in entries_of(dep, partner_id)]
+
+
+def suspense(dep: Deployment) -> dict[str, tuple[int, int]]:
+    """Per currency: (suspense by its journals, sum of booked needs_review pay-ins)."""
+    return dep.store.read(lambda tx: tx.suspense_totals())
+
+
+def suspense_minor(dep: Deployment, currency: str) -> int:
+    """The suspense balance of ``currency``, after checking it equals the review queue's sum."""
+    journals, parked = suspense(dep).get(currency, (0, 0))
+    assert journals == parked, (currency, journals, parked)
+    return journals
+
+
+def typo(reference: str) -> str:
+    """``reference`` with wrong check digits, chosen so that no prefix of it passes mod 97.
+
+    In free text the end of a reference is not marked, so the parser tries every length; a
+    typo whose shorter prefix happens to validate is read as an unknown reference instead (see
+    ``test_a_mistyped_reference_in_free_text_is_reported_as_mistyped``). Here we want the
+    plain case, deterministically.
+    """
+    for shift in range(1, 100):
+        digits = f"{(int(reference[2:4]) + shift) % 100:02d}"
+        candidate = f"RF{digits}{reference[4:]}"
+        found, started = find_references(candidate)
+        if started and not found and not references.is_valid(candidate):
+            return candidate
+    raise AssertionError(f"no typo of {reference} without a valid prefix")
+
+
+def spaced_lower(reference: str) -> str:
+    """How a human retypes a reference: lower case, groups of four, a line break inside."""
+    printed = references.format_printed(reference).lower()
+    return printed[:9] + "\n" + printed[9:]
+
+
+# -- HTTP -----------------------------------------------------------------------------------
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """An RFC 9457 problem document with ``status`` and ``code``; returns the body."""
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers["content-type"].startswith(PROBLEM_JSON), response.headers
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code, body
+    assert body["status"] == status, body
+    assert body["type"] == f"/errors/{code}", body
+    assert body["title"] and body["detail"], body
+    assert body["request_id"] == response.headers["x-request-id"], body
+    return body
+
+
+@dataclass(frozen=True)
+class HttpPartner:
+    id: str
+    admin: dict[str, str]  # Authorization headers of the partner_admin key
+    server: dict[str, str]  # Authorization headers of the partner_server key
+    references: dict[str, str]  # currency -> funding reference
+
+    @property
+    def eur(self) -> str:
+        return self.references["EUR"]
+
+
+class Http:
+    """The operator's side of the funding API, over a TestClient."""
+
+    def __init__(self, client: TestClient, operator: dict[str, str]) -> None:
+        self.client = client
+        self.operator = operator
+
+    def partner(
+        self, name: str = "Acme Wallet", currencies: tuple[str, ...] = ("EUR",)
+    ) -> HttpPartner:
+        payload = {"name": name, "balance_model": "debit", "currencies": list(currencies)}
+        response = self.client.post("/v1/partners", json=payload, headers=self.operator)
+        assert response.status_code == 201, response.text
+        body = response.json()
+        return HttpPartner(
+            id=body["id"],
+            admin=bearer(body["api_keys"]["partner_admin"]),
+            server=bearer(body["api_keys"]["partner_server"]),
+            references={fi["currency"]: fi["reference"] for fi in body["funding_instructions"]},
+        )
+
+    def payin(
+        self,
+        bank_transaction_id: str,
+        amount: str,
+        *,
+        currency: str = "EUR",
+        booking_status: str = "booked",
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> httpx.Response:
+        payload = {
+            "bank_transaction_id": bank_transaction_id,
+            "amount": amount,
+            "currency": currency,
+            "booking_status": booking_status,
+            **extra,
+        }
+        return self.client.post("/v1/payins", json=payload, headers=headers or self.operator)
+
+    def get_payin(self, payin_id: str) -> dict[str, Any]:
+        response = self.client.get(f"/v1/payins/{payin_id}", headers=self.operator)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def payins(self, status: str | None = None) -> list[dict[str, Any]]:
+        params = {"limit": "1000", **({"status": status} if status else {})}
+        response = self.client.get("/v1/payins", params=params, headers=self.operator)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["has_more"] is False, "more than a page of pay-ins; page through them"
+        data: list[dict[str, Any]] = body["data"]
+        return data
+
+    def attribute(
+        self, payin_id: str, partner_id: str, key: str | None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        return self.client.post(
+            f"/v1/payins/{payin_id}/attribute",
+            json={"partner_id": partner_id},
+            headers={**(headers or self.operator), **({"Idempotency-Key": key} if key else {})},
+        )
+
+    def give_back(
+        self, payin_id: str, reason: str, key: str | None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """``POST /v1/payins/{id}/return`` (named so because ``return`` is a keyword)."""
+        return self.client.post(
+            f"/v1/payins/{payin_id}/return",
+            json={"reason": reason},
+            headers={**(headers or self.operator), **({"Idempotency-Key": key} if key else {})},
+        )
+
+    def import_file(self, data: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
+        return self.client.post(
+            "/v1/payins/import",
+            content=data,
+            headers={**(headers or self.operator), "Content-Type": "application/octet-stream"},
+        )
+
+    def available(self, partner: HttpPartner, currency: str = "EUR") -> str:
+        response = self.client.get(
+            f"/v1/balances/{currency}", params={"partner_id": partner.id}, headers=self.operator
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["available"])
+
+    def entries(self, partner: HttpPartner) -> list[dict[str, Any]]:
+        response = self.client.get(
+            "/v1/ledger-entries",
+            params={"partner_id": partner.id, "limit": "1000"},
+            headers=self.operator,
+        )
+        assert response.status_code == 200, response.text
+        data: list[dict[str, Any]] = response.json()["data"]
+        return data

@@ -275,13 +275,20 @@ def insufficient(
 
 
 def payin_credit(
-    currency: str, amount_minor: int, payin_id: str, funding_reference: str | None
+    currency: str,
+    amount_minor: int,
+    payin_id: str,
+    funding_reference: str | None,
+    source: str = PLATFORM_BANK,
 ) -> EntryDraft:
+    """Credit a pay-in: straight from the bank when attributed on arrival, or out of
+    ``platform:suspense`` when an operator attributes it from the review queue."""
     assert amount_minor > 0
+    assert source in (PLATFORM_BANK, PLATFORM_SUSPENSE), source
     return EntryDraft(
         type=PAYIN_CREDIT,
         currency=currency,
-        lines=(Line(PLATFORM_BANK, -amount_minor), Line(AVAILABLE, amount_minor)),
+        lines=(Line(source, -amount_minor), Line(AVAILABLE, amount_minor)),
         links=Links(payin_id=payin_id, funding_reference=funding_reference),
     )
 
@@ -327,19 +334,6 @@ def suspense_entry(
         payin_id=payin_id,
         request_id=request_id,
         created_at=to_rfc3339(now),
-    )
-
-
-def payin_credit_from_suspense(
-    currency: str, amount_minor: int, payin_id: str, funding_reference: str | None
-) -> EntryDraft:
-    """An operator's attribution: the money moves from suspense to the partner."""
-    assert amount_minor > 0
-    return EntryDraft(
-        type=PAYIN_CREDIT,
-        currency=currency,
-        lines=(Line(PLATFORM_SUSPENSE, -amount_minor), Line(AVAILABLE, amount_minor)),
-        links=Links(payin_id=payin_id, funding_reference=funding_reference),
     )
 
 

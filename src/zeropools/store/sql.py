@@ -291,6 +291,9 @@ class SqlTx(TradingQueries):
             )
         )
         assert head_row is not None, f"ledger of unknown partner {partner_id}"
+        # A second statement on purpose: under READ COMMITTED it reads the balances as of
+        # *after* the lock was granted. Joined into the locking SELECT, PostgreSQL would
+        # re-check only the locked row and keep the stale balances (a lost update).
         balances = {
             row["currency"]: Balance(int(row["available_minor"]), int(row["reserved_minor"]))
             for row in self._all(

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from zeropools import __version__
 from zeropools.api import errors
 from zeropools.api.middleware import RequestContextMiddleware
-from zeropools.api.routes import balances, partners, payins, trading
+from zeropools.api.routes import adjustments, balances, partners, payins, trading
 from zeropools.services.context import Deployment
 
 
@@ -21,7 +21,7 @@ def create_app(dep: Deployment) -> FastAPI:
     )
     app.state.deployment = dep
     errors.install(app)
-    for module in (partners, payins, balances, trading):
+    for module in (partners, payins, balances, trading, adjustments):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -106,3 +106,10 @@ class PayinAttribute(Body):
 
 class PayinReturn(Body):
     reason: Annotated[str, Field(min_length=1, max_length=limits.REASON_CHARS_MAX)]
+
+
+class AdjustmentCreate(Body):
+    partner_id: Annotated[str, Field(min_length=1, max_length=64)]
+    currency: Currency
+    amount: SignedMoney
+    reason: Annotated[str, Field(min_length=1, max_length=limits.REASON_CHARS_MAX)]

@@ -29,8 +29,12 @@ RESERVED = "reserved"
 PLATFORM_BANK = "platform:bank"
 PLATFORM_SUSPENSE = "platform:suspense"
 PLATFORM_VENUE = "platform:venue"
+# counter-side of operator corrections: what the platform gave or took back, with a reason
+PLATFORM_ADJUSTMENTS = "platform:adjustments"
 PARTNER_ACCOUNTS = frozenset({AVAILABLE, RESERVED})
-PLATFORM_ACCOUNTS = frozenset({PLATFORM_BANK, PLATFORM_SUSPENSE, PLATFORM_VENUE})
+PLATFORM_ACCOUNTS = frozenset(
+    {PLATFORM_BANK, PLATFORM_SUSPENSE, PLATFORM_VENUE, PLATFORM_ADJUSTMENTS}
+)
 
 GENESIS_HASH = "0" * 64
 
@@ -181,7 +185,9 @@ def partner_deltas(lines: Iterable[Line]) -> tuple[int, int]:
     return available, reserved
 
 
-def journal_problems(draft_type: str, lines: Sequence[Line], links: Links) -> list[str]:
+def journal_problems(
+    draft_type: str, lines: Sequence[Line], links: Links, reason: str | None = None
+) -> list[str]:
     """Structural invariants of one journal; empty when it is sound."""
     problems = []
     if draft_type not in ENTRY_TYPES:
@@ -201,6 +207,8 @@ def journal_problems(draft_type: str, lines: Sequence[Line], links: Links) -> li
         problems.append(f"{draft_type} does not link the entry it unwinds")
     if draft_type == PAYIN_CREDIT and not links.payin_id:
         problems.append("payin_credit without pay-in id")
+    if draft_type == ADJUSTMENT and not reason:
+        problems.append("adjustment without a reason")
     return problems
 
 
@@ -225,7 +233,7 @@ def append(
     sequence, prev_hash = head.sequence, head.hash
     entries = []
     for draft in drafts:
-        problems = journal_problems(draft.type, draft.lines, draft.links)
+        problems = journal_problems(draft.type, draft.lines, draft.links, draft.reason)
         assert not problems, problems
         before = running.get(draft.currency, Balance())
         d_available, d_reserved = partner_deltas(draft.lines)
@@ -347,5 +355,16 @@ def payin_reversal(
         currency=currency,
         lines=(Line(AVAILABLE, -amount_minor), Line(PLATFORM_BANK, amount_minor)),
         links=Links(payin_id=payin_id, related_entry_id=credit_entry_id),
+        reason=reason,
+    )
+
+
+def adjustment(currency: str, amount_minor: int, reason: str) -> EntryDraft:
+    """An operator's correction of ``available`` by ``amount_minor`` (signed), with a reason."""
+    assert amount_minor != 0 and reason
+    return EntryDraft(
+        type=ADJUSTMENT,
+        currency=currency,
+        lines=(Line(AVAILABLE, amount_minor), Line(PLATFORM_ADJUSTMENTS, -amount_minor)),
         reason=reason,
     )

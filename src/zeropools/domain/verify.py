@@ -52,7 +52,7 @@ class ChainCheck:
             problem("prev_hash does not match the previous entry's hash")
         if chain_hash(entry.prev_hash, entry.hash_payload()) != entry.hash:
             problem("hash does not match the entry's contents (altered after writing?)")
-        for message in journal_problems(entry.type, entry.lines, entry.links):
+        for message in journal_problems(entry.type, entry.lines, entry.links, entry.reason):
             problem(message)
         before = self.balances.get(entry.currency, Balance())
         d_available, d_reserved = partner_deltas(entry.lines)

@@ -1,0 +1,137 @@
+"""Operator adjustments over HTTP, on SQLite and PostgreSQL.
+
+Goal: ``POST /v1/adjustments`` posts a signed ``adjustment`` entry with its reason, never
+overdraws ``available``, needs an Idempotency-Key and the operator role, and keeps the ledger
+verifiable. Method: a real app over each store through FastAPI's TestClient; balances and
+entries are read back through the partner's own key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from zeropools.api.app import create_app
+from zeropools.domain import ids
+from zeropools.domain.clock import utc_now
+from zeropools.services.context import Ctx, Deployment
+from zeropools.services.partners import new_operator_key
+from zeropools.services.verify import verify
+
+
+@pytest.fixture
+def client(dep: Deployment) -> Iterator[TestClient]:
+    with TestClient(create_app(dep)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def operator(dep: Deployment) -> dict[str, str]:
+    secret = new_operator_key(dep, Ctx(ids.new_id(ids.REQUEST), utc_now())).secret
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def _funded_partner(client: TestClient, operator: dict[str, str], amount: str) -> tuple[str, str]:
+    created = client.post(
+        "/v1/partners",
+        json={"name": "Adjusted", "balance_model": "debit", "currencies": ["EUR"]},
+        headers=operator,
+    ).json()
+    reference = created["funding_instructions"][0]["reference"]
+    credited = client.post(
+        "/v1/payins",
+        json={
+            "bank_transaction_id": ids.new_id("bank_"),
+            "amount": amount,
+            "currency": "EUR",
+            "booking_status": "booked",
+            "reference": reference,
+        },
+        headers=operator,
+    )
+    assert credited.status_code == 201
+    return created["id"], created["api_keys"]["partner_admin"]
+
+
+def test_a_negative_and_a_positive_adjustment_post_entries_with_their_reason(
+    client: TestClient, operator: dict[str, str], dep: Deployment
+) -> None:
+    partner_id, admin = _funded_partner(client, operator, "100.00")
+    body = {"partner_id": partner_id, "currency": "EUR", "amount": "-12.00", "reason": "fee"}
+    taken = client.post("/v1/adjustments", json=body, headers={**operator, "Idempotency-Key": "a1"})
+    assert taken.status_code == 201, taken.text
+    entry = taken.json()
+    assert (entry["type"], entry["amount"], entry["available_after"]) == (
+        "adjustment",
+        "-12.00",
+        "88.00",
+    )
+    assert entry["reason"] == "fee"
+    assert entry["request_id"] == taken.headers["x-request-id"]
+    given = client.post(
+        "/v1/adjustments",
+        json={**body, "amount": "2.50", "reason": "goodwill"},
+        headers={**operator, "Idempotency-Key": "a2"},
+    )
+    assert given.json()["available_after"] == "90.50"
+    balance = client.get("/v1/balances/EUR", headers={"Authorization": f"Bearer {admin}"})
+    assert balance.json()["available"] == "90.50"
+    assert verify(dep.store).ok
+
+
+def test_an_adjustment_that_would_overdraw_is_refused_and_stays_refused(
+    client: TestClient, operator: dict[str, str]
+) -> None:
+    partner_id, admin = _funded_partner(client, operator, "10.00")
+    body = {"partner_id": partner_id, "currency": "EUR", "amount": "-10.01", "reason": "x"}
+    headers = {**operator, "Idempotency-Key": "over"}
+    refused = client.post("/v1/adjustments", json=body, headers=headers)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "insufficient_balance"
+    assert refused.json()["shortfall"] == "0.01"
+    replay = client.post("/v1/adjustments", json=body, headers=headers)
+    assert (replay.status_code, replay.content) == (409, refused.content)
+    assert replay.headers["idempotent-replayed"] == "true"
+    entries = client.get("/v1/ledger-entries", headers={"Authorization": f"Bearer {admin}"})
+    assert [e["type"] for e in entries.json()["data"]] == ["payin_credit"]
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"amount": "0.00"}, 422, "amount_invalid"),
+        ({"amount": "1.005"}, 422, "amount_precision_exceeded"),
+        ({"amount": -5}, 422, "amount_invalid"),
+        ({"currency": "USD"}, 422, "currency_not_enabled"),
+        ({"partner_id": "partner_unknown"}, 404, "not_found"),
+        ({"reason": ""}, 422, "validation_error"),
+    ],
+)
+def test_bad_adjustments_are_refused_with_their_code(
+    client: TestClient,
+    operator: dict[str, str],
+    change: dict[str, object],
+    status: int,
+    code: str,
+) -> None:
+    partner_id, _ = _funded_partner(client, operator, "10.00")
+    body = {"partner_id": partner_id, "currency": "EUR", "amount": "1.00", "reason": "x", **change}
+    answer = client.post("/v1/adjustments", json=body, headers={**operator, "Idempotency-Key": "b"})
+    assert (answer.status_code, answer.json()["code"]) == (status, code)
+
+
+def test_adjustments_need_the_operator_and_an_idempotency_key(
+    client: TestClient, operator: dict[str, str]
+) -> None:
+    partner_id, admin = _funded_partner(client, operator, "10.00")
+    body = {"partner_id": partner_id, "currency": "EUR", "amount": "1.00", "reason": "x"}
+    missing = client.post("/v1/adjustments", json=body, headers=operator)
+    assert (missing.status_code, missing.json()["code"]) == (400, "idempotency_key_required")
+    partner = client.post(
+        "/v1/adjustments",
+        json=body,
+        headers={"Authorization": f"Bearer {admin}", "Idempotency-Key": "p"},
+    )
+    assert (partner.status_code, partner.json()["code"]) == (403, "forbidden")

@@ -1,57 +1,40 @@
-"""Shared fixtures: a deployment on each store, contexts for each role.
+"""Shared fixtures: a deployment on each store, contexts for each role, an HTTP client.
 
 PostgreSQL tests create a throwaway database on the server named by ``ZEROPOOLS_TEST_PG_URL``
 (default: the local server) and drop it afterwards. They are never skipped silently: when the
 server is unreachable they fail, unless ``ZEROPOOLS_SKIP_PG=1`` is set explicitly (never in CI).
+
+This file also makes ``tests/support.py`` importable as ``support`` everywhere below (pytest puts
+this directory on ``sys.path`` when it imports this conftest); see that module's docstring.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg
 import pytest
+from fastapi.testclient import TestClient
 
-from zeropools.bootstrap import deployment, initialize
+from support import app_client, ctx_for, opened_store, sqlite_url, throwaway_pg_database
+from zeropools.bootstrap import deployment
 from zeropools.config import Settings
-from zeropools.domain import ids
-from zeropools.services.context import Actor, Ctx, Deployment
-from zeropools.store.open import open_store
+from zeropools.services.context import Ctx, Deployment
 from zeropools.store.protocol import Store
 
-PG_ADMIN_URL = os.environ.get(
-    "ZEROPOOLS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 STORES = ["sqlite", "postgres"]
-
-
-def _swap_database(url: str, name: str) -> str:
-    base, _, _ = url.rpartition("/")
-    return f"{base}/{name}"
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
-    if os.environ.get("ZEROPOOLS_SKIP_PG") == "1":
-        pytest.skip("ZEROPOOLS_SKIP_PG=1 set explicitly")
-    name = f"zp_test_{os.getpid()}_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _swap_database(PG_ADMIN_URL, name)
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_pg_database("zp_test") as url:
+        yield url
 
 
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'zeropools.db'}"
+@pytest.fixture(name="sqlite_url")
+def sqlite_url_fixture(tmp_path: Path) -> str:
+    return sqlite_url(tmp_path)
 
 
 @pytest.fixture(params=STORES)
@@ -64,12 +47,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def store(db_url: str) -> Iterator[Store]:
-    opened = open_store(db_url)
-    initialize(opened, "test")
-    try:
+    with opened_store(db_url) as opened:
         yield opened
-    finally:
-        opened.close()
 
 
 @pytest.fixture
@@ -77,14 +56,13 @@ def dep(store: Store, db_url: str) -> Deployment:
     return deployment(Settings(db_url=db_url), store)
 
 
-def make_ctx(role: str = "operator", partner_id: str | None = None) -> Ctx:
-    return Ctx(
-        request_id=ids.new_id(ids.REQUEST),
-        now=datetime.now(UTC),
-        actor=Actor(key_id=ids.new_id(ids.API_KEY), role=role, partner_id=partner_id),
-    )
+@pytest.fixture
+def client(dep: Deployment) -> Iterator[TestClient]:
+    """A TestClient over ``create_app(dep)`` (so on each store, like ``dep``)."""
+    with app_client(dep) as test_client:
+        yield test_client
 
 
 @pytest.fixture
 def operator() -> Ctx:
-    return make_ctx("operator")
+    return ctx_for("operator")

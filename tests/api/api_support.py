@@ -1,41 +1,11 @@
-"""Helpers shared by the HTTP tests: problem-document checks, auth headers, partner keys."""
+"""Helpers of the HTTP tests: validation error fields and partner keys (the rest is in
+``tests/support.py``: problem-document checks, auth headers, partner creation).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-
-import httpx
-
-PROBLEM_JSON = "application/problem+json"
-PROBLEM_FIELDS = ("type", "title", "status", "detail", "code", "request_id")
-
-
-def bearer(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
-
-
-def assert_request_id(response: httpx.Response) -> str:
-    """Every response carries ``X-Request-Id: req_...``; return it."""
-    request_id = response.headers.get("x-request-id", "")
-    assert request_id.startswith("req_"), response.headers
-    return request_id
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """An RFC 9457 problem document with ``status`` and ``code``; returns the body."""
-    assert response.status_code == status, (response.status_code, response.text)
-    assert response.headers["content-type"].startswith(PROBLEM_JSON), response.headers
-    body: dict[str, Any] = response.json()
-    for name in PROBLEM_FIELDS:
-        assert name in body, (name, body)
-    assert body["status"] == status
-    assert body["code"] == code, body
-    assert body["type"] == f"/errors/{code}"
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    assert body["request_id"] == assert_request_id(response)
-    return body
 
 
 def error_fields(body: dict[str, Any]) -> set[str]:
@@ -44,6 +14,8 @@ def error_fields(body: dict[str, Any]) -> set[str]:
 
 @dataclass(frozen=True)
 class PartnerKeys:
+    """A partner created over HTTP, with its keys as plain secrets."""
+
     id: str
     admin: str
     server: str
@@ -51,3 +23,17 @@ class PartnerKeys:
     server_key_id: str
     reference: str  # the EUR funding reference
     body: dict[str, Any]  # the 201 response of POST /v1/partners
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> PartnerKeys:
+        """From the 201 body of ``POST /v1/partners``."""
+        references = {fi["currency"]: fi["reference"] for fi in body["funding_instructions"]}
+        return cls(
+            id=body["id"],
+            admin=body["api_keys"]["partner_admin"],
+            server=body["api_keys"]["partner_server"],
+            admin_key_id=body["api_key_ids"]["partner_admin"],
+            server_key_id=body["api_key_ids"]["partner_server"],
+            reference=references.get("EUR", ""),
+            body=body,
+        )

@@ -13,33 +13,20 @@ from __future__ import annotations
 
 import re
 
-from api_support import bearer
 from fastapi.testclient import TestClient
+
+from support import bearer, post_partner, post_payin
 
 
 def test_an_operator_credits_a_partner_who_then_reads_its_balance_and_ledger(
     client: TestClient, operator: dict[str, str]
 ) -> None:
-    created = client.post(
-        "/v1/partners",
-        json={"name": "Acme Wallet", "balance_model": "debit", "currencies": ["EUR"]},
-        headers=operator,
-    )
-    assert created.status_code == 201, created.text
-    partner = created.json()
+    partner = post_partner(client, operator, "Acme Wallet", "debit", ["EUR"])  # checks the 201
     reference = partner["funding_instructions"][0]["reference"]
     server_key = partner["api_keys"]["partner_server"]
 
-    credited = client.post(
-        "/v1/payins",
-        json={
-            "bank_transaction_id": "acceptance-0001",
-            "amount": "1000.00",
-            "currency": "EUR",
-            "booking_status": "booked",
-            "reference": reference,
-        },
-        headers=operator,
+    credited = post_payin(
+        client, operator, "acceptance-0001", "1000.00", booking_status="booked", reference=reference
     )
     assert credited.status_code == 201, credited.text
     assert credited.json()["status"] == "credited"

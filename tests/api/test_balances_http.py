@@ -16,10 +16,11 @@ import re
 import time
 from typing import Any
 
-from api_support import PartnerKeys, assert_problem, assert_request_id, bearer, error_fields
+from api_support import PartnerKeys, error_fields
 from fastapi.testclient import TestClient
 from stdnum import iso11649
 
+from support import assert_problem, assert_request_id, bearer
 from zeropools.domain.clock import from_rfc3339
 
 BALANCE_FIELDS = {

@@ -17,9 +17,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from api_support import assert_problem, assert_request_id, bearer
 from fastapi.testclient import TestClient
 
+from support import assert_problem, assert_request_id, bearer
 from zeropools.api import errors as api_errors
 from zeropools.domain import errors as domain_errors
 from zeropools.domain import limits

@@ -14,10 +14,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from api_support import PartnerKeys, assert_problem, assert_request_id, bearer, error_fields
+from api_support import PartnerKeys, error_fields
 from fastapi.testclient import TestClient
 from stdnum import iso11649
 
+from support import assert_problem, assert_request_id, bearer
 from zeropools.domain.partners import new_api_key_secret
 
 VALID = {"name": "Acme Wallet", "balance_model": "debit", "currencies": ["EUR"]}

@@ -17,8 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from api_support import PartnerKeys, assert_problem, assert_request_id, bearer, error_fields
+from api_support import PartnerKeys, error_fields
 from fastapi.testclient import TestClient
+
+from support import assert_problem, assert_request_id, bearer
 
 CONCURRENT_POSTS = 8
 

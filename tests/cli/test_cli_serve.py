@@ -25,6 +25,8 @@ import httpx
 import pytest
 from cli_support import ZEROPOOLS, clean_env, free_port, mismatch_lines, run
 
+from support import bearer, post_partner, post_payin, sqlite_url
+
 STARTUP_S = 20.0
 KEY_ALPHABET = string.ascii_letters + string.digits
 
@@ -68,7 +70,7 @@ class Served:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     """A running ``zeropools serve`` on a fresh SQLite file; stopped afterwards."""
-    db = f"sqlite:///{tmp_path / 'served.db'}"
+    db = sqlite_url(tmp_path, "served.db")
     init = run("init", "--db", db)
     assert init.returncode == 0, init.stderr
     operator_key = random_operator_key()
@@ -93,29 +95,15 @@ def test_serve_runs_the_acceptance_scenario_and_verify_then_catches_tampering(
     served: Served,
 ) -> None:
     base_url, operator_key, db = served.base_url, served.operator_key, served.db
-    operator = {"Authorization": f"Bearer {operator_key}"}
+    operator = bearer(operator_key)
 
     with httpx.Client(base_url=base_url, timeout=10.0) as http:
-        created = http.post(
-            "/v1/partners",
-            json={"name": "Acme Wallet", "balance_model": "debit", "currencies": ["EUR"]},
-            headers=operator,
-        )
-        assert created.status_code == 201, created.text
-        partner = created.json()
+        partner = post_partner(http, operator, "Acme Wallet", "debit", ["EUR"])  # checks the 201
         reference = partner["funding_instructions"][0]["reference"]
-        server_key = {"Authorization": f"Bearer {partner['api_keys']['partner_server']}"}
+        server_key = bearer(partner["api_keys"]["partner_server"])
 
-        credited = http.post(
-            "/v1/payins",
-            json={
-                "bank_transaction_id": "serve-0001",
-                "amount": "1000.00",
-                "currency": "EUR",
-                "booking_status": "booked",
-                "reference": reference,
-            },
-            headers=operator,
+        credited = post_payin(
+            http, operator, "serve-0001", "1000.00", booking_status="booked", reference=reference
         )
         assert credited.status_code == 201, credited.text
         assert credited.json()["status"] == "credited"

@@ -1,17 +1,16 @@
-"""Helpers shared by the funding tests: contexts, partners, HTTP checks, statement files.
+"""Helpers of the funding tests: suspense figures, typed references, HTTP driver, statements.
 
-Test directories are not packages, so every helper module name must be unique across
-``tests/`` (hence ``funding_support``). The camt generator and the fixture directory helper
-of the bank-file unit tests are loaded by path, so these tests use the very same code without
-depending on how ``tests/unit`` lands on ``sys.path``.
+Built on ``tests/support.py`` (contexts, partners, pay-ins, HTTP checks). Test directories are
+not packages, so every helper module name must be unique across ``tests/`` (hence
+``funding_support``). The camt generator and the fixture directory helper of the bank-file unit
+tests are loaded by path, so these tests use the very same code without depending on how
+``tests/unit`` lands on ``sys.path``.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -19,14 +18,12 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from zeropools.domain import ids, references
+from support import HttpPartner, entries_of, post_partner, post_payin
+from zeropools.domain import references
 from zeropools.domain.ledger import LedgerEntry
-from zeropools.domain.payins import Payin, find_references
-from zeropools.services import payins as payin_service
-from zeropools.services.context import Actor, Ctx, Deployment
-from zeropools.services.partners import NewPartner, create_partner
+from zeropools.domain.payins import find_references
+from zeropools.services.context import Deployment
 
-PROBLEM_JSON = "application/problem+json"
 _UNIT_BANKFILES = Path(__file__).resolve().parents[1] / "unit" / "bankfiles"
 
 
@@ -53,57 +50,6 @@ def fixture_bytes(name: str) -> bytes:
 
 
 # -- service layer --------------------------------------------------------------------------
-
-
-def ctx_for(role: str = "operator", partner_id: str | None = None) -> Ctx:
-    """A context as the API builds it: a fresh request id, now, and the calling key's id."""
-    return Ctx(
-        request_id=ids.new_id(ids.REQUEST),
-        now=datetime.now(UTC),
-        actor=Actor(key_id=ids.new_id(ids.API_KEY), role=role, partner_id=partner_id),
-    )
-
-
-def onboard(
-    dep: Deployment, currencies: tuple[str, ...] = ("EUR",), name: str = "Acme Wallet"
-) -> NewPartner:
-    return create_partner(
-        dep, ctx_for(), name=name, balance_model="debit", currencies=list(currencies)
-    )
-
-
-def reference_of(new: NewPartner, currency: str = "EUR") -> str:
-    pc = new.partner.currency(currency)
-    assert pc is not None, currency
-    return pc.funding_reference
-
-
-def record(
-    dep: Deployment,
-    bank_transaction_id: str,
-    amount: str,
-    *,
-    currency: str = "EUR",
-    booking_status: str = "booked",
-    reference: str | None = None,
-    remittance_info: str | None = None,
-    ctx: Ctx | None = None,
-) -> Payin:
-    """What ``POST /v1/payins`` does: validate the notification, record it, return the pay-in."""
-    note = payin_service.notification(
-        dep,
-        bank_transaction_id=bank_transaction_id,
-        amount=amount,
-        currency=currency,
-        booking_status=booking_status,
-        reference=reference,
-        remittance_info=remittance_info,
-    )
-    return payin_service.record_payin(dep, ctx or ctx_for(), note).payin
-
-
-def entries_of(dep: Deployment, partner_id: str) -> list[LedgerEntry]:
-    return dep.store.read(lambda tx: list(tx.iter_entries(partner_id)))
 
 
 def all_entries(dep: Deployment) -> list[LedgerEntry]:
@@ -149,35 +95,6 @@ def spaced_lower(reference: str) -> str:
 # -- HTTP -----------------------------------------------------------------------------------
 
 
-def bearer(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
-
-
-def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """An RFC 9457 problem document with ``status`` and ``code``; returns the body."""
-    assert response.status_code == status, (response.status_code, response.text)
-    assert response.headers["content-type"].startswith(PROBLEM_JSON), response.headers
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code, body
-    assert body["status"] == status, body
-    assert body["type"] == f"/errors/{code}", body
-    assert body["title"] and body["detail"], body
-    assert body["request_id"] == response.headers["x-request-id"], body
-    return body
-
-
-@dataclass(frozen=True)
-class HttpPartner:
-    id: str
-    admin: dict[str, str]  # Authorization headers of the partner_admin key
-    server: dict[str, str]  # Authorization headers of the partner_server key
-    references: dict[str, str]  # currency -> funding reference
-
-    @property
-    def eur(self) -> str:
-        return self.references["EUR"]
-
-
 class Http:
     """The operator's side of the funding API, over a TestClient."""
 
@@ -188,15 +105,8 @@ class Http:
     def partner(
         self, name: str = "Acme Wallet", currencies: tuple[str, ...] = ("EUR",)
     ) -> HttpPartner:
-        payload = {"name": name, "balance_model": "debit", "currencies": list(currencies)}
-        response = self.client.post("/v1/partners", json=payload, headers=self.operator)
-        assert response.status_code == 201, response.text
-        body = response.json()
-        return HttpPartner(
-            id=body["id"],
-            admin=bearer(body["api_keys"]["partner_admin"]),
-            server=bearer(body["api_keys"]["partner_server"]),
-            references={fi["currency"]: fi["reference"] for fi in body["funding_instructions"]},
+        return HttpPartner.from_body(
+            post_partner(self.client, self.operator, name, "debit", currencies)
         )
 
     def payin(
@@ -209,14 +119,15 @@ class Http:
         headers: dict[str, str] | None = None,
         **extra: Any,
     ) -> httpx.Response:
-        payload = {
-            "bank_transaction_id": bank_transaction_id,
-            "amount": amount,
-            "currency": currency,
-            "booking_status": booking_status,
+        return post_payin(
+            self.client,
+            headers or self.operator,
+            bank_transaction_id,
+            amount,
+            currency=currency,
+            booking_status=booking_status,
             **extra,
-        }
-        return self.client.post("/v1/payins", json=payload, headers=headers or self.operator)
+        )
 
     def get_payin(self, payin_id: str) -> dict[str, Any]:
         response = self.client.get(f"/v1/payins/{payin_id}", headers=self.operator)
@@ -233,24 +144,32 @@ class Http:
         data: list[dict[str, Any]] = body["data"]
         return data
 
+    def _act(
+        self,
+        payin_id: str,
+        action: str,
+        body: dict[str, Any],
+        key: str | None,
+        headers: dict[str, str] | None,
+    ) -> httpx.Response:
+        """``POST /v1/payins/{id}/{action}`` as ``headers`` (default: the operator), with
+        ``Idempotency-Key: key`` when given."""
+        return self.client.post(
+            f"/v1/payins/{payin_id}/{action}",
+            json=body,
+            headers={**(headers or self.operator), **({"Idempotency-Key": key} if key else {})},
+        )
+
     def attribute(
         self, payin_id: str, partner_id: str, key: str | None, headers: dict[str, str] | None = None
     ) -> httpx.Response:
-        return self.client.post(
-            f"/v1/payins/{payin_id}/attribute",
-            json={"partner_id": partner_id},
-            headers={**(headers or self.operator), **({"Idempotency-Key": key} if key else {})},
-        )
+        return self._act(payin_id, "attribute", {"partner_id": partner_id}, key, headers)
 
     def give_back(
         self, payin_id: str, reason: str, key: str | None, headers: dict[str, str] | None = None
     ) -> httpx.Response:
         """``POST /v1/payins/{id}/return`` (named so because ``return`` is a keyword)."""
-        return self.client.post(
-            f"/v1/payins/{payin_id}/return",
-            json={"reason": reason},
-            headers={**(headers or self.operator), **({"Idempotency-Key": key} if key else {})},
-        )
+        return self._act(payin_id, "return", {"reason": reason}, key, headers)
 
     def import_file(self, data: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
         return self.client.post(

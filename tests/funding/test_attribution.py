@@ -19,19 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from funding_support import (
-    all_entries,
-    ctx_for,
-    entries_of,
-    onboard,
-    record,
-    reference_of,
-    spaced_lower,
-    suspense,
-    suspense_minor,
-    typo,
-)
+from funding_support import all_entries, spaced_lower, suspense, suspense_minor, typo
 
+from support import ctx_for, entries_of, onboard, reference_of, send_payin
 from zeropools.domain import ledger, payins, references
 from zeropools.domain.payins import find_references
 from zeropools.services.context import Deployment
@@ -177,14 +167,14 @@ METHODS = {
 
 def _record_case(world: World, fields: Fields, bank_id: str) -> payins.Payin:
     currency = fields.pop("currency", None) or "EUR"
-    return record(
+    return send_payin(
         world.dep,
         bank_id,
         AMOUNT,
         currency=currency,
         reference=fields.get("reference"),
         remittance_info=fields.get("remittance_info"),
-    )
+    ).payin
 
 
 @pytest.mark.parametrize(
@@ -244,13 +234,13 @@ def test_an_uncertain_payin_is_parked_in_suspense_and_never_credited(
 def test_an_uncertain_pending_payin_waits_outside_suspense_until_the_bank_books_it(
     world: World,
 ) -> None:
-    pending = record(world.dep, "bank-1", AMOUNT, booking_status="pending")
+    pending = send_payin(world.dep, "bank-1", AMOUNT, booking_status="pending").payin
     assert pending.status == payins.PENDING_CONFIRMATION
     assert pending.review_reason == "no payment reference"
     assert suspense(world.dep) == {}, "money the bank has not booked is not in suspense"
 
-    booked = record(world.dep, "bank-1", AMOUNT, booking_status="booked")
-    again = record(world.dep, "bank-1", AMOUNT, booking_status="booked")
+    booked = send_payin(world.dep, "bank-1", AMOUNT, booking_status="booked").payin
+    again = send_payin(world.dep, "bank-1", AMOUNT, booking_status="booked").payin
 
     assert booked.id == pending.id == again.id
     assert booked.status == again.status == payins.NEEDS_REVIEW
@@ -262,11 +252,11 @@ def test_an_uncertain_pending_payin_waits_outside_suspense_until_the_bank_books_
 def test_suspense_and_the_review_queue_add_up_over_many_currencies_and_payins(
     world: World,
 ) -> None:
-    record(world.dep, "bank-1", "10.00")
-    record(world.dep, "bank-2", "0.01", reference=world.ref("a"), currency="USD")
-    record(world.dep, "bank-3", "2.50", remittance_info=f"{world.ref('a')} {world.ref('b')}")
-    record(world.dep, "bank-4", "7.00", reference=world.ref("a"))  # credited: not in suspense
-    record(world.dep, "bank-5", "99.00", booking_status="pending")  # not booked: not in suspense
+    send_payin(world.dep, "bank-1", "10.00")
+    send_payin(world.dep, "bank-2", "0.01", reference=world.ref("a"), currency="USD")
+    send_payin(world.dep, "bank-3", "2.50", remittance_info=f"{world.ref('a')} {world.ref('b')}")
+    send_payin(world.dep, "bank-4", "7.00", reference=world.ref("a"))  # credited: not in suspense
+    send_payin(world.dep, "bank-5", "99.00", booking_status="pending")  # pending: not in suspense
 
     assert suspense_minor(world.dep, "EUR") == 10_00 + 2_50
     assert suspense_minor(world.dep, "USD") == 1
@@ -274,7 +264,7 @@ def test_suspense_and_the_review_queue_add_up_over_many_currencies_and_payins(
 
 
 def test_verify_reports_suspense_that_disagrees_with_the_review_queue(world: World) -> None:
-    payin = record(world.dep, "bank-1", AMOUNT)
+    payin = send_payin(world.dep, "bank-1", AMOUNT).payin
     assert payin.status == payins.NEEDS_REVIEW and verify(world.dep.store).ok
     # Money leaves suspense while the pay-in still claims to wait in it: what a bug would do.
     ctx = ctx_for()
@@ -306,7 +296,7 @@ def test_a_mistyped_reference_in_free_text_is_reported_as_mistyped(world: World)
         if not references.is_valid(candidate) and find_references(candidate)[0]
     )
 
-    payin = record(world.dep, "bank-1", AMOUNT, remittance_info=f"Payment {mistyped}")
+    payin = send_payin(world.dep, "bank-1", AMOUNT, remittance_info=f"Payment {mistyped}").payin
 
     assert payin.status == payins.NEEDS_REVIEW
     assert payin.review_reason == "reference check digits fail"

@@ -18,18 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
-from funding_support import Http, bearer, generate, spaced_lower, suspense_minor, typo
+from funding_support import Http, generate, spaced_lower, suspense_minor, typo
 
-from zeropools.api.app import create_app
-from zeropools.bootstrap import deployment, initialize
+from support import app_client, bearer, issue_operator_key, opened_store, sqlite_url
+from zeropools.bootstrap import deployment
 from zeropools.config import Settings
-from zeropools.domain import ids
-from zeropools.domain.clock import utc_now
-from zeropools.services import partners
-from zeropools.services.context import Ctx, Deployment
+from zeropools.services.context import Deployment
 from zeropools.services.verify import verify
-from zeropools.store.open import open_store
 
 CREDITS = 10_000
 Entry, Detail = generate.Entry, generate.Detail
@@ -37,19 +32,15 @@ Entry, Detail = generate.Entry, generate.Detail
 
 @pytest.fixture
 def sqlite_dep(tmp_path: Path) -> Iterator[Deployment]:
-    url = f"sqlite:///{tmp_path / 'scale.db'}"
-    store = open_store(url)
-    initialize(store, "test")
-    try:
+    url = sqlite_url(tmp_path, "scale.db")
+    with opened_store(url) as store:
         yield deployment(Settings(db_url=url), store)
-    finally:
-        store.close()
 
 
 @pytest.fixture
 def scale_http(sqlite_dep: Deployment) -> Iterator[Http]:
-    key = partners.new_operator_key(sqlite_dep, Ctx(ids.new_id(ids.REQUEST), utc_now()))
-    with TestClient(create_app(sqlite_dep)) as client:
+    key = issue_operator_key(sqlite_dep)
+    with app_client(sqlite_dep) as client:
         yield Http(client, bearer(key.secret))
 
 

@@ -22,8 +22,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from funding_support import Http, HttpPartner, ctx_for, problem, suspense_minor
+from funding_support import Http, suspense_minor
 
+from support import HttpPartner, assert_problem, ctx_for
 from zeropools.domain import references
 from zeropools.domain.errors import Forbidden
 from zeropools.services import payins as payin_service
@@ -123,7 +124,7 @@ def test_the_same_bank_id_with_another_amount_or_currency_is_a_conflict_that_cha
             refused = http.payin(
                 "bank-1", amount, currency=currency, booking_status=status, reference=partner.eur
             )
-            body = problem(refused, 409, "payin_conflict")
+            body = assert_problem(refused, 409, "payin_conflict")
             assert body["differences"] == differences
             assert body["payin_id"] == before["id"]
             assert http.get_payin(before["id"]) == before
@@ -192,11 +193,11 @@ def test_attributing_twice_replays_with_the_same_key_and_is_an_invalid_transitio
     assert replay.headers["x-request-id"] == first.headers["x-request-id"]
 
     again = http.attribute(payin_id, other.id, key="attr-2")
-    body = problem(again, 409, "invalid_transition")
+    body = assert_problem(again, 409, "invalid_transition")
     assert (body["from_status"], body["to_status"]) == ("credited", "credited")
 
     reused = http.attribute(payin_id, other.id, key="attr-1")
-    assert problem(reused, 422, "idempotency_key_reused")["differences"] == ["partner_id"]
+    assert assert_problem(reused, 422, "idempotency_key_reused")["differences"] == ["partner_id"]
 
     assert len(http.entries(partner)) == 1 and http.entries(other) == []
     assert (http.available(partner), http.available(other)) == ("100.00", "0.00")
@@ -214,12 +215,12 @@ def test_attributing_to_a_partner_without_the_currency_is_refused_and_changes_no
 
     refused = http.attribute(str(payin["id"]), euro_only.id, key="attr-1")
 
-    body = problem(refused, 422, "currency_not_enabled")
+    body = assert_problem(refused, 422, "currency_not_enabled")
     assert body["currency"] == "USD"
     assert http.get_payin(str(payin["id"])) == before
     assert http.entries(euro_only) == []
     assert suspense_minor(dep, "USD") == 100_00
-    assert problem(
+    assert assert_problem(
         http.attribute(str(payin["id"]), "partner_nobody", key="attr-2"), 404, "not_found"
     )
 
@@ -247,8 +248,8 @@ def test_returning_a_review_payin_sends_the_money_back_and_credits_nobody(
     assert http.payins("needs_review") == []
     assert suspense_minor(dep, "EUR") == 0, "the money left suspense back to the sender"
     assert verify(dep.store).ok
-    problem(http.give_back(payin_id, "again", key="ret-2"), 409, "invalid_transition")
-    problem(http.attribute(payin_id, partner.id, key="attr-1"), 409, "invalid_transition")
+    assert_problem(http.give_back(payin_id, "again", key="ret-2"), 409, "invalid_transition")
+    assert_problem(http.attribute(payin_id, partner.id, key="attr-1"), 409, "invalid_transition")
     assert http.entries(partner) == [] and suspense_minor(dep, "EUR") == 0
 
 
@@ -284,7 +285,7 @@ def test_a_recall_of_money_already_spent_is_refused_flagged_and_replayed_identic
 
     refused = http.give_back(payin_id, "bank recall", key="recall-1")
 
-    body = problem(refused, 409, "insufficient_balance")
+    body = assert_problem(refused, 409, "insufficient_balance")
     assert (body["currency"], body["requested"], body["available"], body["shortfall"]) == (
         "EUR",
         "100.00",
@@ -311,11 +312,13 @@ def test_payin_actions_without_an_idempotency_key_are_refused_and_change_nothing
     review = _review_payin(http)
     credited_id = _credited_payin(http, partner)
 
-    problem(
+    assert_problem(
         http.attribute(str(review["id"]), partner.id, key=None), 400, "idempotency_key_required"
     )
-    problem(http.give_back(str(review["id"]), "why", key=None), 400, "idempotency_key_required")
-    problem(http.give_back(credited_id, "recall", key=None), 400, "idempotency_key_required")
+    assert_problem(
+        http.give_back(str(review["id"]), "why", key=None), 400, "idempotency_key_required"
+    )
+    assert_problem(http.give_back(credited_id, "recall", key=None), 400, "idempotency_key_required")
 
     assert http.get_payin(str(review["id"]))["status"] == "needs_review"
     assert http.get_payin(credited_id)["status"] == "credited"
@@ -332,9 +335,13 @@ def test_partner_keys_may_not_attribute_or_return_payins(
     credited_id = _credited_payin(http, partner)
     headers = getattr(partner, role)
 
-    problem(http.attribute(review_id, partner.id, key="p-1", headers=headers), 403, "forbidden")
-    problem(http.give_back(review_id, "mine", key="p-2", headers=headers), 403, "forbidden")
-    problem(http.give_back(credited_id, "undo", key="p-3", headers=headers), 403, "forbidden")
+    assert_problem(
+        http.attribute(review_id, partner.id, key="p-1", headers=headers), 403, "forbidden"
+    )
+    assert_problem(http.give_back(review_id, "mine", key="p-2", headers=headers), 403, "forbidden")
+    assert_problem(
+        http.give_back(credited_id, "undo", key="p-3", headers=headers), 403, "forbidden"
+    )
 
     assert http.get_payin(review_id)["status"] == "needs_review"
     assert http.get_payin(credited_id)["status"] == "credited"
@@ -356,7 +363,7 @@ def test_a_partner_refused_a_recall_leaves_the_credited_payin_unflagged(http: Ht
 
     refused = http.give_back(credited_id, "undo", key="p-1", headers=partner.admin)
 
-    problem(refused, 403, "forbidden")
+    assert_problem(refused, 403, "forbidden")
     after = http.get_payin(credited_id)
     assert after["review_reason"] is None, after["review_reason"]
     assert after == before
@@ -402,7 +409,7 @@ def test_a_sandbox_top_up_without_the_partners_own_reference_is_forbidden(
 
     for number, fields in enumerate(attempts):
         response = http.payin(f"topup-{number}", "500.00", headers=partner.admin, **fields)
-        problem(response, 403, "forbidden")
+        assert_problem(response, 403, "forbidden")
 
     assert http.payins() == [], "nothing was recorded"
     assert http.available(partner) == http.available(other) == "0.00"
@@ -414,7 +421,7 @@ def test_a_partner_server_key_may_not_simulate_a_top_up(http: Http) -> None:
 
     response = http.payin("topup-1", "500.00", reference=partner.eur, headers=partner.server)
 
-    problem(response, 403, "forbidden")
+    assert_problem(response, 403, "forbidden")
     assert http.payins() == [] and http.available(partner) == "0.00"
 
 

@@ -27,19 +27,15 @@ from typing import Any
 import pytest
 from funding_support import (
     Http,
-    HttpPartner,
-    ctx_for,
     fixture_bytes,
     generate,
-    onboard,
-    problem,
-    reference_of,
     spaced_lower,
     suspense,
     suspense_minor,
     typo,
 )
 
+from support import HttpPartner, assert_problem, ctx_for, onboard, reference_of
 from zeropools.bankfiles import parse_statement
 from zeropools.bootstrap import deployment
 from zeropools.config import Settings
@@ -338,7 +334,7 @@ def test_amounts_are_taken_exactly_as_the_bank_wrote_them_never_rounded(
         assert http.available(partner) == "0.00" and http.entries(partner) == []
         assert suspense(dep) == {}, "an amount we cannot express is not parked as a number"
         refused = http.attribute(payin["id"], partner.id, key="attr-1")
-        assert problem(refused, 422, "amount_precision_exceeded")
+        assert assert_problem(refused, 422, "amount_precision_exceeded")
         returned = http.give_back(payin["id"], "amount finer than EUR", key="ret-1")
         assert returned.status_code == 200 and returned.json()["status"] == "returned"
     assert _summary(_imported(http, data)) == _all_duplicates(_summary(first))
@@ -519,7 +515,7 @@ def test_a_file_that_is_not_a_statement_is_refused_with_a_clear_message_and_noth
     partner = http.partner()
 
     for name, (data, says) in NOT_STATEMENTS.items():
-        body = problem(http.import_file(data), 422, "validation_error")
+        body = assert_problem(http.import_file(data), 422, "validation_error")
         assert says in body["detail"], (name, body["detail"])
         assert body["errors"][0]["field"] == "body", name
 
@@ -537,7 +533,7 @@ def test_a_statement_with_one_unreadable_credit_is_refused_whole(
         ]
     )
 
-    problem(http.import_file(data), 422, "validation_error")
+    assert_problem(http.import_file(data), 422, "validation_error")
 
     _nothing_written(http, dep, partner)
 
@@ -556,7 +552,7 @@ def test_hostile_xml_is_refused_before_any_entity_is_expanded(
 ) -> None:
     partner = http.partner()
 
-    body = problem(http.import_file(data), 422, "validation_error")
+    body = assert_problem(http.import_file(data), 422, "validation_error")
 
     assert "DTD" in body["detail"], body["detail"]
     assert "root:" not in body["detail"], "no file content leaks into the answer"
@@ -569,15 +565,15 @@ def test_a_file_over_the_size_limit_is_refused_with_413_and_nothing_written(
     partner = http.partner()
     at_limit = b" " * limits.IMPORT_FILE_BYTES_MAX
 
-    body = problem(http.import_file(at_limit), 422, "validation_error")
+    body = assert_problem(http.import_file(at_limit), 422, "validation_error")
     assert "whitespace" in body["detail"], "a file of exactly the limit is read"
-    problem(http.import_file(at_limit + b" "), 413, "payload_too_large")
+    assert_problem(http.import_file(at_limit + b" "), 413, "payload_too_large")
     streamed = http.client.post(
         "/v1/payins/import",
         content=iter([b" " * 1_048_576] * 21),  # chunked: no Content-Length to trust
         headers=http.operator,
     )
-    problem(streamed, 413, "payload_too_large")
+    assert_problem(streamed, 413, "payload_too_large")
     with pytest.raises(PayloadTooLarge):  # what the CLI calls
         imports.import_statement(dep, ctx_for(), at_limit + b" ")
 
@@ -589,8 +585,8 @@ def test_only_operators_may_import_statements(http: Http, dep: Deployment) -> No
     data = generate.camt053([Entry(details=(Detail(reference=partner.eur),))])
 
     for headers in (partner.admin, partner.server):
-        problem(http.import_file(data, headers=headers), 403, "forbidden")
-    problem(http.client.post("/v1/payins/import", content=data), 401, "unauthenticated")
+        assert_problem(http.import_file(data, headers=headers), 403, "forbidden")
+    assert_problem(http.client.post("/v1/payins/import", content=data), 401, "unauthenticated")
 
     _nothing_written(http, dep, partner)
 

@@ -16,8 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-from svc_helpers import send_payin
+# Run as a script, only this directory is on sys.path; the shared helpers live in tests/.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from support import send_payin
 from zeropools.bootstrap import deployment
 from zeropools.config import Settings
 

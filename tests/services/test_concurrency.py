@@ -36,15 +36,15 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 from payin_worker import amount, bank_id
 from psycopg import sql
-from svc_helpers import entries_of, onboard, reference_of, send_payin
 
-from zeropools.bootstrap import deployment, initialize
+from support import entries_of, onboard, open_test_store, reference_of, send_payin, sqlite_url
+from zeropools.bootstrap import deployment
 from zeropools.config import Settings
 from zeropools.domain import references
 from zeropools.domain.errors import PayinConflict
+from zeropools.services import payins as payin_service
 from zeropools.services.context import Deployment
 from zeropools.services.verify import verify
-from zeropools.store.open import open_store
 
 THREADS = 8
 PAYINS_PER_THREAD = 25
@@ -219,6 +219,11 @@ def test_two_processes_crediting_one_partner_with_shared_bank_ids_credit_each_on
 
 
 # (c) model test ------------------------------------------------------------------------------
+def euros(minor: int) -> str:
+    """``minor`` cents as the decimal text a bank sends (``1234`` -> ``12.34``)."""
+    return f"{minor // 100}.{minor % 100:02d}"
+
+
 class CreditingMachine(RuleBasedStateMachine):
     """Pay-ins for two partners against a model: expected balance per partner, and per bank
     transaction its amount, owner and whether it is still pending."""
@@ -228,10 +233,8 @@ class CreditingMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.folder = Path(tempfile.mkdtemp(prefix="zp_model_"))
-        url = f"sqlite:///{self.folder / 'model.db'}"
-        store = open_store(url)
-        initialize(store, "test")
-        self.dep = deployment(Settings(db_url=url), store)
+        url = sqlite_url(self.folder, "model.db")
+        self.dep = deployment(Settings(db_url=url), open_test_store(url))
         self.partners = [onboard(self.dep, name=f"Model {i}") for i in range(2)]
         self.balances = {p.partner.id: 0 for p in self.partners}
         self.known: dict[str, tuple[str, int, str | None, bool]] = {}
@@ -245,6 +248,18 @@ class CreditingMachine(RuleBasedStateMachine):
         self.counter += 1
         return f"M-{self.counter}"
 
+    def _send(
+        self, bank_transaction_id: str, text: str, booked: bool, reference: str | None
+    ) -> payin_service.Recorded:
+        """Record ``text`` euros under ``bank_transaction_id``, booked or still pending."""
+        return send_payin(
+            self.dep,
+            bank_transaction_id,
+            text,
+            booking_status="booked" if booked else "pending",
+            reference=reference,
+        )
+
     @rule(
         target=bank_ids,
         partner=st.integers(0, 1),
@@ -254,14 +269,8 @@ class CreditingMachine(RuleBasedStateMachine):
     def a_new_payin_arrives(self, partner: int, amount_minor: int, booked: bool) -> str:
         new = self.partners[partner]
         bank_transaction_id = self._next_bank_id()
-        text = f"{amount_minor // 100}.{amount_minor % 100:02d}"
-        recorded = send_payin(
-            self.dep,
-            bank_transaction_id,
-            text,
-            booking_status="booked" if booked else "pending",
-            reference=reference_of(new),
-        )
+        text = euros(amount_minor)
+        recorded = self._send(bank_transaction_id, text, booked, reference_of(new))
         assert recorded.created
         assert recorded.payin.status == ("credited" if booked else "pending_confirmation")
         if booked:
@@ -272,13 +281,9 @@ class CreditingMachine(RuleBasedStateMachine):
     @rule(target=bank_ids, amount_minor=st.integers(1, 10**6), booked=st.booleans())
     def an_unattributable_payin_arrives(self, amount_minor: int, booked: bool) -> str:
         bank_transaction_id = self._next_bank_id()
-        text = f"{amount_minor // 100}.{amount_minor % 100:02d}"
-        recorded = send_payin(
-            self.dep,
-            bank_transaction_id,
-            text,
-            booking_status="booked" if booked else "pending",
-            reference=references.new_creditor_reference(),
+        text = euros(amount_minor)
+        recorded = self._send(
+            bank_transaction_id, text, booked, references.new_creditor_reference()
         )
         assert recorded.payin.status == ("needs_review" if booked else "pending_confirmation")
         self.known[bank_transaction_id] = (text, amount_minor, None, not booked)
@@ -290,13 +295,7 @@ class CreditingMachine(RuleBasedStateMachine):
         reference = None
         if owner is not None:
             reference = next(reference_of(p) for p in self.partners if p.partner.id == owner)
-        recorded = send_payin(
-            self.dep,
-            bank_transaction_id,
-            text,
-            booking_status="booked" if booked else "pending",
-            reference=reference,
-        )
+        recorded = self._send(bank_transaction_id, text, booked, reference)
         assert not recorded.created
         if pending and booked:
             if owner is not None:
@@ -315,7 +314,7 @@ class CreditingMachine(RuleBasedStateMachine):
         _, amount_minor, _, _ = self.known[bank_transaction_id]
         other = amount_minor + extra_minor
         with pytest.raises(PayinConflict):
-            send_payin(self.dep, bank_transaction_id, f"{other // 100}.{other % 100:02d}")
+            send_payin(self.dep, bank_transaction_id, euros(other))
 
     @invariant()
     def balances_equal_the_model_and_the_sum_of_entries(self) -> None:

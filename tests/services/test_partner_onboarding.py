@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from svc_helpers import ctx_for, onboard
 
+from support import ctx_for, onboard
 from zeropools.domain import references
 from zeropools.domain.errors import (
     AmountInvalid,

@@ -15,8 +15,8 @@ import re
 from typing import Any
 
 import pytest
-from svc_helpers import available_minor, ctx_for, entries_of, onboard, reference_of, send_payin
 
+from support import balance_minor, ctx_for, entries_of, onboard, reference_of, send_payin
 from zeropools.domain import references
 from zeropools.domain.errors import (
     AmountInvalid,
@@ -36,6 +36,11 @@ from zeropools.services.verify import verify
 from zeropools.store.protocol import EntryFilter, Page
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def available_minor(dep: Deployment, partner_id: str, currency: str = "EUR") -> int:
+    available, _reserved = balance_minor(dep, partner_id, currency)
+    return available
 
 
 def test_a_booked_payin_with_the_exact_reference_credits_the_partner(dep: Deployment) -> None:

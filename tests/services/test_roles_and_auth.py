@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from svc_helpers import ctx_for, entries_of, onboard, reference_of, send_payin
 
+from support import ctx_for, entries_of, onboard, reference_of, send_payin
 from zeropools.domain import ids
 from zeropools.domain.errors import Forbidden, NotFound, Unauthenticated, ValidationFailed
 from zeropools.domain.partners import ApiKey, hash_secret, new_api_key_secret

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
-from svc_helpers import ctx_for, entries_of, onboard, reference_of, send_payin
 
+from support import ctx_for, entries_of, onboard, reference_of, send_payin
 from zeropools.domain import ids, ledger
 from zeropools.services.context import Deployment
 from zeropools.services.ledger import post

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from zeropools.bootstrap import initialize
+from support import opened_store
 from zeropools.domain import ids, ledger, references
 from zeropools.domain.clock import to_rfc3339
 from zeropools.domain.ledger import GENESIS_HASH, Balance
@@ -32,7 +32,6 @@ from zeropools.domain.money import Currencies
 from zeropools.domain.partners import Partner, PartnerCurrency
 from zeropools.domain.payins import Payin
 from zeropools.services.verify import verify
-from zeropools.store.open import open_store
 from zeropools.store.protocol import Store, Tx
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -41,12 +40,8 @@ STAMP = to_rfc3339(NOW)
 
 @pytest.fixture
 def pg_store(pg_url: str) -> Iterator[Store]:
-    opened = open_store(pg_url)
-    initialize(opened, "test")
-    try:
+    with opened_store(pg_url) as opened:
         yield opened
-    finally:
-        opened.close()
 
 
 def _partner() -> Partner:

@@ -14,73 +14,50 @@ unless ``ZEROPOOLS_SKIP_PG=1`` is set explicitly (never in CI).
 
 from __future__ import annotations
 
-import os
-import secrets
 import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from trading_support import Api, bearer
+from trading_support import Api
 
-from zeropools.api.app import create_app
-from zeropools.bootstrap import deployment, initialize
-from zeropools.config import Settings
-from zeropools.domain import ids
-from zeropools.domain.clock import utc_now
-from zeropools.services import partners
-from zeropools.services.context import Ctx, Deployment
-from zeropools.store.open import open_store
-
-PG_ADMIN_URL = os.environ.get(
-    "ZEROPOOLS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+from support import (
+    app_client,
+    bearer,
+    issue_operator_key,
+    opened_store,
+    sqlite_url,
+    throwaway_pg_database,
 )
-
-
-def _module_pg_url() -> Iterator[str]:
-    if os.environ.get("ZEROPOOLS_SKIP_PG") == "1":
-        pytest.skip("ZEROPOOLS_SKIP_PG=1 set explicitly")
-    name = f"zp_trading_{os.getpid()}_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN_URL.rpartition('/')[0]}/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+from zeropools.bootstrap import deployment
+from zeropools.config import Settings
+from zeropools.services.context import Deployment
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def module_dep(request: pytest.FixtureRequest) -> Iterator[Deployment]:
     """A deployment on a database of each kind, shared by the tests of one module."""
-    with tempfile.TemporaryDirectory(prefix="zp_trading_") as tmp:
+    with ExitStack() as stack:
         if request.param == "sqlite":
-            urls: Iterator[str] = iter([f"sqlite:///{Path(tmp) / 'zeropools.db'}"])
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="zp_trading_"))
+            url = sqlite_url(Path(tmp))
         else:
-            urls = _module_pg_url()
-        url = next(urls)
-        store = open_store(url)
-        try:
-            initialize(store, "test")
-            yield deployment(Settings(db_url=url), store)
-        finally:
-            store.close()
-            for _ in urls:  # drops the PostgreSQL database
-                pass
+            url = stack.enter_context(throwaway_pg_database("zp_trading"))
+        store = stack.enter_context(opened_store(url))  # closed before the database is dropped
+        yield deployment(Settings(db_url=url), store)
 
 
 @pytest.fixture
 def client(module_dep: Deployment) -> Iterator[TestClient]:
-    with TestClient(create_app(module_dep)) as test_client:
+    with app_client(module_dep) as test_client:
         yield test_client
 
 
 @pytest.fixture
 def operator_headers(module_dep: Deployment) -> dict[str, str]:
-    ctx = Ctx(request_id=ids.new_id(ids.REQUEST), now=utc_now())
-    return bearer(partners.new_operator_key(module_dep, ctx).secret)
+    return bearer(issue_operator_key(module_dep).secret)
 
 
 @pytest.fixture

@@ -15,10 +15,18 @@ read back from ``GET /v1/ledger-entries`` and ``GET /v1/balances/EUR``.
 
 from __future__ import annotations
 
-from trading_support import Api, assert_chained, request_id
+from typing import Any
 
+from trading_support import Api, assert_chained
+
+from support import assert_request_id
 from zeropools.services.context import Deployment
 from zeropools.services.verify import verify
+
+
+def figures(balance: dict[str, Any]) -> tuple[str, str, str, str]:
+    """``(available, reserved, pending, total)`` of a ``GET /v1/balances/{currency}`` body."""
+    return (balance["available"], balance["reserved"], balance["pending"], balance["total"])
 
 
 def test_the_debit_model_reproduces_the_briefs_example_ledger_sequence(
@@ -26,7 +34,7 @@ def test_the_debit_model_reproduces_the_briefs_example_ledger_sequence(
 ) -> None:
     partner = api.partner("debit")
     funded = api.fund(partner, "1000.00")
-    payin_request = request_id(funded)
+    payin_request = assert_request_id(funded)
 
     first_quote = api.quote(partner, "100.00")
     first = api.execute(partner, first_quote["id"], "order_123")
@@ -66,7 +74,7 @@ def test_the_debit_model_reproduces_the_briefs_example_ledger_sequence(
         first_quote["id"],
         "order_123",
     )
-    assert debit["request_id"] == request_id(first)
+    assert debit["request_id"] == assert_request_id(first)
     assert debit["related_entry_id"] is None
     # the refund unwinds exactly the debit, and names the release request that caused it
     assert (refund["trade_id"], refund["quote_id"], refund["partner_order_id"]) == (
@@ -75,26 +83,20 @@ def test_the_debit_model_reproduces_the_briefs_example_ledger_sequence(
         "order_123",
     )
     assert refund["related_entry_id"] == debit["id"]
-    assert refund["request_id"] == request_id(released)
+    assert refund["request_id"] == assert_request_id(released)
 
     assert (later_debit["trade_id"], later_debit["quote_id"], later_debit["partner_order_id"]) == (
         second_trade["id"],
         second_quote["id"],
         "order_124",
     )
-    assert later_debit["request_id"] == request_id(second)
+    assert later_debit["request_id"] == assert_request_id(second)
     # settling posted nothing: the debit stands, and the trade names only its one entry
     assert settled.json()["ledger_entry_ids"] == [later_debit["id"]]
     assert first_trade["ledger_entry_ids"] == [debit["id"]]
     assert released.json()["ledger_entry_ids"] == [debit["id"], refund["id"]]
 
-    balance = api.balance(partner)
-    assert (balance["available"], balance["reserved"], balance["pending"], balance["total"]) == (
-        "750.00",
-        "0.00",
-        "0.00",
-        "750.00",
-    )
+    assert figures(api.balance(partner)) == ("750.00", "0.00", "0.00", "750.00")
     assert verify(module_dep.store).ok
 
 
@@ -110,13 +112,7 @@ def test_the_reserve_model_reproduces_the_briefs_reserve_then_settle_sequence(
     trade = executed.json()
     assert trade["status"] == "reserved"
 
-    balance = api.balance(partner)
-    assert (balance["available"], balance["reserved"], balance["pending"], balance["total"]) == (
-        "49900.00",
-        "100.00",
-        "100.00",
-        "50000.00",
-    )
+    assert figures(api.balance(partner)) == ("49900.00", "100.00", "100.00", "50000.00")
 
     settled = api.move(api.operator, trade["id"], "settle")
     assert settled.status_code == 200, settled.text
@@ -133,21 +129,15 @@ def test_the_reserve_model_reproduces_the_briefs_reserve_then_settle_sequence(
     ]
     assert_chained(entries)
     credit, reserve, settle = entries
-    assert credit["request_id"] == request_id(funded)
+    assert credit["request_id"] == assert_request_id(funded)
     for entry, response in ((reserve, executed), (settle, settled)):
         assert (entry["trade_id"], entry["quote_id"], entry["partner_order_id"]) == (
             trade["id"],
             quoted["id"],
             "order_9A2",
         )
-        assert entry["request_id"] == request_id(response)
+        assert entry["request_id"] == assert_request_id(response)
     assert settled.json()["ledger_entry_ids"] == [reserve["id"], settle["id"]]
 
-    balance = api.balance(partner)
-    assert (balance["available"], balance["reserved"], balance["pending"], balance["total"]) == (
-        "49900.00",
-        "0.00",
-        "0.00",
-        "49900.00",
-    )
+    assert figures(api.balance(partner)) == ("49900.00", "0.00", "0.00", "49900.00")
     assert verify(module_dep.store).ok

@@ -21,8 +21,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from trading_support import Api, problem, request_id, server_ctx
+from trading_support import Api, server_ctx
 
+from support import assert_problem, assert_request_id
 from zeropools.domain import clock
 from zeropools.domain.clock import from_rfc3339
 from zeropools.domain.errors import QuoteExpired
@@ -47,7 +48,7 @@ def test_pools_list_each_pair_with_its_limits_as_decimal_strings(api: Api) -> No
     response = api.client.get("/v1/pools", headers=partner.server)
 
     assert response.status_code == 200
-    request_id(response)
+    assert_request_id(response)
     body = response.json()
     assert (body["object"], body["has_more"]) == ("list", False)
     pools = {p["id"]: p for p in body["data"]}
@@ -78,7 +79,7 @@ def test_a_quote_is_firm_priced_and_moves_no_money(api: Api) -> None:
     )
 
     assert response.status_code == 201, response.text
-    request_id(response)
+    assert_request_id(response)
     quote = response.json()
     assert quote["id"].startswith("pq_test_")
     assert quote["object"] == "quote"
@@ -106,7 +107,7 @@ def test_a_quote_outside_the_pools_limits_is_amount_out_of_range(api: Api, amoun
         "/v1/quotes", json={"pool_id": "EUR-USDT", "source_amount": amount}, headers=partner.server
     )
 
-    body = problem(response, 422, "amount_out_of_range")
+    body = assert_problem(response, 422, "amount_out_of_range")
     assert (body["min_amount"], body["max_amount"]) == ("10.00", "1000000.00")
     assert body["pool_id"] == "EUR-USDT"
 
@@ -128,7 +129,7 @@ def test_a_quote_on_a_pool_whose_currency_the_partner_lacks_is_currency_not_enab
         headers=partner.server,
     )
 
-    body = problem(response, 422, "currency_not_enabled")
+    body = assert_problem(response, 422, "currency_not_enabled")
     assert body["currency"] == "USD"
 
 
@@ -141,7 +142,7 @@ def test_a_quote_on_an_unknown_pool_is_not_found(api: Api) -> None:
         headers=partner.server,
     )
 
-    problem(response, 404, "not_found")
+    assert_problem(response, 404, "not_found")
 
 
 @pytest.mark.parametrize(
@@ -164,7 +165,7 @@ def test_a_quote_amount_that_is_not_a_plain_decimal_string_is_refused(
         "/v1/quotes", json={"pool_id": "EUR-USDT", "source_amount": amount}, headers=partner.server
     )
 
-    problem(response, 422, code)
+    assert_problem(response, 422, code)
 
 
 def test_operators_may_not_create_quotes(api: Api) -> None:
@@ -172,7 +173,7 @@ def test_operators_may_not_create_quotes(api: Api) -> None:
         "/v1/quotes", json={"pool_id": "EUR-USDT", "source_amount": "100.00"}, headers=api.operator
     )
 
-    problem(response, 403, "forbidden")
+    assert_problem(response, 403, "forbidden")
 
 
 def test_a_quote_reads_back_open_then_used_and_is_not_found_for_another_partner(
@@ -194,10 +195,10 @@ def test_a_quote_reads_back_open_then_used_and_is_not_found_for_another_partner(
     }
     assert api.client.get(f"/v1/quotes/{quote['id']}", headers=api.operator).status_code == 200
 
-    foreign = problem(
+    foreign = assert_problem(
         api.client.get(f"/v1/quotes/{quote['id']}", headers=other.server), 404, "not_found"
     )
-    unknown = problem(
+    unknown = assert_problem(
         api.client.get("/v1/quotes/pq_test_00000000000000000000000000", headers=other.server),
         404,
         "not_found",
@@ -232,7 +233,7 @@ def test_executing_without_an_idempotency_key_is_refused_and_moves_nothing(api: 
         response = api.client.post(
             "/v1/trades", json={"quote_id": quote["id"], "partner_order_id": "o1"}, headers=headers
         )
-        problem(response, 400, "idempotency_key_required")
+        assert_problem(response, 400, "idempotency_key_required")
 
     assert api.entries(partner) == before
     read = api.client.get(f"/v1/quotes/{quote['id']}", headers=partner.server)
@@ -252,7 +253,7 @@ def test_an_idempotency_key_has_at_most_255_characters(api: Api) -> None:
         "/v1/trades", json=body, headers={**partner.server, "Idempotency-Key": "k" * 255}
     )
 
-    problem(too_long, 400, "idempotency_key_required")
+    assert_problem(too_long, 400, "idempotency_key_required")
     assert longest.status_code == 201, longest.text
 
 
@@ -306,7 +307,7 @@ def test_an_exact_replay_answers_the_first_response_byte_for_byte(api: Api) -> N
     assert replay.status_code == 201
     assert replay.content == first.content
     assert replay.headers["idempotent-replayed"] == "true"
-    assert request_id(replay) == request_id(first)
+    assert assert_request_id(replay) == assert_request_id(first)
     assert replay.headers["content-type"] == first.headers["content-type"]
     assert len(api.entries(partner, type="buy_debit")) == 1
     assert api.balance(partner)["available"] == "900.00"
@@ -335,7 +336,7 @@ def test_the_same_key_with_a_different_body_is_idempotency_key_reused(
     changed = {k: other["id"] if v == "other" else v for k, v in changed.items()}
     response = api.client.post("/v1/trades", json={**body, **changed}, headers=headers)
 
-    reused = problem(response, 422, "idempotency_key_reused")
+    reused = assert_problem(response, 422, "idempotency_key_reused")
     assert reused["differences"] == differences
     assert "idempotent-replayed" not in response.headers
     assert api.entries(partner) == before
@@ -365,7 +366,7 @@ def test_a_key_refused_for_insufficient_balance_stays_refused_after_funding(
 
     refused = api.execute(partner, quote["id"], "o1", key="key-1")
 
-    body = problem(refused, 409, "insufficient_balance")
+    body = assert_problem(refused, 409, "insufficient_balance")
     assert (body["currency"], body["requested"], body["available"], body["shortfall"]) == (
         "EUR",
         "500.00",
@@ -380,7 +381,7 @@ def test_a_key_refused_for_insufficient_balance_stays_refused_after_funding(
     assert replay.status_code == 409
     assert replay.content == refused.content
     assert replay.headers["idempotent-replayed"] == "true"
-    assert request_id(replay) == request_id(refused) == body["request_id"]
+    assert assert_request_id(replay) == assert_request_id(refused) == body["request_id"]
     assert api.balance(partner)["available"] == "1100.00"
     # the refusal did not spend the quote: a new key may execute it now
     retried = api.execute(partner, quote["id"], "o1", key="key-2")
@@ -397,7 +398,7 @@ def test_a_quote_executes_only_once(api: Api) -> None:
 
     again = api.execute(partner, quote["id"], "o2", key="key-2")
 
-    body = problem(again, 409, "quote_already_used")
+    body = assert_problem(again, 409, "quote_already_used")
     assert body["quote_id"] == quote["id"]
     assert len(api.entries(partner, type="buy_debit")) == 1
 
@@ -413,7 +414,7 @@ def test_an_expired_quote_is_refused_with_quote_expired(
     _later(monkeypatch, ttl.total_seconds() + 1)
     response = api.execute(partner, quote["id"], "o1")
 
-    body = problem(response, 409, "quote_expired")
+    body = assert_problem(response, 409, "quote_expired")
     assert body["quote_id"] == quote["id"]
     assert from_rfc3339(body["expires_at"]) == from_rfc3339(quote["expires_at"])
     assert [e["type"] for e in api.entries(partner)] == ["payin_credit"]
@@ -452,8 +453,8 @@ def test_executing_another_partners_quote_is_not_found(api: Api) -> None:
         api.fund(partner, "1000.00")
     quote = api.quote(owner, "100.00")
 
-    stolen = problem(api.execute(thief, quote["id"], "o1"), 404, "not_found")
-    unknown = problem(
+    stolen = assert_problem(api.execute(thief, quote["id"], "o1"), 404, "not_found")
+    unknown = assert_problem(
         api.execute(thief, "pq_test_00000000000000000000000000", "o1"), 404, "not_found"
     )
 
@@ -471,7 +472,7 @@ def test_operators_may_not_execute_trades(api: Api) -> None:
 
     response = api.execute(partner, quote["id"], "o1", key="op-key", headers=api.operator)
 
-    problem(response, 403, "forbidden")
+    assert_problem(response, 403, "forbidden")
     assert [e["type"] for e in api.entries(partner)] == ["payin_credit"]
     # a refusal is final for its key: the replay answers the same 403, never "in use"
     replay = api.execute(partner, quote["id"], "o1", key="op-key", headers=api.operator)
@@ -495,7 +496,7 @@ def test_settle_fail_and_return_are_operator_actions(
     before = api.entries(partner)
 
     for headers in (partner.server, partner.admin):
-        problem(api.move(headers, trade["id"], action, body), 403, "forbidden")
+        assert_problem(api.move(headers, trade["id"], action, body), 403, "forbidden")
 
     read = api.client.get(f"/v1/trades/{trade['id']}", headers=partner.server).json()
     assert read["status"] == "debited"
@@ -508,7 +509,7 @@ def test_a_partner_releases_its_own_open_trade(api: Api, model: str) -> None:
     api.fund(partner, "1000.00")
     by_server, by_admin = api.trade(partner, "100.00"), api.trade(partner, "200.00")
 
-    problem(api.move(other.server, by_server["id"], "release"), 404, "not_found")
+    assert_problem(api.move(other.server, by_server["id"], "release"), 404, "not_found")
     released = [
         api.move(partner.server, by_server["id"], "release"),
         api.move(partner.admin, by_admin["id"], "release", {"reason": "user cancelled"}),
@@ -549,7 +550,9 @@ def test_invalid_transitions_are_refused_naming_from_and_to_status(
         (api.operator, released["id"], "return", {"reason": "r"}, "released", "returned"),
     ]
     for headers, trade_id, action, body, from_status, to_status in cases:
-        refused = problem(api.move(headers, trade_id, action, body), 409, "invalid_transition")
+        refused = assert_problem(
+            api.move(headers, trade_id, action, body), 409, "invalid_transition"
+        )
         assert (refused["from_status"], refused["to_status"]) == (from_status, to_status)
 
     assert api.entries(partner) == before
@@ -578,7 +581,7 @@ def test_returning_a_settled_trade_posts_buy_return_linked_to_what_it_unwinds(
     [posted] = api.entries(partner, type="buy_return")
     assert (posted["amount"], posted["related_entry_id"]) == ("100.00", unwound["id"])
     assert (posted["trade_id"], posted["partner_order_id"]) == (trade["id"], "order-r")
-    assert posted["request_id"] == request_id(returned)
+    assert posted["request_id"] == assert_request_id(returned)
     assert body["ledger_entry_ids"][-1] == posted["id"]
     balance = api.balance(partner)
     assert (balance["available"], balance["reserved"], balance["pending"]) == (
@@ -616,7 +619,9 @@ def test_fail_and_return_without_a_reason_are_validation_errors(
         assert api.move(api.operator, trade["id"], "settle").status_code == 200
     before = api.entries(partner)
 
-    refused = problem(api.move(api.operator, trade["id"], action, body), 422, "validation_error")
+    refused = assert_problem(
+        api.move(api.operator, trade["id"], action, body), 422, "validation_error"
+    )
 
     assert refused["errors"]
     assert api.entries(partner) == before
@@ -627,7 +632,7 @@ def test_lifecycle_actions_need_an_idempotency_key_and_replay(api: Api) -> None:
     api.fund(partner, "1000.00")
     trade = api.trade(partner, "100.00")
     no_key = api.client.post(f"/v1/trades/{trade['id']}/settle", headers=api.operator)
-    problem(no_key, 400, "idempotency_key_required")
+    assert_problem(no_key, 400, "idempotency_key_required")
 
     first = api.move(api.operator, trade["id"], "settle", {"tx_hash": "0x1"}, key="s-1")
     replay = api.move(api.operator, trade["id"], "settle", {"tx_hash": "0x1"}, key="s-1")
@@ -635,9 +640,9 @@ def test_lifecycle_actions_need_an_idempotency_key_and_replay(api: Api) -> None:
     assert first.status_code == replay.status_code == 200
     assert replay.content == first.content
     assert replay.headers["idempotent-replayed"] == "true"
-    assert request_id(replay) == request_id(first)
+    assert assert_request_id(replay) == assert_request_id(first)
     other = api.move(api.operator, trade["id"], "settle", {"tx_hash": "0x2"}, key="s-1")
-    assert problem(other, 422, "idempotency_key_reused")["differences"] == ["tx_hash"]
+    assert assert_problem(other, 422, "idempotency_key_reused")["differences"] == ["tx_hash"]
 
 
 # -- reading trades ------------------------------------------------------------------------
@@ -666,7 +671,7 @@ def test_trades_list_newest_first_with_filters_and_pages(api: Api) -> None:
     assert ids({"status": "debited", "partner_order_id": "order-b"}) == ([newest["id"]], False)
     assert ids({"limit": "2"}) == ([newest["id"], middle["id"]], True)
     assert ids({"limit": "2", "starting_after": middle["id"]}) == ([oldest["id"]], False)
-    problem(
+    assert_problem(
         api.client.get("/v1/trades", params={"status": "lost"}, headers=partner.server),
         422,
         "validation_error",
@@ -692,7 +697,9 @@ def test_a_trade_reads_back_with_its_ledger_entry_ids(api: Api) -> None:
     assert body["ledger_entry_ids"] == [e["id"] for e in by_trade]
     assert [e["type"] for e in by_trade] == ["trade_reserve", "trade_settle"]
     assert api.client.get(f"/v1/trades/{trade['id']}", headers=api.operator).json() == body
-    problem(api.client.get(f"/v1/trades/{trade['id']}", headers=other.server), 404, "not_found")
+    assert_problem(
+        api.client.get(f"/v1/trades/{trade['id']}", headers=other.server), 404, "not_found"
+    )
 
 
 # -- capabilities and balances -------------------------------------------------------------
@@ -715,7 +722,9 @@ def test_capabilities_allow_execution_only_once_a_currency_is_funded(api: Api) -
     assert before["actions"]["create_quote"] is True
     assert before["actions"]["execute"] is False
     assert after["actions"]["execute"] is True
-    problem(api.client.get("/v1/capabilities", headers=api.operator), 422, "validation_error")
+    assert_problem(
+        api.client.get("/v1/capabilities", headers=api.operator), 422, "validation_error"
+    )
     as_operator = api.client.get(
         "/v1/capabilities", params={"partner_id": partner.id}, headers=api.operator
     )

@@ -31,8 +31,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from trading_support import balance_minor, entries_of, fund, onboard, quote, server_ctx
+from trading_support import fund, new_partner_id, quote, server_ctx
 
+from support import balance_minor, entries_of
 from zeropools.bootstrap import deployment, initialize
 from zeropools.config import Settings
 from zeropools.domain.errors import IdempotencyKeyInUse, InsufficientBalance
@@ -101,7 +102,7 @@ def _assert_the_issues_figure(
 def test_sixty_threads_spending_thirty_of_a_thousand_leave_exactly_ten(
     dep: Deployment, model: str
 ) -> None:
-    partner_id = onboard(dep, model)
+    partner_id = new_partner_id(dep, model)
     fund(dep, partner_id, FUNDED)
     quote_ids = [quote(dep, partner_id, EACH) for _ in range(EXECUTIONS)]
 
@@ -131,7 +132,7 @@ def _start_worker(job: dict[str, Any]) -> subprocess.Popen[str]:
 def test_two_processes_sharing_the_sixty_executions_leave_exactly_ten(
     dep: Deployment, db_url: str
 ) -> None:
-    partner_id = onboard(dep, "debit")
+    partner_id = new_partner_id(dep, "debit")
     fund(dep, partner_id, FUNDED)
     quote_ids = [quote(dep, partner_id, EACH) for _ in range(EXECUTIONS)]
     shares = [quote_ids[0::2], quote_ids[1::2]]
@@ -171,7 +172,10 @@ def test_two_processes_sharing_the_sixty_executions_leave_exactly_ten(
 def test_two_partners_executing_concurrently_each_spend_exactly_their_own_balance(
     dep: Deployment,
 ) -> None:
-    first, second = onboard(dep, "debit", name="First"), onboard(dep, "reserve", name="Second")
+    first, second = (
+        new_partner_id(dep, "debit", name="First"),
+        new_partner_id(dep, "reserve", name="Second"),
+    )
     fund(dep, first, "1000.00")
     fund(dep, second, "500.00")
     jobs = [(first, quote(dep, first, EACH)) for _ in range(40)]
@@ -215,7 +219,7 @@ def test_a_held_ledger_lock_of_one_partner_never_blocks_another_partner(pg_url: 
     try:
         initialize(store, "test")
         dep = deployment(Settings(db_url=pg_url), store)
-        locked, free = onboard(dep, name="Locked"), onboard(dep, name="Free")
+        locked, free = new_partner_id(dep, name="Locked"), new_partner_id(dep, name="Free")
         for partner_id in (locked, free):
             fund(dep, partner_id, "100.00")
         # quotes first: inserting one takes a key-share lock on its partner's row
@@ -266,7 +270,7 @@ def _execute_with_key(
 
 
 def test_concurrent_retries_of_one_idempotency_key_execute_once(dep: Deployment) -> None:
-    partner_id = onboard(dep)
+    partner_id = new_partner_id(dep)
     fund(dep, partner_id, FUNDED)
     quote_id = quote(dep, partner_id, EACH)
 
@@ -291,7 +295,7 @@ def test_concurrent_retries_of_one_idempotency_key_execute_once(dep: Deployment)
 
 
 def test_one_quote_executed_concurrently_under_many_keys_trades_once(dep: Deployment) -> None:
-    partner_id = onboard(dep, "reserve")
+    partner_id = new_partner_id(dep, "reserve")
     fund(dep, partner_id, FUNDED)
     quote_id = quote(dep, partner_id, EACH)
 

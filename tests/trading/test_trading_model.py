@@ -32,15 +32,15 @@ from hypothesis.stateful import (
     invariant,
     rule,
 )
-from trading_support import ctx_for, entries_of, fund, onboard, quote, server_ctx
+from trading_support import fund, new_partner_id, quote, server_ctx
 
+from support import ctx_for, entries_of, open_test_store, sqlite_url
 from zeropools import bootstrap
 from zeropools.config import Settings
 from zeropools.domain.errors import InsufficientBalance, InvalidTransition
 from zeropools.domain.money import format_amount
 from zeropools.services import balances, trading
 from zeropools.services.verify import verify
-from zeropools.store.open import open_store
 
 MODELS = ("debit", "reserve")
 OPENING_STATUS = {"debit": "debited", "reserve": "reserved"}
@@ -73,11 +73,10 @@ class TradingModel(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.tmp = Path(tempfile.mkdtemp(prefix="zp_model_"))
-        url = f"sqlite:///{self.tmp / 'model.db'}"
-        self.store = open_store(url)
-        bootstrap.initialize(self.store, "test")
+        url = sqlite_url(self.tmp, "model.db")
+        self.store = open_test_store(url)
         self.dep = bootstrap.deployment(Settings(db_url=url), self.store)
-        self.partners = {model: onboard(self.dep, model, name=model) for model in MODELS}
+        self.partners = {model: new_partner_id(self.dep, model, name=model) for model in MODELS}
         self.credits_minor = dict.fromkeys(self.partners.values(), 0)
         self.trades: list[ModelTrade] = []
 

@@ -1,9 +1,9 @@
-"""Helpers shared by the trading tests: an HTTP driver and service-layer shortcuts.
+"""Helpers of the trading tests: an HTTP driver and service-layer shortcuts.
 
-Kept free of pytest so the helper process of ``test_trading_concurrency``
-(``trading_worker.py``) can import the same code. Named ``trading_support`` because test
-directories are not packages: every module name (helpers and test files alike) must be unique
-across ``tests/``.
+Built on ``tests/support.py`` (contexts, partners, pay-ins, HTTP checks). Kept free of pytest
+so the helper process of ``test_trading_concurrency`` (``trading_worker.py``) can import the
+same code. Named ``trading_support`` because test directories are not packages: every module
+name (helpers and test files alike) must be unique across ``tests/``.
 """
 
 from __future__ import annotations
@@ -11,56 +11,20 @@ from __future__ import annotations
 import itertools
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
 
-from zeropools.domain import ids
-from zeropools.domain.ledger import LedgerEntry
-from zeropools.services import payins as payin_service
+from support import HttpPartner, ctx_for, onboard, post_partner, post_payin, send_payin
 from zeropools.services import trading
-from zeropools.services.context import Actor, Ctx, Deployment
-from zeropools.services.partners import create_partner
+from zeropools.services.context import Ctx, Deployment
 
-PROBLEM_JSON = "application/problem+json"
 GENESIS_HASH = "0" * 64
 
 
 # -- HTTP ------------------------------------------------------------------------------------
-
-
-def bearer(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
-
-
-def request_id(response: httpx.Response) -> str:
-    found = response.headers.get("x-request-id", "")
-    assert found.startswith("req_"), response.headers
-    return found
-
-
-def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """An RFC 9457 problem document with ``status`` and ``code``; returns the body."""
-    assert response.status_code == status, (response.status_code, response.text)
-    assert response.headers["content-type"].startswith(PROBLEM_JSON), response.headers
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code, body
-    assert body["status"] == status, body
-    assert body["type"] == f"/errors/{code}", body
-    assert body["title"] and body["detail"], body
-    assert body["request_id"] == request_id(response), body
-    return body
-
-
-@dataclass(frozen=True)
-class HttpPartner:
-    id: str
-    server: dict[str, str]  # Authorization headers of the partner_server key
-    admin: dict[str, str]  # Authorization headers of the partner_admin key
-    references: Mapping[str, str]  # currency -> funding reference
 
 
 class Api:
@@ -84,34 +48,19 @@ class Api:
         name: str = "Acme Wallet",
         **extra: Any,
     ) -> HttpPartner:
-        body = {
-            "name": name,
-            "balance_model": balance_model,
-            "currencies": list(currencies),
-            **extra,
-        }
-        response = self.client.post("/v1/partners", json=body, headers=self.operator)
-        assert response.status_code == 201, response.text
-        created = response.json()
-        return HttpPartner(
-            id=created["id"],
-            server=bearer(created["api_keys"]["partner_server"]),
-            admin=bearer(created["api_keys"]["partner_admin"]),
-            references={fi["currency"]: fi["reference"] for fi in created["funding_instructions"]},
-        )
+        created = post_partner(self.client, self.operator, name, balance_model, currencies, **extra)
+        return HttpPartner.from_body(created)
 
     def fund(self, partner: HttpPartner, amount: str, currency: str = "EUR") -> httpx.Response:
         """A booked bank credit carrying the partner's reference (a ``payin_credit``)."""
-        response = self.client.post(
-            "/v1/payins",
-            json={
-                "bank_transaction_id": f"bank-{secrets.token_hex(4)}-{next(self._bank_ids)}",
-                "amount": amount,
-                "currency": currency,
-                "booking_status": "booked",
-                "reference": partner.references[currency],
-            },
-            headers=self.operator,
+        response = post_payin(
+            self.client,
+            self.operator,
+            f"bank-{secrets.token_hex(4)}-{next(self._bank_ids)}",
+            amount,
+            currency=currency,
+            booking_status="booked",
+            reference=partner.references[currency],
         )
         assert response.status_code == 201, response.text
         assert response.json()["status"] == "credited", response.text
@@ -194,25 +143,13 @@ def assert_chained(entries: Sequence[Mapping[str, Any]]) -> None:
 # -- service layer ---------------------------------------------------------------------------
 
 
-def ctx_for(
-    role: str = "operator", partner_id: str | None = None, now: datetime | None = None
-) -> Ctx:
-    """A context as the API builds it: a fresh request id, now, and the calling key."""
-    return Ctx(
-        request_id=ids.new_id(ids.REQUEST),
-        now=now or datetime.now(UTC),
-        actor=Actor(key_id=ids.new_id(ids.API_KEY), role=role, partner_id=partner_id),
-    )
-
-
 def server_ctx(partner_id: str, now: datetime | None = None) -> Ctx:
     return ctx_for("partner_server", partner_id, now)
 
 
-def onboard(dep: Deployment, balance_model: str = "debit", name: str = "Acme Wallet") -> str:
-    """A new EUR partner; its id."""
-    new = create_partner(dep, ctx_for(), name=name, balance_model=balance_model, currencies=["EUR"])
-    return new.partner.id
+def new_partner_id(dep: Deployment, balance_model: str = "debit", name: str = "Acme Wallet") -> str:
+    """A new EUR partner of ``balance_model``; its id."""
+    return onboard(dep, name=name, balance_model=balance_model).partner.id
 
 
 def fund(dep: Deployment, partner_id: str, amount: str, currency: str = "EUR") -> None:
@@ -221,15 +158,14 @@ def fund(dep: Deployment, partner_id: str, amount: str, currency: str = "EUR") -
     assert partner is not None
     pc = partner.currency(currency)
     assert pc is not None
-    note = payin_service.notification(
+    recorded = send_payin(
         dep,
-        bank_transaction_id=f"bank-{secrets.token_hex(8)}",
-        amount=amount,
+        f"bank-{secrets.token_hex(8)}",
+        amount,
         currency=currency,
         booking_status="booked",
         reference=pc.funding_reference,
     )
-    recorded = payin_service.record_payin(dep, ctx_for(), note)
     assert recorded.payin.status == "credited", recorded
 
 
@@ -242,14 +178,3 @@ def quote(dep: Deployment, partner_id: str, amount: str, now: datetime | None = 
         partner_order_id=None,
     )
     return view.quote.id
-
-
-def entries_of(dep: Deployment, partner_id: str) -> list[LedgerEntry]:
-    return dep.store.read(lambda tx: list(tx.iter_entries(partner_id)))
-
-
-def balance_minor(dep: Deployment, partner_id: str, currency: str = "EUR") -> tuple[int, int]:
-    """``(available, reserved)`` as stored."""
-    state = dep.store.read(lambda tx: tx.ledger_state(partner_id))
-    balance = state.balances[currency]
-    return balance.available_minor, balance.reserved_minor

@@ -10,7 +10,8 @@ before any of them executes:
    ``{"trade_ids": [...], "insufficient": n, "errors": [...]}``.
 
 Run as a script (``python tests/trading/trading_worker.py``): its directory is then on
-``sys.path``, so ``trading_support`` imports as in the tests.
+``sys.path``, so ``trading_support`` imports as in the tests; it adds ``tests/`` itself for the
+``support`` module that ``trading_support`` builds on.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from __future__ import annotations
 import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+# Run as a script, only this directory is on sys.path; the shared helpers live in tests/.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from trading_support import server_ctx
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from zeropools.domain import ledger
 from zeropools.domain.ledger import (
@@ -65,6 +66,13 @@ def replay(
     return problems + check.finish(head, stored)
 
 
+def replay_tampered(posting: Posting, index: int, **changes: Any) -> list[Problem]:
+    """Replay ``posting`` with the fields ``changes`` of ``entries[index]`` altered in place."""
+    entries = list(posting.entries)
+    entries[index] = replace(entries[index], **changes)
+    return replay(entries, posting.head, dict(posting.balances))
+
+
 def messages(problems: list[Problem]) -> str:
     return "\n".join(str(problem) for problem in problems)
 
@@ -87,9 +95,7 @@ def test_a_currency_without_entries_and_a_zero_stored_balance_is_not_a_problem()
 
 def test_a_changed_amount_is_reported_on_that_entry() -> None:
     posting = healthy_chain()
-    entries = list(posting.entries)
-    entries[1] = replace(entries[1], amount_minor=999_999)
-    problems = replay(entries, posting.head, dict(posting.balances))
+    problems = replay_tampered(posting, 1, amount_minor=999_999)
     assert {problem.sequence for problem in problems} == {2}
     text = messages(problems)
     assert "hash does not match" in text
@@ -98,9 +104,7 @@ def test_a_changed_amount_is_reported_on_that_entry() -> None:
 
 def test_a_changed_available_after_is_reported_as_a_running_balance_mismatch() -> None:
     posting = healthy_chain()
-    entries = list(posting.entries)
-    entries[2] = replace(entries[2], available_after_minor=1)
-    problems = replay(entries, posting.head, dict(posting.balances))
+    problems = replay_tampered(posting, 2, available_after_minor=1)
     assert {problem.sequence for problem in problems} == {3}
     text = messages(problems)
     assert "running balance 300000/0 differs from stored 1/0" in text
@@ -141,9 +145,7 @@ def test_a_duplicated_entry_is_a_sequence_gap() -> None:
 
 def test_a_broken_prev_hash_is_reported() -> None:
     posting = healthy_chain()
-    entries = list(posting.entries)
-    entries[3] = replace(entries[3], prev_hash="f" * 64)
-    problems = replay(entries, posting.head, dict(posting.balances))
+    problems = replay_tampered(posting, 3, prev_hash="f" * 64)
     text = messages(problems)
     assert "#4: prev_hash does not match the previous entry's hash" in text
 

@@ -8,59 +8,34 @@ entries are read back through the partner's own key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
-from zeropools.api.app import create_app
+from support import HttpPartner, bearer, issue_operator_key, post_partner, post_payin
 from zeropools.domain import ids
-from zeropools.domain.clock import utc_now
-from zeropools.services.context import Ctx, Deployment
-from zeropools.services.partners import new_operator_key
+from zeropools.services.context import Deployment
 from zeropools.services.verify import verify
 
 
 @pytest.fixture
-def client(dep: Deployment) -> Iterator[TestClient]:
-    with TestClient(create_app(dep)) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def operator(dep: Deployment) -> dict[str, str]:
-    secret = new_operator_key(dep, Ctx(ids.new_id(ids.REQUEST), utc_now())).secret
-    return {"Authorization": f"Bearer {secret}"}
+def op(dep: Deployment) -> dict[str, str]:
+    return bearer(issue_operator_key(dep).secret)
 
 
 def _funded_partner(client: TestClient, operator: dict[str, str], amount: str) -> tuple[str, str]:
-    created = client.post(
-        "/v1/partners",
-        json={"name": "Adjusted", "balance_model": "debit", "currencies": ["EUR"]},
-        headers=operator,
-    ).json()
-    reference = created["funding_instructions"][0]["reference"]
-    credited = client.post(
-        "/v1/payins",
-        json={
-            "bank_transaction_id": ids.new_id("bank_"),
-            "amount": amount,
-            "currency": "EUR",
-            "booking_status": "booked",
-            "reference": reference,
-        },
-        headers=operator,
-    )
-    assert credited.status_code == 201
-    return created["id"], created["api_keys"]["partner_admin"]
+    """A debit-model EUR partner credited ``amount``; its id and partner_admin key."""
+    partner = HttpPartner.from_body(post_partner(client, operator, name="Adjusted"))
+    credited = post_payin(client, operator, ids.new_id("bank_"), amount, reference=partner.eur)
+    assert credited.status_code == 201, credited.text
+    return partner.id, partner.admin["Authorization"].removeprefix("Bearer ")
 
 
 def test_a_negative_and_a_positive_adjustment_post_entries_with_their_reason(
-    client: TestClient, operator: dict[str, str], dep: Deployment
+    client: TestClient, op: dict[str, str], dep: Deployment
 ) -> None:
-    partner_id, admin = _funded_partner(client, operator, "100.00")
+    partner_id, admin = _funded_partner(client, op, "100.00")
     body = {"partner_id": partner_id, "currency": "EUR", "amount": "-12.00", "reason": "fee"}
-    taken = client.post("/v1/adjustments", json=body, headers={**operator, "Idempotency-Key": "a1"})
+    taken = client.post("/v1/adjustments", json=body, headers={**op, "Idempotency-Key": "a1"})
     assert taken.status_code == 201, taken.text
     entry = taken.json()
     assert (entry["type"], entry["amount"], entry["available_after"]) == (
@@ -73,7 +48,7 @@ def test_a_negative_and_a_positive_adjustment_post_entries_with_their_reason(
     given = client.post(
         "/v1/adjustments",
         json={**body, "amount": "2.50", "reason": "goodwill"},
-        headers={**operator, "Idempotency-Key": "a2"},
+        headers={**op, "Idempotency-Key": "a2"},
     )
     assert given.json()["available_after"] == "90.50"
     balance = client.get("/v1/balances/EUR", headers={"Authorization": f"Bearer {admin}"})
@@ -82,11 +57,11 @@ def test_a_negative_and_a_positive_adjustment_post_entries_with_their_reason(
 
 
 def test_an_adjustment_that_would_overdraw_is_refused_and_stays_refused(
-    client: TestClient, operator: dict[str, str]
+    client: TestClient, op: dict[str, str]
 ) -> None:
-    partner_id, admin = _funded_partner(client, operator, "10.00")
+    partner_id, admin = _funded_partner(client, op, "10.00")
     body = {"partner_id": partner_id, "currency": "EUR", "amount": "-10.01", "reason": "x"}
-    headers = {**operator, "Idempotency-Key": "over"}
+    headers = {**op, "Idempotency-Key": "over"}
     refused = client.post("/v1/adjustments", json=body, headers=headers)
     assert refused.status_code == 409
     assert refused.json()["code"] == "insufficient_balance"
@@ -111,23 +86,23 @@ def test_an_adjustment_that_would_overdraw_is_refused_and_stays_refused(
 )
 def test_bad_adjustments_are_refused_with_their_code(
     client: TestClient,
-    operator: dict[str, str],
+    op: dict[str, str],
     change: dict[str, object],
     status: int,
     code: str,
 ) -> None:
-    partner_id, _ = _funded_partner(client, operator, "10.00")
+    partner_id, _ = _funded_partner(client, op, "10.00")
     body = {"partner_id": partner_id, "currency": "EUR", "amount": "1.00", "reason": "x", **change}
-    answer = client.post("/v1/adjustments", json=body, headers={**operator, "Idempotency-Key": "b"})
+    answer = client.post("/v1/adjustments", json=body, headers={**op, "Idempotency-Key": "b"})
     assert (answer.status_code, answer.json()["code"]) == (status, code)
 
 
 def test_adjustments_need_the_operator_and_an_idempotency_key(
-    client: TestClient, operator: dict[str, str]
+    client: TestClient, op: dict[str, str]
 ) -> None:
-    partner_id, admin = _funded_partner(client, operator, "10.00")
+    partner_id, admin = _funded_partner(client, op, "10.00")
     body = {"partner_id": partner_id, "currency": "EUR", "amount": "1.00", "reason": "x"}
-    missing = client.post("/v1/adjustments", json=body, headers=operator)
+    missing = client.post("/v1/adjustments", json=body, headers=op)
     assert (missing.status_code, missing.json()["code"]) == (400, "idempotency_key_required")
     partner = client.post(
         "/v1/adjustments",

@@ -14,13 +14,21 @@ from zeropools.domain.clock import from_rfc3339, to_rfc3339
 from zeropools.domain.errors import NotFound, ValidationFailed
 from zeropools.domain.ledger import EntryDraft, LedgerEntry, Posting
 from zeropools.services.context import Ctx, Deployment, scoped_partner
-from zeropools.store.protocol import EntryFilter, Page, Tx
+from zeropools.store.protocol import EntryFilter, LedgerState, Page, Tx
 
 
 def post(
-    dep: Deployment, ctx: Ctx, tx: Tx, partner_id: str, drafts: Sequence[EntryDraft]
+    dep: Deployment,
+    ctx: Ctx,
+    tx: Tx,
+    partner_id: str,
+    drafts: Sequence[EntryDraft],
+    locked: LedgerState | None = None,
 ) -> Posting:
-    state = tx.lock_ledger(partner_id)
+    """Chain ``drafts`` onto the partner's ledger; ``locked`` is the state of a caller that
+    already holds the partner's lock in this transaction (saves two statements)."""
+    state = locked if locked is not None else tx.lock_ledger(partner_id)
+    assert state.head.partner_id == partner_id
     posting = ledger.append(
         state.head,
         state.balances,

@@ -136,7 +136,10 @@ def get_quote(dep: Deployment, ctx: Ctx, quote_id: str) -> QuoteView:
 
 
 def _drafts(trade: Trade, movements: Sequence[trades.Movement], tx: Tx) -> list[EntryDraft]:
-    earlier = {e.type: e for e in tx.trade_entries(trade.partner_id, [trade.id]).get(trade.id, [])}
+    earlier: dict[str, LedgerEntry] = {}
+    if any(movement.links for movement in movements):  # only unwinds look back
+        found = tx.trade_entries(trade.partner_id, [trade.id]).get(trade.id, [])
+        earlier = {entry.type: entry for entry in found}
     drafts = []
     for movement in movements:
         related = None
@@ -176,7 +179,7 @@ def execute_in(
     assert order_id is not None
     dest = _text("destination", destination, False, limits.DESTINATION_CHARS_MAX)
     # Lock first: every check below then sees what no concurrent execution can change.
-    tx.lock_ledger(actor.partner_id)
+    locked = tx.lock_ledger(actor.partner_id)
     stored = tx.get_quote(quote_id)
     if stored is None:
         raise quotes.quote_not_found(quote_id)
@@ -194,7 +197,8 @@ def execute_in(
     )
     # insert first: the ledger entries name the trade, and UNIQUE(quote_id) guards reuse again
     tx.insert_trade(change.trade, ctx.request_id)
-    posting = post(dep, ctx, tx, actor.partner_id, _drafts(change.trade, change.movements, tx))
+    drafts = _drafts(change.trade, change.movements, tx)
+    posting = post(dep, ctx, tx, actor.partner_id, drafts, locked)
     return TradeView(change.trade, posting.entries)
 
 
@@ -243,7 +247,7 @@ def move_in(
         delivered_minor = dep.currencies.parse(delivered_amount, found.asset, allow_zero=True)
     if to_status in (trades.FAILED, trades.RETURNED):
         _text("reason", reason, True, limits.REASON_CHARS_MAX)
-    tx.lock_ledger(found.partner_id)
+    locked = tx.lock_ledger(found.partner_id)
     trade = tx.get_trade(trade_id)  # re-read under the lock: the status may have moved
     assert trade is not None
     change = trades.move_trade(
@@ -257,7 +261,7 @@ def move_in(
     drafts = _drafts(trade, change.movements, tx)
     tx.update_trade(change.trade, trade.status)
     if drafts:
-        post(dep, ctx, tx, trade.partner_id, drafts)
+        post(dep, ctx, tx, trade.partner_id, drafts, locked)
     entries = tx.trade_entries(trade.partner_id, [trade.id]).get(trade.id, [])
     return TradeView(change.trade, tuple(entries))
 

@@ -15,6 +15,10 @@ from zeropools.services.context import Ctx, Deployment
 from zeropools.store.protocol import Tx
 
 T = TypeVar("T")
+IDEMPOTENCY = {
+    "description": "Idempotency-Key header missing: 1 to 255 printable characters "
+    "(idempotency_key_required)"
+}
 
 
 def _bytes(body: Any) -> bytes:

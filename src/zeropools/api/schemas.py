@@ -55,12 +55,12 @@ class PayinCreate(Body):
     amount: Money
     currency: Currency
     booking_status: Literal["pending", "booked"]
-    reference: Annotated[str, Field(max_length=64)] | None = None
+    reference: Annotated[str, Field(max_length=limits.PAYMENT_REFERENCE_CHARS_MAX)] | None = None
     remittance_info: Annotated[str, Field(max_length=limits.REMITTANCE_INFO_CHARS_MAX)] | None = (
         None
     )
-    debtor_name: Annotated[str, Field(max_length=200)] | None = None
-    debtor_iban: Annotated[str, Field(max_length=64)] | None = None
+    debtor_name: Annotated[str, Field(max_length=limits.DEBTOR_NAME_CHARS_MAX)] | None = None
+    debtor_iban: Annotated[str, Field(max_length=limits.IBAN_TEXT_CHARS_MAX)] | None = None
     value_date: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
 
     @field_validator("value_date")
@@ -72,7 +72,9 @@ class PayinCreate(Body):
 
 
 class QuoteCreate(Body):
-    pool_id: Annotated[str, Field(min_length=1, max_length=32, examples=["EUR-USDT"])]
+    pool_id: Annotated[
+        str, Field(min_length=1, max_length=limits.ID_CHARS_MAX, examples=["EUR-USDT"])
+    ]
     source_amount: Money
     partner_order_id: Annotated[str, Field(max_length=limits.PARTNER_ORDER_ID_CHARS_MAX)] | None = (
         None
@@ -80,7 +82,7 @@ class QuoteCreate(Body):
 
 
 class TradeCreate(Body):
-    quote_id: Annotated[str, Field(min_length=1, max_length=64)]
+    quote_id: Annotated[str, Field(min_length=1, max_length=limits.ID_CHARS_MAX)]
     partner_order_id: Annotated[
         str, Field(min_length=1, max_length=limits.PARTNER_ORDER_ID_CHARS_MAX)
     ]
@@ -101,7 +103,7 @@ class TradeRelease(Body):
 
 
 class PayinAttribute(Body):
-    partner_id: Annotated[str, Field(min_length=1, max_length=64)]
+    partner_id: Annotated[str, Field(min_length=1, max_length=limits.ID_CHARS_MAX)]
 
 
 class PayinReturn(Body):
@@ -109,7 +111,7 @@ class PayinReturn(Body):
 
 
 class AdjustmentCreate(Body):
-    partner_id: Annotated[str, Field(min_length=1, max_length=64)]
+    partner_id: Annotated[str, Field(min_length=1, max_length=limits.ID_CHARS_MAX)]
     currency: Currency
     amount: SignedMoney
     reason: Annotated[str, Field(min_length=1, max_length=limits.REASON_CHARS_MAX)]

@@ -15,6 +15,10 @@ CURRENCY_SCALE_MAX = 18
 AMOUNT_TEXT_CHARS_MAX = 40  # far more than 10^15 with 18 decimals needs
 
 # Text fields
+ID_CHARS_MAX = 64  # our ids are a prefix and 26 characters; room for pool ids and growth
+IBAN_TEXT_CHARS_MAX = 42  # ISO 13616: 34 characters, printed with a space every four
+PAYMENT_REFERENCE_CHARS_MAX = 140  # a SEPA remittance field
+DEBTOR_NAME_CHARS_MAX = 200
 PARTNER_NAME_CHARS_MAX = 200
 REMITTANCE_INFO_CHARS_MAX = 1000
 BANK_TRANSACTION_ID_CHARS_MAX = 200

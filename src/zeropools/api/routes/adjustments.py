@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from zeropools.api import views
 from zeropools.api.deps import Context, Dep
-from zeropools.api.idempotent import respond
+from zeropools.api.idempotent import IDEMPOTENCY, respond
 from zeropools.api.schemas import AdjustmentCreate
 from zeropools.services import adjustments
 
@@ -16,7 +16,7 @@ router = APIRouter(tags=["adjustments"])
 @router.post(
     "/v1/adjustments",
     status_code=201,
-    responses={400: {"description": "Idempotency-Key header required"}},
+    responses={400: IDEMPOTENCY},
 )
 def create_adjustment(body: AdjustmentCreate, request: Request, dep: Dep, ctx: Context) -> Response:
     """Post an ``adjustment`` entry (signed amount, with a reason); returns the ledger entry."""

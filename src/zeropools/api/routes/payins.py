@@ -9,13 +9,12 @@ from starlette.concurrency import run_in_threadpool
 
 from zeropools.api import views
 from zeropools.api.deps import Context, Dep, PageParams
-from zeropools.api.idempotent import respond
+from zeropools.api.idempotent import IDEMPOTENCY, respond
 from zeropools.api.schemas import PayinAttribute, PayinCreate, PayinReturn
 from zeropools.api.views import JSON
 from zeropools.services import imports, payins
 
 router = APIRouter(tags=["payins"])
-IDEMPOTENCY = {"description": "Idempotency-Key header required (1..255 printable chars)"}
 
 
 @router.post("/v1/payins", status_code=201, responses={200: {"description": "Known pay-in"}})

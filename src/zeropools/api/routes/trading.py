@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 
 from zeropools.api import views
 from zeropools.api.deps import Context, Dep, PageParams
-from zeropools.api.idempotent import respond
+from zeropools.api.idempotent import IDEMPOTENCY, respond
 from zeropools.api.schemas import QuoteCreate, TradeCreate, TradeReason, TradeRelease, TradeSettle
 from zeropools.api.views import JSON
 from zeropools.domain import trades
@@ -16,7 +16,6 @@ from zeropools.services import trading
 from zeropools.store.protocol import Tx
 
 router = APIRouter(tags=["trading"])
-IDEMPOTENCY = {"description": "Idempotency-Key header required (1..255 printable chars)"}
 
 
 @router.get("/v1/capabilities")

@@ -31,6 +31,7 @@ from fuzz_support import World, build_world, problem_violations
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from zeropools.api.app import create_app
 from zeropools.services.context import Deployment
@@ -160,7 +161,10 @@ def problem_documents(ctx: Any, response: Any, case: Any) -> bool | None:
 @schema.parametrize()
 def test_fuzz_openapi(case: Any, caller: Caller) -> None:
     response = case.call(app=caller.app, headers=caller.headers())
-    case.validate_response(response, checks=[not_a_server_error, problem_documents])
+    # documented success bodies must match their response models exactly
+    case.validate_response(
+        response, checks=[not_a_server_error, problem_documents, response_schema_conformance]
+    )
 
 
 def test_served_document_is_the_fuzzed_one(app: FastAPI) -> None:

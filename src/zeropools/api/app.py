@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from zeropools import __version__
-from zeropools.api import errors
+from zeropools.api import errors, openapi
 from zeropools.api.middleware import RequestContextMiddleware
 from zeropools.api.routes import adjustments, balances, partners, payins, trading
 from zeropools.services.context import Deployment
@@ -21,6 +21,7 @@ def create_app(dep: Deployment) -> FastAPI:
     )
     app.state.deployment = dep
     errors.install(app)
+    openapi.install(app)
     for module in (partners, payins, balances, trading, adjustments):
         app.include_router(module.router)
 

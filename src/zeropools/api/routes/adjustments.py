@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from zeropools.api import views
+from zeropools.api import models, views
 from zeropools.api.deps import Context, Dep
 from zeropools.api.idempotent import IDEMPOTENCY, respond
 from zeropools.api.schemas import AdjustmentCreate
@@ -16,7 +16,8 @@ router = APIRouter(tags=["adjustments"])
 @router.post(
     "/v1/adjustments",
     status_code=201,
-    responses={400: IDEMPOTENCY},
+    response_model=None,
+    responses={201: {"model": models.LedgerEntry}, 400: IDEMPOTENCY},
 )
 def create_adjustment(body: AdjustmentCreate, request: Request, dep: Dep, ctx: Context) -> Response:
     """Post an ``adjustment`` entry (signed amount, with a reason); returns the ledger entry."""

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from zeropools.api import views
+from zeropools.api import models, views
 from zeropools.api.deps import Context, Dep, PageParams
 from zeropools.api.views import JSON
 from zeropools.services import balances, ledger, partners
@@ -16,24 +16,24 @@ router = APIRouter(tags=["balances"])
 PartnerQuery = Annotated[str | None, Query(description="operators: whose resource")]
 
 
-@router.get("/v1/funding-instructions")
+@router.get("/v1/funding-instructions", response_model=models.ListOf[models.FundingInstructions])
 def funding_instructions(dep: Dep, ctx: Context, partner_id: PartnerQuery = None) -> JSON:
     found = partners.partner_funding_instructions(dep, ctx, partner_id)
     return views.page(found, len(found), views.funding)
 
 
-@router.get("/v1/balances")
+@router.get("/v1/balances", response_model=models.ListOf[models.Balance])
 def list_balances(dep: Dep, ctx: Context, partner_id: PartnerQuery = None) -> JSON:
     found = balances.list_balances(dep, ctx, partner_id)
     return views.page(found, len(found), lambda b: views.balance(b, dep.currencies))
 
 
-@router.get("/v1/balances/{currency}")
+@router.get("/v1/balances/{currency}", response_model=models.Balance)
 def get_balance(currency: str, dep: Dep, ctx: Context, partner_id: PartnerQuery = None) -> JSON:
     return views.balance(balances.get_balance(dep, ctx, partner_id, currency), dep.currencies)
 
 
-@router.get("/v1/ledger-entries")
+@router.get("/v1/ledger-entries", response_model=models.ListOf[models.LedgerEntry])
 def list_ledger_entries(
     dep: Dep,
     ctx: Context,
@@ -56,6 +56,6 @@ def list_ledger_entries(
     return views.page(found, page.limit - 1, lambda e: views.ledger_entry(e, dep.currencies))
 
 
-@router.get("/v1/ledger-entries/{entry_id}")
+@router.get("/v1/ledger-entries/{entry_id}", response_model=models.LedgerEntry)
 def get_ledger_entry(entry_id: str, dep: Dep, ctx: Context) -> JSON:
     return views.ledger_entry(ledger.get_entry(dep, ctx, entry_id), dep.currencies)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zeropools.api import views
+from zeropools.api import models, views
 from zeropools.api.deps import Context, Dep, PageParams
 from zeropools.api.schemas import ApiKeyCreate, PartnerCreate
 from zeropools.api.views import JSON
@@ -13,7 +13,7 @@ from zeropools.services import partners
 router = APIRouter(tags=["partners"])
 
 
-@router.post("/v1/partners", status_code=201)
+@router.post("/v1/partners", status_code=201, response_model=models.PartnerCreated)
 def create_partner(body: PartnerCreate, dep: Dep, ctx: Context) -> JSON:
     created = partners.create_partner(
         dep,
@@ -31,13 +31,13 @@ def create_partner(body: PartnerCreate, dep: Dep, ctx: Context) -> JSON:
     }
 
 
-@router.get("/v1/partners")
+@router.get("/v1/partners", response_model=models.ListOf[models.Partner])
 def list_partners(dep: Dep, ctx: Context, page: PageParams) -> JSON:
     found = partners.list_partners(dep, ctx, page)
     return views.page(found, page.limit - 1, lambda p: views.partner(p, dep.currencies))
 
 
-@router.get("/v1/partners/{partner_id}")
+@router.get("/v1/partners/{partner_id}", response_model=models.Partner)
 def get_partner(partner_id: str, dep: Dep, ctx: Context) -> JSON:
     partner = partners.get_partner(dep, ctx, partner_id)
     return {
@@ -48,12 +48,14 @@ def get_partner(partner_id: str, dep: Dep, ctx: Context) -> JSON:
     }
 
 
-@router.post("/v1/partners/{partner_id}/api-keys", status_code=201)
+@router.post(
+    "/v1/partners/{partner_id}/api-keys", status_code=201, response_model=models.ApiKeyCreated
+)
 def create_api_key(partner_id: str, body: ApiKeyCreate, dep: Dep, ctx: Context) -> JSON:
     issued = partners.issue_api_key(dep, ctx, partner_id, body.role)
     return views.api_key(issued.key, issued.secret)
 
 
-@router.delete("/v1/api-keys/{key_id}")
+@router.delete("/v1/api-keys/{key_id}", response_model=models.ApiKey)
 def revoke_api_key(key_id: str, dep: Dep, ctx: Context) -> JSON:
     return views.api_key(partners.revoke_api_key(dep, ctx, key_id))

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from zeropools.api import views
+from zeropools.api import models, views
 from zeropools.api.deps import Context, Dep, PageParams
 from zeropools.api.idempotent import IDEMPOTENCY, respond
 from zeropools.api.schemas import PayinAttribute, PayinCreate, PayinReturn
@@ -17,7 +17,12 @@ from zeropools.services import imports, payins
 router = APIRouter(tags=["payins"])
 
 
-@router.post("/v1/payins", status_code=201, responses={200: {"description": "Known pay-in"}})
+@router.post(
+    "/v1/payins",
+    status_code=201,
+    response_model=models.Payin,
+    responses={200: {"description": "Known pay-in (a resend)", "model": models.Payin}},
+)
 def create_payin(body: PayinCreate, dep: Dep, ctx: Context, response: Response) -> JSON:
     note = payins.notification(dep, **body.model_dump())
     recorded = payins.record_payin(dep, ctx, note)
@@ -28,6 +33,7 @@ def create_payin(body: PayinCreate, dep: Dep, ctx: Context, response: Response) 
 
 @router.post(
     "/v1/payins/import",
+    response_model=models.PayinImport,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -59,7 +65,11 @@ async def import_statement(request: Request, dep: Dep, ctx: Context) -> JSON:
     }
 
 
-@router.post("/v1/payins/{payin_id}/attribute", responses={400: IDEMPOTENCY})
+@router.post(
+    "/v1/payins/{payin_id}/attribute",
+    response_model=None,
+    responses={200: {"model": models.Payin}, 400: IDEMPOTENCY},
+)
 def attribute_payin(
     payin_id: str, body: PayinAttribute, request: Request, dep: Dep, ctx: Context
 ) -> Response:
@@ -73,7 +83,11 @@ def attribute_payin(
     )
 
 
-@router.post("/v1/payins/{payin_id}/return", responses={400: IDEMPOTENCY})
+@router.post(
+    "/v1/payins/{payin_id}/return",
+    response_model=None,
+    responses={200: {"model": models.Payin}, 400: IDEMPOTENCY},
+)
 def return_payin(
     payin_id: str, body: PayinReturn, request: Request, dep: Dep, ctx: Context
 ) -> Response:
@@ -89,7 +103,7 @@ def return_payin(
     )
 
 
-@router.get("/v1/payins")
+@router.get("/v1/payins", response_model=models.ListOf[models.Payin])
 def list_payins(
     dep: Dep,
     ctx: Context,
@@ -101,6 +115,6 @@ def list_payins(
     return views.page(found, page.limit - 1, lambda p: views.payin(p, dep.currencies))
 
 
-@router.get("/v1/payins/{payin_id}")
+@router.get("/v1/payins/{payin_id}", response_model=models.Payin)
 def get_payin(payin_id: str, dep: Dep, ctx: Context) -> JSON:
     return views.payin(payins.get_payin(dep, ctx, payin_id), dep.currencies)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response
 
-from zeropools.api import views
+from zeropools.api import models, views
 from zeropools.api.deps import Context, Dep, PageParams
 from zeropools.api.idempotent import IDEMPOTENCY, respond
 from zeropools.api.schemas import QuoteCreate, TradeCreate, TradeReason, TradeRelease, TradeSettle
@@ -18,18 +18,18 @@ from zeropools.store.protocol import Tx
 router = APIRouter(tags=["trading"])
 
 
-@router.get("/v1/capabilities")
+@router.get("/v1/capabilities", response_model=models.Capabilities)
 def capabilities(dep: Dep, ctx: Context, partner_id: Annotated[str | None, Query()] = None) -> JSON:
     return views.capabilities(trading.capabilities(dep, ctx, partner_id), dep.currencies)
 
 
-@router.get("/v1/pools")
+@router.get("/v1/pools", response_model=models.ListOf[models.Pool])
 def list_pools(dep: Dep, ctx: Context) -> JSON:
     found = trading.list_pools(dep, ctx)
     return views.page(found, len(found), lambda p: views.pool(p, dep.currencies))
 
 
-@router.post("/v1/quotes", status_code=201)
+@router.post("/v1/quotes", status_code=201, response_model=models.Quote)
 def create_quote(body: QuoteCreate, dep: Dep, ctx: Context) -> JSON:
     view = trading.create_quote(
         dep,
@@ -41,12 +41,17 @@ def create_quote(body: QuoteCreate, dep: Dep, ctx: Context) -> JSON:
     return views.quote(view, dep.currencies)
 
 
-@router.get("/v1/quotes/{quote_id}")
+@router.get("/v1/quotes/{quote_id}", response_model=models.Quote)
 def get_quote(quote_id: str, dep: Dep, ctx: Context) -> JSON:
     return views.quote(trading.get_quote(dep, ctx, quote_id), dep.currencies)
 
 
-@router.post("/v1/trades", status_code=201, responses={400: IDEMPOTENCY})
+@router.post(
+    "/v1/trades",
+    status_code=201,
+    response_model=None,
+    responses={201: {"model": models.Trade}, 400: IDEMPOTENCY},
+)
 def create_trade(body: TradeCreate, request: Request, dep: Dep, ctx: Context) -> Response:
     def work(tx: Tx) -> trading.TradeView:
         return trading.execute_in(
@@ -70,7 +75,7 @@ def create_trade(body: TradeCreate, request: Request, dep: Dep, ctx: Context) ->
     )
 
 
-@router.get("/v1/trades")
+@router.get("/v1/trades", response_model=models.ListOf[models.Trade])
 def list_trades(
     dep: Dep,
     ctx: Context,
@@ -90,7 +95,7 @@ def list_trades(
     return views.page(found, page.limit - 1, lambda t: views.trade(t, dep.currencies))
 
 
-@router.get("/v1/trade-refusals")
+@router.get("/v1/trade-refusals", response_model=models.ListOf[models.TradeRefusal])
 def list_refusals(
     dep: Dep,
     ctx: Context,
@@ -105,7 +110,7 @@ def list_refusals(
     return views.page(found, page.limit - 1, views.refusal)
 
 
-@router.get("/v1/trades/{trade_id}")
+@router.get("/v1/trades/{trade_id}", response_model=models.Trade)
 def get_trade(trade_id: str, dep: Dep, ctx: Context) -> JSON:
     return views.trade(trading.get_trade(dep, ctx, trade_id), dep.currencies)
 
@@ -133,7 +138,11 @@ def _move(
     return respond(request, dep, ctx, body, work, lambda v: views.trade(v, dep.currencies))
 
 
-@router.post("/v1/trades/{trade_id}/settle", responses={400: IDEMPOTENCY})
+@router.post(
+    "/v1/trades/{trade_id}/settle",
+    response_model=None,
+    responses={200: {"model": models.Trade}, 400: IDEMPOTENCY},
+)
 def settle_trade(
     trade_id: str,
     request: Request,
@@ -145,7 +154,11 @@ def settle_trade(
     return _move(request, dep, ctx, trade_id, trades.SETTLED, data)
 
 
-@router.post("/v1/trades/{trade_id}/release", responses={400: IDEMPOTENCY})
+@router.post(
+    "/v1/trades/{trade_id}/release",
+    response_model=None,
+    responses={200: {"model": models.Trade}, 400: IDEMPOTENCY},
+)
 def release_trade(
     trade_id: str,
     request: Request,
@@ -157,14 +170,22 @@ def release_trade(
     return _move(request, dep, ctx, trade_id, trades.RELEASED, data)
 
 
-@router.post("/v1/trades/{trade_id}/fail", responses={400: IDEMPOTENCY})
+@router.post(
+    "/v1/trades/{trade_id}/fail",
+    response_model=None,
+    responses={200: {"model": models.Trade}, 400: IDEMPOTENCY},
+)
 def fail_trade(
     trade_id: str, body: TradeReason, request: Request, dep: Dep, ctx: Context
 ) -> Response:
     return _move(request, dep, ctx, trade_id, trades.FAILED, body.model_dump())
 
 
-@router.post("/v1/trades/{trade_id}/return", responses={400: IDEMPOTENCY})
+@router.post(
+    "/v1/trades/{trade_id}/return",
+    response_model=None,
+    responses={200: {"model": models.Trade}, 400: IDEMPOTENCY},
+)
 def return_trade(
     trade_id: str, body: TradeReason, request: Request, dep: Dep, ctx: Context
 ) -> Response:

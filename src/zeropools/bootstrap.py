@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from zeropools.config import Settings
 from zeropools.domain.errors import ValidationFailed
+from zeropools.domain.ledger import canonical_json
 from zeropools.domain.money import Currencies
 from zeropools.domain.partners import MODES
 from zeropools.domain.pools import PoolsConfig, default_pools, parse_pools_config
@@ -14,27 +17,63 @@ from zeropools.store.open import open_store
 from zeropools.store.protocol import Store
 
 MODE_SETTING = "mode"
+SCALES_SETTING = "currency_scales"
 
 
 class NotInitialized(RuntimeError):
     pass
 
 
-def initialize(store: Store, mode: str) -> tuple[list[str], str]:
-    """Apply migrations and fix the deployment's mode (it never changes afterwards)."""
-    assert mode in MODES
+class ConfigurationError(RuntimeError):
+    """The configuration contradicts what the database holds; the service must not start."""
+
+
+def initialize(store: Store, mode: str | None) -> tuple[list[str], str]:
+    """Apply migrations and fix the deployment's mode (it never changes afterwards).
+
+    ``mode`` None keeps the database's mode (a plain upgrade), or chooses ``test`` for a new one.
+    """
+    assert mode is None or mode in MODES
     applied = store.migrate()
 
     existing = store.read(lambda tx: tx.get_setting(MODE_SETTING))
     if existing is None:
-        store.write(lambda tx: tx.set_setting(MODE_SETTING, mode))
-        existing = mode
+        chosen = mode or "test"
+        store.write(lambda tx: tx.set_setting(MODE_SETTING, chosen))
+        existing = chosen
+    mode = mode or existing
     if existing != mode:
         raise ValidationFailed(
             f"This database was initialized in {existing} mode; it cannot become {mode}.",
             errors=[{"field": "mode", "message": f"database mode is {existing}"}],
         )
     return applied, existing
+
+
+def pin_currency_scales(store: Store, configured: Mapping[str, int]) -> dict[str, int]:
+    """The scales in force: those stored with the data, plus newly configured currencies.
+
+    Amounts are stored in minor units, so a currency's scale is part of the data: changing it
+    later would silently multiply every stored amount. A changed scale refuses to start; a
+    currency dropped from the configuration keeps its stored scale (its balances stay readable).
+    """
+    stored_text = store.read(lambda tx: tx.get_setting(SCALES_SETTING))
+    stored: dict[str, int] = json.loads(stored_text) if stored_text else {}
+    changed = {
+        code: (stored[code], scale)
+        for code, scale in configured.items()
+        if code in stored and stored[code] != scale
+    }
+    if changed:
+        described = ", ".join(f"{code} {old} -> {new}" for code, (old, new) in changed.items())
+        raise ConfigurationError(
+            f"currency scales differ from those the stored amounts were written with "
+            f"({described}); a scale can never change once money is recorded in it"
+        )
+    merged = {**stored, **configured}
+    if merged != stored:
+        store.write(lambda tx: tx.set_setting(SCALES_SETTING, canonical_json(merged)))
+    return merged
 
 
 def load_pools(path: str | None, currencies: Currencies) -> PoolsConfig:
@@ -51,7 +90,7 @@ def deployment(settings: Settings, store: Store | None = None) -> Deployment:
     mode = store.read(lambda tx: tx.get_setting(MODE_SETTING))
     if mode is None:
         raise NotInitialized(f"{settings.db_url} is not initialized: run 'zeropools init' first.")
-    currencies = Currencies(settings.currency_scales)
+    currencies = Currencies(pin_currency_scales(store, settings.currency_scales))
     return Deployment(
         store=store,
         mode=mode,

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from zeropools import config
-from zeropools.bootstrap import NotInitialized, deployment, initialize
+from zeropools.bootstrap import ConfigurationError, NotInitialized, deployment, initialize
 from zeropools.domain import ids
 from zeropools.domain.clock import to_rfc3339, utc_now
 from zeropools.domain.errors import DomainError
@@ -18,6 +18,7 @@ from zeropools.services import partners
 from zeropools.services.context import Ctx, Deployment
 from zeropools.services.verify import verify as verify_ledger
 from zeropools.store.open import open_store
+from zeropools.store.sqlite import path_from_url
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 # soft_wrap: a summary piped into a log stays one line
@@ -50,13 +51,16 @@ def _system_ctx() -> Ctx:
 @app.command()
 def init(
     db: DbOption = None,
-    mode: Annotated[str, typer.Option("--mode", help="test or live; fixed forever")] = "test",
+    mode: Annotated[
+        str | None,
+        typer.Option("--mode", help="test or live, fixed forever; default: test, or kept"),
+    ] = None,
     new_operator_key: Annotated[
         bool, typer.Option("--new-operator-key", help="issue another operator key")
     ] = False,
 ) -> None:
     """Create or upgrade the schema and print an operator key once."""
-    if mode not in MODES:
+    if mode is not None and mode not in MODES:
         err.print(f"--mode must be one of {', '.join(MODES)}")
         raise typer.Exit(2)
     settings = _settings(db)
@@ -92,11 +96,19 @@ def _serve(dep: Deployment, host: str, port: int) -> None:
 
 
 def _open(settings: config.Settings) -> Deployment:
+    _require_database(settings.db_url)
     try:
         return deployment(settings)
-    except NotInitialized as exc:
+    except (NotInitialized, ConfigurationError) as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
+
+
+def _require_database(url: str) -> None:
+    """A missing SQLite file is a typo, not a new database: only ``init`` creates one."""
+    if url.startswith("sqlite:///") and not path_from_url(url).exists():
+        err.print(f"[red]no database at {url}: run 'zeropools init --db {url}' first[/red]")
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -116,9 +128,13 @@ def serve(db: DbOption = None, host: HostOption = None, port: PortOption = None)
 def verify(db: DbOption = None) -> None:
     """Replay every ledger entry: hashes, sequences, journal sums, stored balances."""
     settings = _settings(db)
+    _require_database(settings.db_url)
     store = open_store(settings.db_url)
     try:
         report = verify_ledger(store)
+    except Exception as exc:  # unreachable server, not a zeropools database, ...
+        err.print(f"[red]cannot verify {settings.db_url}: {exc}[/red]")
+        raise typer.Exit(2) from exc
     finally:
         store.close()
     for problem in report.problems:
@@ -146,6 +162,9 @@ def import_statement(
     from zeropools.services.context import Actor
 
     settings = _settings(db)
+    if not Path(path).is_file():
+        err.print(f"[red]no such file: {path}[/red]")
+        raise typer.Exit(2)
     dep = _open(settings)
     data = Path(path).read_bytes()
     ctx = Ctx(ids.new_id(ids.REQUEST), utc_now(), Actor("cli", "operator", None))

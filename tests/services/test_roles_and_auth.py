@@ -81,11 +81,19 @@ def test_authenticate_accepts_only_live_keys_of_the_deployment_mode(dep: Deploym
             authenticate(dep, authorization)
         assert caught.value.code == "unauthenticated"
     messages = set()
-    for authorization in (f"Bearer {server.secret}", f"Bearer {live_secret}", "Bearer nope"):
+    for authorization in (f"Bearer {server.secret}", "Bearer zpk_test_nope", "Bearer nope"):
         with pytest.raises(Unauthenticated) as caught:
             authenticate(dep, authorization)
         messages.add(caught.value.detail)
-    assert len(messages) == 1  # revoked, wrong-mode and unknown keys look the same
+    assert len(messages) == 1  # revoked and unknown keys look the same
+    # a key of the other mode is told the deployment's mode (no secret: /healthz says it),
+    # by its prefix alone, so the answer says nothing about the key itself
+    with pytest.raises(Unauthenticated) as caught:
+        authenticate(dep, f"Bearer {live_secret}")
+    assert "zpk_test_" in caught.value.detail
+    with pytest.raises(Unauthenticated) as other:
+        authenticate(dep, "Bearer zpk_live_nope")
+    assert other.value.detail == caught.value.detail
     assert authenticate(dep, f"Bearer {admin.secret}").partner_id == new.partner.id
     # and a live deployment refuses this test deployment's good key
     with pytest.raises(Unauthenticated):

@@ -168,12 +168,15 @@ def test_a_quote_amount_that_is_not_a_plain_decimal_string_is_refused(
     assert_problem(response, 422, code)
 
 
-def test_operators_may_not_create_quotes(api: Api) -> None:
-    response = api.client.post(
-        "/v1/quotes", json={"pool_id": "EUR-USDT", "source_amount": "100.00"}, headers=api.operator
-    )
-
-    assert_problem(response, 403, "forbidden")
+def test_operators_quote_for_the_partner_they_name(api: Api) -> None:
+    # API.md: operators may do everything; partner-scoped calls name the partner
+    body = {"pool_id": "EUR-USDT", "source_amount": "100.00"}
+    unnamed = api.client.post("/v1/quotes", json=body, headers=api.operator)
+    assert_problem(unnamed, 422, "validation_error")
+    partner = api.partner()
+    named = api.client.post(f"/v1/quotes?partner_id={partner.id}", json=body, headers=api.operator)
+    assert named.status_code == 201, named.text
+    assert named.json()["partner_id"] == partner.id
 
 
 def test_a_quote_reads_back_open_then_used_and_is_not_found_for_another_partner(
@@ -465,19 +468,21 @@ def test_executing_another_partners_quote_is_not_found(api: Api) -> None:
     assert api.execute(owner, quote["id"], "o1").status_code == 201
 
 
-def test_operators_may_not_execute_trades(api: Api) -> None:
+def test_operators_may_execute_a_partners_quote_and_refusals_stay_final(api: Api) -> None:
     partner = api.partner()
     api.fund(partner, "1000.00")
     quote = api.quote(partner, "100.00")
 
     response = api.execute(partner, quote["id"], "o1", key="op-key", headers=api.operator)
 
-    assert_problem(response, 403, "forbidden")
-    assert [e["type"] for e in api.entries(partner)] == ["payin_credit"]
-    # a refusal is final for its key: the replay answers the same 403, never "in use"
-    replay = api.execute(partner, quote["id"], "o1", key="op-key", headers=api.operator)
-    assert replay.status_code == 403
-    assert replay.content == response.content
+    assert response.status_code == 201, response.text
+    assert [e["type"] for e in api.entries(partner)] == ["payin_credit", "buy_debit"]
+    # a refusal is final for its key: the replay answers the same 404, never "in use"
+    missing = api.execute(partner, "pq_test_missing", "o2", key="op-key-2", headers=api.operator)
+    assert_problem(missing, 404, "not_found")
+    replay = api.execute(partner, "pq_test_missing", "o2", key="op-key-2", headers=api.operator)
+    assert replay.status_code == 404
+    assert replay.content == missing.content
 
 
 # -- lifecycle -----------------------------------------------------------------------------
@@ -609,7 +614,7 @@ def test_failing_a_reserved_trade_releases_the_reservation_linked_to_it(api: Api
 
 @pytest.mark.parametrize("action", ["fail", "return"])
 @pytest.mark.parametrize("body", [None, {}, {"reason": ""}])
-def test_fail_and_return_without_a_reason_are_validation_errors(
+def test_fail_and_return_without_a_reason_are_refused(
     api: Api, action: str, body: dict[str, str] | None
 ) -> None:
     partner = api.partner()
@@ -619,11 +624,13 @@ def test_fail_and_return_without_a_reason_are_validation_errors(
         assert api.move(api.operator, trade["id"], "settle").status_code == 200
     before = api.entries(partner)
 
-    refused = assert_problem(
-        api.move(api.operator, trade["id"], action, body), 422, "validation_error"
-    )
+    response = api.move(api.operator, trade["id"], action, body)
 
-    assert refused["errors"]
+    if body is None:
+        # no body at all is not JSON (API.md: 400 malformed_json), and says so
+        assert "empty" in assert_problem(response, 400, "malformed_json")["detail"]
+    else:
+        assert assert_problem(response, 422, "validation_error")["errors"]
     assert api.entries(partner) == before
 
 

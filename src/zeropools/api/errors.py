@@ -152,6 +152,16 @@ def install(app: FastAPI) -> None:
                 e.MalformedJson.title,
                 "The request body is not valid JSON.",
             )
+        if any(
+            d.get("type") == "missing" and tuple(d.get("loc", ())) == ("body",) for d in details
+        ):
+            return problem(
+                request,
+                400,
+                "malformed_json",
+                e.MalformedJson.title,
+                "The request body is empty; send a JSON object.",
+            )
         fields = [
             {"field": _field(tuple(d.get("loc", ()))), "message": d.get("msg", "")} for d in details
         ]

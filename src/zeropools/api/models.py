@@ -129,6 +129,7 @@ class Payin(Out):
     value_date: str | None
     attribution: Attribution | None
     review_reason: str | None
+    flagged: bool = Field(description="credited, yet waiting for the operator (refused recall)")
     return_reason: str | None
     ledger_entry_id: str | None
     funding_reference: str | None

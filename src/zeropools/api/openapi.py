@@ -14,6 +14,13 @@ from fastapi.openapi.utils import get_openapi
 from zeropools.api.models import Problem
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": True,
+    "description": "Repeat it to replay the first answer; scope (partner, key); never expires.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
 
 
 def install(app: FastAPI) -> None:
@@ -35,6 +42,8 @@ def install(app: FastAPI) -> None:
         for path in document.get("paths", {}).values():
             for operation in path.values():
                 responses = operation.setdefault("responses", {})
+                if "idempotency_key_required" in responses.get("400", {}).get("description", ""):
+                    operation.setdefault("parameters", []).append(_IDEMPOTENCY_KEY)
                 if "422" in responses:
                     responses["422"] = problem
                 for status, answer in list(responses.items()):

@@ -145,6 +145,7 @@ def payin(p: Payin, money: Currencies) -> JSON:
         "value_date": p.value_date,
         "attribution": attribution,
         "review_reason": p.review_reason,
+        "flagged": p.status == "credited" and p.review_reason is not None,
         "return_reason": p.return_reason,
         "ledger_entry_id": p.ledger_entry_id,
         "funding_reference": p.funding_reference,

@@ -14,9 +14,13 @@ def authenticate(dep: Deployment, authorization: str | None) -> Actor:
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret:
         raise Unauthenticated("Use the Bearer scheme: 'Authorization: Bearer zpk_...'.")
-    if key_mode(secret) != dep.mode:
-        # same answer as an unknown key: a wrong-mode key must not learn it is well formed
-        raise Unauthenticated(f"Unknown or revoked API key for this {dep.mode} deployment.")
+    mode = key_mode(secret)
+    if mode is not None and mode != dep.mode:
+        # the mode of a deployment is no secret (GET /healthz says it); saying so saves hours
+        raise Unauthenticated(
+            f"This is a {dep.mode} deployment: it accepts only zpk_{dep.mode}_ keys.",
+            mode=dep.mode,
+        )
     key = dep.store.read(lambda tx: tx.api_key_by_hash(hash_secret(secret)))
     if key is None or key.revoked_at is not None or key.mode != dep.mode:
         raise Unauthenticated(f"Unknown or revoked API key for this {dep.mode} deployment.")

@@ -323,7 +323,16 @@ def return_in(dep: Deployment, ctx: Ctx, tx: Tx, payin_id: str, reason: str) -> 
         draft = ledger.payin_reversal(
             payin.currency, payin.amount_minor, payin.id, payin.ledger_entry_id, reason
         )
-        post(dep, ctx, tx, payin.partner_id, [draft])
+        try:
+            post(dep, ctx, tx, payin.partner_id, [draft])
+        except InsufficientBalance as spent:
+            raise InsufficientBalance(
+                f"The recall cannot be posted: {payin.partner_id} has already spent the money "
+                f"(available {spent.extra['available']} {payin.currency}, short "
+                f"{spent.extra['shortfall']}). Nothing was posted; the pay-in is flagged for "
+                "review (GET /v1/payins?flagged=true).",
+                **spent.extra,
+            ) from None
     returned = replace(payin, status=payins.RETURNED, return_reason=reason, updated_at=now)
     tx.update_payin(returned)
     return returned
@@ -357,7 +366,12 @@ def check_reason(reason: object) -> str:
 
 
 def list_payins(
-    dep: Deployment, ctx: Ctx, partner_id: str | None, status: str | None, page: Page
+    dep: Deployment,
+    ctx: Ctx,
+    partner_id: str | None,
+    status: str | None,
+    page: Page,
+    flagged: bool | None = None,
 ) -> list[Payin]:
     actor = require_role(ctx, OPERATOR, PARTNER_ADMIN)
     if status is not None and status not in payins.STATUSES:
@@ -369,7 +383,7 @@ def list_payins(
         if partner_id and partner_id != actor.partner_id:
             raise NotFound(f"No partner {partner_id!r}.")
         partner_id = actor.partner_id
-    return dep.store.read(lambda tx: tx.list_payins(partner_id, status, page))
+    return dep.store.read(lambda tx: tx.list_payins(partner_id, status, page, flagged))
 
 
 def get_payin(dep: Deployment, ctx: Ctx, payin_id: str) -> Payin:

@@ -28,7 +28,6 @@ from zeropools.services.ledger import post
 from zeropools.store.protocol import Page, Tx
 from zeropools.store.trading_sql import Refusal
 
-PARTNER_ROLES = (PARTNER_ADMIN, PARTNER_SERVER)
 ANY_ROLE = (OPERATOR, PARTNER_ADMIN, PARTNER_SERVER)
 # Which actions each target status is, and who may ask for it (API.md "Resources").
 ACTION_ROLES = {
@@ -94,10 +93,11 @@ def create_quote(
     pool_id: str,
     source_amount: object,
     partner_order_id: str | None,
+    partner_id: str | None = None,
 ) -> QuoteView:
-    actor = require_role(ctx, *PARTNER_ROLES)
-    assert actor.partner_id is not None
-    partner_id = actor.partner_id
+    """A firm quote for the caller's partner (operators name it with ``partner_id``)."""
+    require_role(ctx, *ANY_ROLE)
+    partner_id = scoped_partner(ctx, partner_id)
     pool = _pool(dep, pool_id)
     order_id = _text("partner_order_id", partner_order_id, False, limits.PARTNER_ORDER_ID_CHARS_MAX)
     amount_minor = dep.currencies.parse(source_amount, pool.source_currency)
@@ -172,21 +172,35 @@ def execute_in(
     partner_order_id: str | None,
     destination: str | None,
 ) -> TradeView:
-    """Execute a quote inside ``tx``: checks in API.md's order, then reserve or debit."""
-    actor = require_role(ctx, *PARTNER_ROLES)
-    assert actor.partner_id is not None
+    """Execute a quote inside ``tx``: checks in API.md's order, then reserve or debit.
+
+    Partner keys execute their own quotes; an operator may execute any partner's quote.
+    """
+    actor = require_role(ctx, *ANY_ROLE)
+    partner_id = actor.partner_id
+    if partner_id is None:
+        peek = tx.get_quote(quote_id)
+        if peek is None:
+            raise quotes.quote_not_found(quote_id)
+        partner_id = peek.quote.partner_id
     order_id = _text("partner_order_id", partner_order_id, True, limits.PARTNER_ORDER_ID_CHARS_MAX)
     assert order_id is not None
     dest = _text("destination", destination, False, limits.DESTINATION_CHARS_MAX)
     # Lock first: every check below then sees what no concurrent execution can change.
-    locked = tx.lock_ledger(actor.partner_id)
+    locked = tx.lock_ledger(partner_id)
     stored = tx.get_quote(quote_id)
     if stored is None:
         raise quotes.quote_not_found(quote_id)
     quotes.check_quote_executable(
-        stored.quote, partner_id=actor.partner_id, used=stored.used, now=ctx.now
+        stored.quote, partner_id=partner_id, used=stored.used, now=ctx.now
     )
-    partner = _partner(tx, actor.partner_id)
+    quoted_order = stored.quote.partner_order_id
+    if quoted_order is not None and quoted_order != order_id:
+        raise ValidationFailed(
+            f"partner_order_id {order_id!r} differs from the quote's {quoted_order!r}.",
+            errors=[{"field": "partner_order_id", "message": f"the quote is for {quoted_order!r}"}],
+        )
+    partner = _partner(tx, partner_id)
     change = trades.open_trade(
         stored.quote,
         trade_id=ids.new_id(ids.moded_prefix("pt", dep.mode)),
@@ -198,7 +212,7 @@ def execute_in(
     # insert first: the ledger entries name the trade, and UNIQUE(quote_id) guards reuse again
     tx.insert_trade(change.trade, ctx.request_id)
     drafts = _drafts(change.trade, change.movements, tx)
-    posting = post(dep, ctx, tx, actor.partner_id, drafts, locked)
+    posting = post(dep, ctx, tx, partner_id, drafts, locked)
     return TradeView(change.trade, posting.entries)
 
 

@@ -415,8 +415,17 @@ class SqlTx(TradingQueries):
         )
         return None if row is None else payin_from_row(row)
 
-    def list_payins(self, partner_id: str | None, status: str | None, page: Page) -> list[Payin]:
+    def list_payins(
+        self, partner_id: str | None, status: str | None, page: Page, flagged: bool | None = None
+    ) -> list[Payin]:
         clauses, params = [], []
+        if flagged is not None:
+            # flagged: credited, yet something needs the operator (a refused recall)
+            clauses.append(
+                "(status = 'credited' AND review_reason IS NOT NULL)"
+                if flagged
+                else "NOT (status = 'credited' AND review_reason IS NOT NULL)"
+            )
         for column, value in (("partner_id", partner_id), ("status", status)):
             if value is not None:
                 clauses.append(f"{column} = %s")

@@ -110,8 +110,11 @@ def list_payins(
     page: PageParams,
     status: Annotated[str | None, Query()] = None,
     partner_id: Annotated[str | None, Query()] = None,
+    flagged: Annotated[
+        bool | None, Query(description="credited pay-ins waiting for the operator")
+    ] = None,
 ) -> JSON:
-    found = payins.list_payins(dep, ctx, partner_id, status, page)
+    found = payins.list_payins(dep, ctx, partner_id, status, page, flagged)
     return views.page(found, page.limit - 1, lambda p: views.payin(p, dep.currencies))
 
 

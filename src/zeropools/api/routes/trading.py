@@ -30,13 +30,19 @@ def list_pools(dep: Dep, ctx: Context) -> JSON:
 
 
 @router.post("/v1/quotes", status_code=201, response_model=models.Quote)
-def create_quote(body: QuoteCreate, dep: Dep, ctx: Context) -> JSON:
+def create_quote(
+    body: QuoteCreate,
+    dep: Dep,
+    ctx: Context,
+    partner_id: Annotated[str | None, Query(description="operators: for whom")] = None,
+) -> JSON:
     view = trading.create_quote(
         dep,
         ctx,
         pool_id=body.pool_id,
         source_amount=body.source_amount,
         partner_order_id=body.partner_order_id,
+        partner_id=partner_id,
     )
     return views.quote(view, dep.currencies)
 

@@ -65,6 +65,14 @@ CREDITED: list[tuple[str, Case, str, str, str]] = [
     # (id, fields, owner, method, currency of the funding reference credited)
     ("structured-exact", lambda w: {"reference": w.ref("a")}, "a", "structured", "EUR"),
     (
+        # a bank's own (non-ISO 11649) structured reference is not ours: the text decides
+        "structured-reference-that-is-not-rf-falls-back-to-the-text",
+        lambda w: {"reference": "4654654654654654", "remittance_info": w.ref("a")},
+        "a",
+        "free_text",
+        "EUR",
+    ),
+    (
         "structured-lower-case-with-spaces",
         lambda w: {"reference": references.format_printed(w.ref("a")).lower()},
         "a",
@@ -122,9 +130,9 @@ REVIEW: list[tuple[str, Case, str]] = [
         "structured reference check digits fail",
     ),
     (
-        "structured-reference-that-is-not-rf",
-        lambda w: {"reference": "4654654654654654", "remittance_info": w.ref("a")},
-        "structured reference check digits fail",
+        "structured-reference-that-is-not-rf-and-no-reference-in-the-text",
+        lambda w: {"reference": "4654654654654654", "remittance_info": "invoice 12"},
+        "structured reference is not an RF creditor reference",
     ),
     (
         "free-text-reference-with-typod-check-digits",

@@ -242,7 +242,9 @@ def test_the_unedited_real_camt053_waits_for_review_because_its_reference_is_not
     first = _imported(http, fixture_bytes("camt053.v2.minimal.xml"))
 
     assert (first["credited"], first["needs_review"]) == (0, 1)
-    assert _review_reasons(http) == {"8.85 EUR": "structured reference check digits fail"}
+    assert _review_reasons(http) == {
+        "8.85 EUR": "structured reference is not an RF creditor reference"
+    }
     assert suspense_minor(dep, "EUR") == 8_85
     assert http.available(partner) == "0.00"
     assert verify(dep.store).ok

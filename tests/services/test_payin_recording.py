@@ -173,7 +173,7 @@ def test_a_payin_without_a_certain_owner_is_parked_for_review(dep: Deployment) -
     cases: list[tuple[str | None, str, str]] = [
         (references.new_creditor_reference(), "EUR", "unknown reference"),
         (_typo(reference_of(new)), "EUR", "check digits fail"),
-        ("INVOICE 42", "EUR", "check digits fail"),
+        ("INVOICE 42", "EUR", "not an RF creditor reference"),
         (reference_of(new), "USD", "reference is for EUR, pay-in is USD"),
         (reference_of(bystander, "USD"), "EUR", "reference is for USD, pay-in is EUR"),
         (None, "EUR", "no payment reference"),

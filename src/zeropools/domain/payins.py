@@ -119,17 +119,22 @@ def attribute(
 ) -> Attribution:
     """Decide whose money this is, or why an operator must decide (DESIGN.md, attribution).
 
-    In order: the structured creditor reference; else a valid RF reference in the free text.
+    In order: the structured creditor reference (when it is an RF one); else a valid RF
+    reference in the free text.
     Nothing else attributes automatically: a failing check digit, an unknown reference, two
     partners' references or a currency the reference is not for all go to review.
     """
-    if notification.reference:
-        reference = references.normalize(notification.reference)
-        if not references.is_valid(reference):
+    structured = references.normalize(notification.reference or "")
+    # a structured reference that is not ISO 11649 (a bank's or the payer's own) says nothing
+    # about who we credit; only an RF one decides, and the free text is read otherwise
+    if structured.startswith("RF"):
+        if not references.is_valid(structured):
             return _review("structured reference check digits fail")
-        return _owned(notification, [reference], lookup, METHOD_STRUCTURED_REFERENCE)
+        return _owned(notification, [structured], lookup, METHOD_STRUCTURED_REFERENCE)
     text = notification.remittance_info or ""
     found, started = find_references(text)
+    if not found and structured:
+        return _review("structured reference is not an RF creditor reference")
     if not found:
         return _review("reference check digits fail" if started else "no payment reference")
     attribution = _owned(notification, sorted(found), lookup, METHOD_REMITTANCE_REFERENCE)

@@ -123,3 +123,28 @@ def test_a_recall_of_spent_money_is_refused_explained_and_flagged(
     ]
     unflagged = client.get("/v1/payins?flagged=false", headers=operator).json()["data"]
     assert payin["id"] not in [p["id"] for p in unflagged]
+
+
+def test_ledger_filters_refuse_values_that_can_never_match(
+    client: TestClient, make_partner: MakePartner
+) -> None:
+    server = bearer(make_partner().server)
+    for query, field in (("type=bogus", "type"), ("currency=usd", "currency")):
+        response = client.get(f"/v1/ledger-entries?{query}", headers=server)
+        assert assert_problem(response, 422, "validation_error")["errors"][0]["field"] == field
+    assert client.get("/v1/ledger-entries?type=adjustment", headers=server).status_code == 200
+
+
+def test_a_partners_keys_are_listed_without_secrets_for_its_admin_and_the_operator(
+    client: TestClient, operator: dict[str, str], make_partner: MakePartner
+) -> None:
+    partner, other = make_partner(), make_partner(name="Other")
+    path = f"/v1/partners/{partner.id}/api-keys"
+    listed = client.get(path, headers=operator)
+    assert listed.status_code == 200, listed.text
+    keys = listed.json()["data"]
+    assert {k["id"] for k in keys} == {partner.admin_key_id, partner.server_key_id}
+    assert all("secret" not in k and k["partner_id"] == partner.id for k in keys)
+    assert client.get(path, headers=bearer(partner.admin)).json()["data"] == keys
+    assert_problem(client.get(path, headers=bearer(other.admin)), 404, "not_found")
+    assert_problem(client.get(path, headers=bearer(partner.server)), 403, "forbidden")

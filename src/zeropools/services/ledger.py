@@ -7,6 +7,7 @@ vanish together with whatever else that use case writes (the pay-in row, later t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from zeropools.domain import ledger
@@ -45,6 +46,18 @@ def list_entries(
     dep: Deployment, ctx: Ctx, partner_id: str | None, where: EntryFilter, page: Page
 ) -> list[LedgerEntry]:
     scoped = scoped_partner(ctx, partner_id)
+    if where.type is not None and where.type not in ledger.ENTRY_TYPES:
+        raise ValidationFailed(
+            f"type: {where.type!r} is not an entry type",
+            errors=[
+                {"field": "type", "message": f"one of {', '.join(sorted(ledger.ENTRY_TYPES))}"}
+            ],
+        )
+    if where.currency is not None and not re.fullmatch(r"[A-Z]{3,5}", where.currency):
+        raise ValidationFailed(
+            f"currency: {where.currency!r} is not a currency code",
+            errors=[{"field": "currency", "message": "an ISO 4217 code such as EUR"}],
+        )
     return dep.store.read(lambda tx: tx.list_entries(scoped, where, page))
 
 

@@ -165,6 +165,12 @@ def issue_api_key(dep: Deployment, ctx: Ctx, partner_id: str, role: str) -> Issu
     return issued
 
 
+def list_api_keys(dep: Deployment, ctx: Ctx, partner_id: str) -> list[ApiKey]:
+    """A partner's keys (never their secrets): operators, and the partner's own admins."""
+    get_partner(dep, ctx, partner_id)  # 404 for other partners, 403 for server keys
+    return dep.store.read(lambda tx: tx.list_api_keys(partner_id))
+
+
 def revoke_api_key(dep: Deployment, ctx: Ctx, key_id: str) -> ApiKey:
     require_role(ctx, OPERATOR)
 

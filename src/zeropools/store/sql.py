@@ -275,6 +275,12 @@ class SqlTx(TradingQueries):
         row = first(self._all("SELECT * FROM api_keys WHERE secret_hash = %s", (secret_hash,)))
         return None if row is None else key_from_row(row)
 
+    def list_api_keys(self, partner_id: str) -> list[ApiKey]:
+        rows = self._all(
+            "SELECT * FROM api_keys WHERE partner_id = %s ORDER BY id DESC", (partner_id,)
+        )
+        return [key_from_row(row) for row in rows]
+
     def revoke_api_key(self, key_id: str, revoked_at: str) -> None:
         self._run(
             "UPDATE api_keys SET revoked_at = %s WHERE id = %s AND revoked_at IS NULL",

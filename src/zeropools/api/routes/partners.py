@@ -56,6 +56,12 @@ def create_api_key(partner_id: str, body: ApiKeyCreate, dep: Dep, ctx: Context) 
     return views.api_key(issued.key, issued.secret)
 
 
+@router.get("/v1/partners/{partner_id}/api-keys", response_model=models.ListOf[models.ApiKey])
+def list_api_keys(partner_id: str, dep: Dep, ctx: Context) -> JSON:
+    found = partners.list_api_keys(dep, ctx, partner_id)
+    return views.page(found, len(found), views.api_key)
+
+
 @router.delete("/v1/api-keys/{key_id}", response_model=models.ApiKey)
 def revoke_api_key(key_id: str, dep: Dep, ctx: Context) -> JSON:
     return views.api_key(partners.revoke_api_key(dep, ctx, key_id))

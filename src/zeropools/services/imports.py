@@ -1,10 +1,10 @@
 """Bank statement import: camt.053 / camt.054 / MT940 files into pay-ins.
 
-Only credits become pay-ins; each goes through exactly the path of ``POST /v1/payins``
-(``payins.record_in``), so a file imported twice credits nothing new (the bank's own ids make
+Only credits become pay-ins, through exactly the path of ``POST /v1/payins``
+(``payins.record_many``), so a file imported twice credits nothing new (the bank's own ids make
 ``bank_transaction_id``). Credits are applied in chunks of ``IMPORT_CHUNK_CREDITS`` per
-transaction: fast enough for ten thousand entries, while a crash loses at most one chunk's
-work (which the next import of the same file completes).
+transaction, each chunk as one ``record_many``: a few queries and one posting per partner, while
+a crash loses at most one chunk's work (which the next import of the same file completes).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from zeropools.domain import limits, payins
 from zeropools.domain.errors import DomainError, PayinConflict, PayloadTooLarge, ValidationFailed
 from zeropools.domain.partners import OPERATOR
 from zeropools.services.context import Ctx, Deployment, require_role
-from zeropools.services.payins import Recorded, notification, record_in
+from zeropools.services.payins import Recorded, notification, record_many
 from zeropools.store.protocol import Tx
 
 
@@ -90,14 +90,8 @@ def import_statement(
 
         def work(
             tx: Tx, chunk: list[payins.PayinNotification] = chunk
-        ) -> list[Recorded | DomainError]:
-            outcomes: list[Recorded | DomainError] = []
-            for note in chunk:
-                try:
-                    outcomes.append(record_in(dep, ctx, tx, note))
-                except PayinConflict as conflict:  # reported; the rest of the file goes on
-                    outcomes.append(conflict)
-            return outcomes
+        ) -> list[Recorded | PayinConflict]:
+            return record_many(dep, ctx, tx, chunk)
 
         for outcome in dep.store.write(work):
             _count(summary, outcome)
@@ -106,8 +100,8 @@ def import_statement(
     return summary
 
 
-def _count(summary: ImportSummary, outcome: Recorded | DomainError) -> None:
-    if isinstance(outcome, DomainError):
+def _count(summary: ImportSummary, outcome: Recorded | PayinConflict) -> None:
+    if isinstance(outcome, PayinConflict):
         summary.conflicts += 1
         return
     summary.payin_ids.append(outcome.payin.id)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from zeropools.domain import ids, ledger, limits, payins
+from zeropools.domain import ids, ledger, limits, payins, references
 from zeropools.domain.clock import to_rfc3339
 from zeropools.domain.errors import (
     AmountPrecisionExceeded,
@@ -22,6 +22,7 @@ from zeropools.domain.errors import (
     InsufficientBalance,
     InvalidTransition,
     NotFound,
+    PayinConflict,
     ValidationFailed,
 )
 from zeropools.domain.partners import OPERATOR, PARTNER_ADMIN
@@ -122,20 +123,98 @@ def _sandbox(ctx: Ctx, dep: Deployment, note: PayinNotification) -> PayinNotific
 
 
 def record_in(dep: Deployment, ctx: Ctx, tx: Tx, note: PayinNotification) -> Recorded:
-    """Record one bank credit inside ``tx``; credit its partner once booked and attributed.
+    """Record one bank credit inside ``tx`` (``record_many`` of one)."""
+    [outcome] = record_many(dep, ctx, tx, [note])
+    if isinstance(outcome, PayinConflict):
+        raise outcome
+    return outcome
+
+
+@dataclass(frozen=True)
+class _Booked:
+    index: int
+    payin: Payin
+    stored: bool  # the pay-in row exists already (a pending one now booked)
+
+
+def record_many(
+    dep: Deployment, ctx: Ctx, tx: Tx, notes: Sequence[PayinNotification]
+) -> list[Recorded | PayinConflict]:
+    """Record bank credits inside ``tx``; credit their partners once booked and attributed.
+
+    ``apply(commands) -> results`` (DESIGN.md): each notification gets its own outcome, in
+    order, while the work is shared: the known pay-ins and the reference owners are read in one
+    query each, and every partner's credits are chained in one posting under one lock (taken
+    in partner order, so concurrent imports never deadlock).
 
     Idempotent on ``bank_transaction_id``: a resend changes nothing, a resend that is now
-    ``booked`` credits the pending pay-in once, a resend with other money is ``payin_conflict``.
+    ``booked`` credits the pending pay-in once, a resend with other money is a
+    ``PayinConflict`` outcome (the others still apply).
     """
-    known = tx.payin_by_bank_id(note.bank_transaction_id)
-    if known is not None:
-        payins.check_resend(known, note)
-        if known.status == payins.PENDING_CONFIRMATION and note.booking_status == "booked":
-            booked = _on_booked(dep, ctx, tx, known, tx.update_payin)
-            return Recorded(booked, created=False, booked_now=True)
-        return Recorded(known, created=False)
+    known = tx.payins_by_bank_ids(sorted({note.bank_transaction_id for note in notes}))
+    owners = tx.reference_owners(sorted(_candidate_references(notes)))
     now = to_rfc3339(ctx.now)
-    attribution = payins.attribute(note, tx.reference_owner)
+    results: list[Recorded | PayinConflict | None] = [None] * len(notes)
+    credits: dict[str, list[_Booked]] = {}
+    for index, note in enumerate(notes):
+        prior = known.get(note.bank_transaction_id)
+        if prior is None:
+            payin = _new_payin(dep, ctx, note, owners.get, now)
+            known[note.bank_transaction_id] = payin
+            if note.booking_status != "booked":
+                tx.insert_payin(payin)
+                results[index] = Recorded(payin, created=True)
+                continue
+            stored = False
+        else:
+            try:
+                payins.check_resend(prior, note)
+            except PayinConflict as conflict:
+                results[index] = conflict
+                continue
+            if not (
+                prior.status == payins.PENDING_CONFIRMATION and note.booking_status == "booked"
+            ):
+                results[index] = Recorded(prior, created=False)
+                continue
+            payin, stored = prior, True
+        booked = replace(payin, booking_status="booked", updated_at=now)
+        if booked.partner_id is None or booked.amount_minor is None:
+            parked = _park(ctx, tx, booked, stored)
+            known[note.bank_transaction_id] = parked
+            results[index] = Recorded(parked, created=not stored, booked_now=stored)
+        else:
+            credits.setdefault(booked.partner_id, []).append(_Booked(index, booked, stored))
+            # a repeat of this bank id later in the batch is a resend of a credited pay-in
+            known[note.bank_transaction_id] = replace(booked, status=payins.CREDITED)
+    for partner_id in sorted(credits):
+        for item, credited in _credit_all(dep, ctx, tx, partner_id, credits[partner_id]):
+            results[item.index] = Recorded(
+                credited, created=not item.stored, booked_now=item.stored
+            )
+    assert all(result is not None for result in results)
+    return [result for result in results if result is not None]
+
+
+def _candidate_references(notes: Sequence[PayinNotification]) -> set[str]:
+    """Every RF reference any notification could be attributed by (one lookup for all)."""
+    found: set[str] = set()
+    for note in notes:
+        structured = references.normalize(note.reference or "")
+        if structured.startswith("RF"):
+            found.add(structured)
+        found |= payins.find_references(note.remittance_info or "")[0]
+    return found
+
+
+def _new_payin(
+    dep: Deployment,
+    ctx: Ctx,
+    note: PayinNotification,
+    lookup: Callable[[str], payins.ReferenceOwner | None],
+    now: str,
+) -> Payin:
+    attribution = payins.attribute(note, lookup)
     review_reason = attribution.review_reason
     partner_id = attribution.partner_id
     if note.amount_minor is None:
@@ -145,7 +224,11 @@ def record_in(dep: Deployment, ctx: Ctx, tx: Tx, note: PayinNotification) -> Rec
             if note.currency in dep.currencies.scales
             else f"currency {note.currency} is not known to this deployment"
         )
-    payin = Payin(
+    if ctx.actor is not None and not ctx.actor.is_operator and partner_id != ctx.actor.partner_id:
+        raise Forbidden(
+            "A sandbox top-up must carry your own funding reference (GET /v1/funding-instructions)."
+        )
+    return Payin(
         id=ids.new_id(ids.PAYIN),
         bank_transaction_id=note.bank_transaction_id,
         partner_id=partner_id,
@@ -169,15 +252,6 @@ def record_in(dep: Deployment, ctx: Ctx, tx: Tx, note: PayinNotification) -> Rec
         amount_text=note.amount if note.amount_minor is None else None,
         attributed_at=now if partner_id else None,
     )
-    if ctx.actor is not None and not ctx.actor.is_operator and partner_id != ctx.actor.partner_id:
-        raise Forbidden(
-            "A sandbox top-up must carry your own funding reference (GET /v1/funding-instructions)."
-        )
-    if note.booking_status == "booked":
-        # written once, in its final state: one statement fewer per credit
-        return Recorded(_on_booked(dep, ctx, tx, payin, tx.insert_payin), created=True)
-    tx.insert_payin(payin)
-    return Recorded(payin, created=True)
 
 
 def record_payin(dep: Deployment, ctx: Ctx, note: PayinNotification) -> Recorded:
@@ -187,36 +261,52 @@ def record_payin(dep: Deployment, ctx: Ctx, note: PayinNotification) -> Recorded
     return dep.store.write(lambda tx: record_in(dep, ctx, tx, note))
 
 
-def _on_booked(
-    dep: Deployment, ctx: Ctx, tx: Tx, payin: Payin, save: Callable[[Payin], None]
-) -> Payin:
-    """The bank booked it: credit the attributed partner once, or park it in suspense.
-
-    Invariant 6: credit only booked funding, at most once (the store enforces it again with a
-    unique index on the pay-in's ``payin_credit``). ``save`` inserts a new pay-in or updates a
-    known one.
-    """
-    now = to_rfc3339(ctx.now)
-    if payin.partner_id is None or payin.amount_minor is None:
-        parked = replace(payin, status=payins.NEEDS_REVIEW, booking_status="booked", updated_at=now)
-        save(parked)  # before its suspense journal, which references it
-        if payin.amount_minor is not None:
-            tx.insert_platform_entry(
-                ledger.suspense_entry(
-                    ledger.SUSPENSE_PARK,
-                    payin.currency,
-                    payin.amount_minor,
-                    payin.id,
-                    ctx.request_id,
-                    ctx.now,
-                )
+def _park(ctx: Ctx, tx: Tx, booked: Payin, stored: bool) -> Payin:
+    """Booked but not attributable: the money waits in the platform's suspense account."""
+    parked = replace(booked, status=payins.NEEDS_REVIEW)
+    # the pay-in row first: its suspense journal references it
+    (tx.update_payin if stored else tx.insert_payin)(parked)
+    if parked.amount_minor is not None:
+        tx.insert_platform_entry(
+            ledger.suspense_entry(
+                ledger.SUSPENSE_PARK,
+                parked.currency,
+                parked.amount_minor,
+                parked.id,
+                ctx.request_id,
+                ctx.now,
             )
-        return parked
-    draft = ledger.payin_credit(
-        payin.currency, payin.amount_minor, payin.id, payin.funding_reference
-    )
-    booked = replace(payin, booking_status="booked")
-    return _credit(dep, ctx, tx, booked, payin.partner_id, draft, save)
+        )
+    return parked
+
+
+def _credit_all(
+    dep: Deployment, ctx: Ctx, tx: Tx, partner_id: str, items: Sequence[_Booked]
+) -> list[tuple[_Booked, Payin]]:
+    """One posting for all of a partner's booked, attributed pay-ins (invariant 6: booked,
+    and once: a unique index on each pay-in's ``payin_credit`` enforces it again)."""
+    drafts = []
+    for item in items:
+        assert item.payin.amount_minor is not None
+        drafts.append(
+            ledger.payin_credit(
+                item.payin.currency,
+                item.payin.amount_minor,
+                item.payin.id,
+                item.payin.funding_reference,
+            )
+        )
+    posting = post(dep, ctx, tx, partner_id, drafts)
+    done, inserts = [], []
+    for item, entry in zip(items, posting.entries, strict=True):
+        credited = replace(item.payin, status=payins.CREDITED, ledger_entry_id=entry.id)
+        if item.stored:
+            tx.update_payin(credited)
+        else:
+            inserts.append(credited)
+        done.append((item, credited))
+    tx.insert_payins(inserts)
+    return done
 
 
 def _credit(

@@ -54,6 +54,12 @@ PAYIN_COLUMNS = (
 _ENTRY_INSERT = f"INSERT INTO ledger_entries ({ENTRY_COLUMNS}) VALUES ({', '.join(['%s'] * 20)})"
 _PAYIN_INSERT = f"INSERT INTO payins ({PAYIN_COLUMNS}) VALUES ({', '.join(['%s'] * 23)})"
 _ITER_BATCH_ROWS = 1000
+# Values per IN (...) list: SQLite allows 32766 parameters, PostgreSQL 65535; stay far below.
+_IN_LIST_MAX = 500
+
+
+def _chunks(values: Sequence[str]) -> list[Sequence[str]]:
+    return [values[i : i + _IN_LIST_MAX] for i in range(0, len(values), _IN_LIST_MAX)]
 
 
 def entry_from_row(row: Row) -> LedgerEntry:
@@ -238,6 +244,20 @@ class SqlTx(TradingQueries):
     def partner_ids(self) -> list[str]:
         return [row["id"] for row in self._all("SELECT id FROM partners ORDER BY id")]
 
+    def reference_owners(self, funding_references: Sequence[str]) -> dict[str, ReferenceOwner]:
+        found: dict[str, ReferenceOwner] = {}
+        for chunk in _chunks(funding_references):
+            marks = ", ".join(["%s"] * len(chunk))
+            for row in self._all(
+                "SELECT partner_id, currency, funding_reference FROM partner_currencies "
+                f"WHERE funding_reference IN ({marks})",
+                chunk,
+            ):
+                found[row["funding_reference"]] = ReferenceOwner(
+                    row["partner_id"], row["currency"], row["funding_reference"]
+                )
+        return found
+
     def reference_owner(self, funding_reference: str) -> ReferenceOwner | None:
         row = first(
             self._all(
@@ -400,6 +420,24 @@ class SqlTx(TradingQueries):
     # pay-ins ------------------------------------------------------------------------------
     def insert_payin(self, payin: Payin) -> None:
         self._run(_PAYIN_INSERT, payin_params(payin))
+
+    def insert_payins(self, payins: Sequence[Payin]) -> None:
+        if payins:
+            self._cursor.executemany(
+                self._sql(_PAYIN_INSERT), [payin_params(payin) for payin in payins]
+            )
+
+    def payins_by_bank_ids(self, bank_transaction_ids: Sequence[str]) -> dict[str, Payin]:
+        found: dict[str, Payin] = {}
+        for chunk in _chunks(bank_transaction_ids):
+            marks = ", ".join(["%s"] * len(chunk))
+            for row in self._all(
+                f"SELECT {PAYIN_COLUMNS} FROM payins WHERE bank_transaction_id IN ({marks})",
+                chunk,
+            ):
+                payin = payin_from_row(row)
+                found[payin.bank_transaction_id] = payin
+        return found
 
     def update_payin(self, payin: Payin) -> None:
         names = PAYIN_COLUMNS.split(", ")[1:]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from zeropools.domain import ids, limits, quotes, trades
 from zeropools.domain.clock import to_rfc3339
@@ -289,16 +290,15 @@ def execute_trade(
     destination: str | None = None,
 ) -> TradeView:
     """Execute without an idempotency key (services, tests, the demo)."""
-    return dep.store.write(
-        lambda tx: execute_in(
-            dep,
-            ctx,
-            tx,
-            quote_id=quote_id,
-            partner_order_id=partner_order_id,
-            destination=destination,
-        )
+    work = partial(
+        execute_in,
+        dep,
+        ctx,
+        quote_id=quote_id,
+        partner_order_id=partner_order_id,
+        destination=destination,
     )
+    return dep.store.write(work)
 
 
 def move_trade(
@@ -312,18 +312,17 @@ def move_trade(
     reason: str | None = None,
 ) -> TradeView:
     """Move without an idempotency key (services, tests, the venue simulator)."""
-    return dep.store.write(
-        lambda tx: move_in(
-            dep,
-            ctx,
-            tx,
-            trade_id,
-            to_status,
-            delivered_amount=delivered_amount,
-            tx_hash=tx_hash,
-            reason=reason,
-        )
+    work = partial(
+        move_in,
+        dep,
+        ctx,
+        trade_id=trade_id,
+        to_status=to_status,
+        delivered_amount=delivered_amount,
+        tx_hash=tx_hash,
+        reason=reason,
     )
+    return dep.store.write(work)
 
 
 def get_trade(dep: Deployment, ctx: Ctx, trade_id: str) -> TradeView:

@@ -148,3 +148,19 @@ def test_a_partners_keys_are_listed_without_secrets_for_its_admin_and_the_operat
     assert client.get(path, headers=bearer(partner.admin)).json()["data"] == keys
     assert_problem(client.get(path, headers=bearer(other.admin)), 404, "not_found")
     assert_problem(client.get(path, headers=bearer(partner.server)), 403, "forbidden")
+
+
+def test_an_unknown_ledger_cursor_is_not_found_rather_than_an_empty_last_page(
+    client: TestClient, make_partner: MakePartner, credit: Credit
+) -> None:
+    partner, other = make_partner(), make_partner(name="Other")
+    assert credit(partner.reference, "10.00").status_code == 201
+    assert credit(other.reference, "10.00").status_code == 201
+    server = bearer(partner.server)
+    [own] = client.get("/v1/ledger-entries", headers=server).json()["data"]
+    after_own = client.get(f"/v1/ledger-entries?starting_after={own['id']}", headers=server)
+    assert after_own.json() == {"object": "list", "data": [], "has_more": False}
+    [foreign] = client.get("/v1/ledger-entries", headers=bearer(other.server)).json()["data"]
+    for cursor in ("ple_unknown", foreign["id"]):
+        response = client.get(f"/v1/ledger-entries?starting_after={cursor}", headers=server)
+        assert_problem(response, 404, "not_found")

@@ -58,7 +58,17 @@ def list_entries(
             f"currency: {where.currency!r} is not a currency code",
             errors=[{"field": "currency", "message": "an ISO 4217 code such as EUR"}],
         )
-    return dep.store.read(lambda tx: tx.list_entries(scoped, where, page))
+
+    def work(tx: Tx) -> list[LedgerEntry]:
+        # an unknown cursor would read as "no more entries": a reconciliation that stops early
+        if page.starting_after and tx.get_entry(scoped, page.starting_after) is None:
+            raise NotFound(
+                f"starting_after: no ledger entry {page.starting_after!r} for this partner.",
+                field="starting_after",
+            )
+        return tx.list_entries(scoped, where, page)
+
+    return dep.store.read(work)
 
 
 def get_entry(dep: Deployment, ctx: Ctx, entry_id: str) -> LedgerEntry:

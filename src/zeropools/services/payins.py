@@ -309,27 +309,6 @@ def _credit_all(
     return done
 
 
-def _credit(
-    dep: Deployment,
-    ctx: Ctx,
-    tx: Tx,
-    payin: Payin,
-    partner_id: str,
-    draft: ledger.EntryDraft,
-    save: Callable[[Payin], None],
-) -> Payin:
-    posting = post(dep, ctx, tx, partner_id, [draft])
-    credited = replace(
-        payin,
-        partner_id=partner_id,
-        status=payins.CREDITED,
-        ledger_entry_id=posting.entries[0].id,
-        updated_at=to_rfc3339(ctx.now),
-    )
-    save(credited)
-    return credited
-
-
 def _load(tx: Tx, payin_id: str) -> Payin:
     payin = tx.get_payin(payin_id)
     if payin is None:
@@ -377,7 +356,16 @@ def attribute_in(dep: Deployment, ctx: Ctx, tx: Tx, payin_id: str, partner_id: s
         enabled.funding_reference,
         source=ledger.PLATFORM_SUSPENSE,
     )
-    return _credit(dep, ctx, tx, audited, partner_id, draft, tx.update_payin)
+    posting = post(dep, ctx, tx, partner_id, [draft])
+    credited = replace(
+        audited,
+        partner_id=partner_id,
+        status=payins.CREDITED,
+        ledger_entry_id=posting.entries[0].id,
+        updated_at=to_rfc3339(ctx.now),
+    )
+    tx.update_payin(credited)
+    return credited
 
 
 def return_in(dep: Deployment, ctx: Ctx, tx: Tx, payin_id: str, reason: str) -> Payin:

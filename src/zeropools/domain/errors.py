@@ -91,6 +91,11 @@ class ValidationFailed(DomainError):
     code = "validation_error"
     title = "Request does not match the schema"
 
+    @classmethod
+    def field(cls, field: str, message: str, detail: str | None = None) -> ValidationFailed:
+        """One field's problem; ``detail`` defaults to ``"field: message"``."""
+        return cls(detail or f"{field}: {message}", errors=[{"field": field, "message": message}])
+
 
 class AmountInvalid(DomainError):
     code = "amount_invalid"

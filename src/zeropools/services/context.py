@@ -61,9 +61,10 @@ def scoped_partner(ctx: Ctx, partner_id: str | None) -> str:
     assert ctx.actor is not None
     if ctx.actor.is_operator:
         if not partner_id:
-            raise ValidationFailed(
+            raise ValidationFailed.field(
+                "partner_id",
+                "required for operator keys",
                 "Operators must name the partner: add ?partner_id=partner_...",
-                errors=[{"field": "partner_id", "message": "required for operator keys"}],
             )
         return partner_id
     assert ctx.actor.partner_id is not None

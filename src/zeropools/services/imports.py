@@ -65,9 +65,8 @@ def import_statement(
     try:
         parsed = parse_statement(data)
     except StatementError as exc:
-        raise ValidationFailed(
-            f"Not a bank statement this service reads: {exc}",
-            errors=[{"field": "body", "message": str(exc)}],
+        raise ValidationFailed.field(
+            "body", str(exc), f"Not a bank statement this service reads: {exc}"
         ) from None
     summary = ImportSummary(
         format=parsed.format,
@@ -81,9 +80,10 @@ def import_statement(
             notes.append(_note(dep, credit))
         except DomainError as exc:
             # the whole file is refused before anything is written: fix the file, resend it
-            raise ValidationFailed(
+            raise ValidationFailed.field(
+                credit.bank_transaction_id,
+                exc.detail,
                 f"Credit {credit.bank_transaction_id} cannot be read: {exc.detail}",
-                errors=[{"field": credit.bank_transaction_id, "message": exc.detail}],
             ) from None
     for start in range(0, len(notes), limits.IMPORT_CHUNK_CREDITS):
         chunk = notes[start : start + limits.IMPORT_CHUNK_CREDITS]

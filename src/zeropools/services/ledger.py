@@ -54,9 +54,10 @@ def list_entries(
             ],
         )
     if where.currency is not None and not re.fullmatch(r"[A-Z]{3,5}", where.currency):
-        raise ValidationFailed(
+        raise ValidationFailed.field(
+            "currency",
+            "an ISO 4217 code such as EUR",
             f"currency: {where.currency!r} is not a currency code",
-            errors=[{"field": "currency", "message": "an ISO 4217 code such as EUR"}],
         )
 
     def work(tx: Tx) -> list[LedgerEntry]:
@@ -90,8 +91,9 @@ def time_bound(field: str, text: str | None) -> str | None:
     except (ValueError, OverflowError):
         moment = None
     if moment is None:
-        raise ValidationFailed(
+        raise ValidationFailed.field(
+            field,
+            "RFC 3339 time with offset",
             f"{field}: {text!r} is not an RFC 3339 time such as 2026-11-23T09:15:00Z",
-            errors=[{"field": field, "message": "RFC 3339 time with offset"}],
         )
     return to_rfc3339(moment)

@@ -39,10 +39,6 @@ class NewPartner:
     funding: tuple[FundingInstructions, ...]
 
 
-def _invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"{field}: {message}", errors=[{"field": field, "message": message}])
-
-
 def _new_key(dep: Deployment, ctx: Ctx, role: str, partner_id: str | None) -> IssuedKey:
     secret = new_api_key_secret(dep.mode)
     key = ApiKey(
@@ -69,19 +65,23 @@ def create_partner(
     require_role(ctx, OPERATOR)
     name = name.strip()
     if not name or len(name) > limits.PARTNER_NAME_CHARS_MAX:
-        raise _invalid("name", f"1 to {limits.PARTNER_NAME_CHARS_MAX} characters")
+        raise ValidationFailed.field("name", f"1 to {limits.PARTNER_NAME_CHARS_MAX} characters")
     if balance_model not in BALANCE_MODELS:
-        raise _invalid("balance_model", f"one of {', '.join(BALANCE_MODELS)}")
+        raise ValidationFailed.field("balance_model", f"one of {', '.join(BALANCE_MODELS)}")
     if not currencies or len(currencies) > limits.CURRENCIES_PER_PARTNER_MAX:
-        raise _invalid("currencies", f"1 to {limits.CURRENCIES_PER_PARTNER_MAX} currency codes")
+        raise ValidationFailed.field(
+            "currencies", f"1 to {limits.CURRENCIES_PER_PARTNER_MAX} currency codes"
+        )
     if len(set(currencies)) != len(currencies):
-        raise _invalid("currencies", "each currency once")
+        raise ValidationFailed.field("currencies", "each currency once")
     for code in currencies:
         dep.currencies.scale(code)  # CurrencyNotEnabled for a currency the deployment lacks
     thresholds: dict[str, int] = {}
     for code, text in (low_balance_threshold or {}).items():
         if code not in currencies:
-            raise _invalid(f"low_balance_threshold.{code}", "currency is not one of currencies")
+            raise ValidationFailed.field(
+                f"low_balance_threshold.{code}", "currency is not one of currencies"
+            )
         thresholds[code] = dep.currencies.parse(text, code, allow_zero=True)
 
     partner_id = ids.new_id(ids.PARTNER)
@@ -153,7 +153,7 @@ def partner_funding_instructions(
 def issue_api_key(dep: Deployment, ctx: Ctx, partner_id: str, role: str) -> IssuedKey:
     require_role(ctx, OPERATOR)
     if role not in PARTNER_ROLES:
-        raise _invalid("role", f"one of {', '.join(PARTNER_ROLES)}")
+        raise ValidationFailed.field("role", f"one of {', '.join(PARTNER_ROLES)}")
     issued = _new_key(dep, ctx, role, partner_id)
 
     def work(tx: Tx) -> None:

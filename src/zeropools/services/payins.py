@@ -81,9 +81,8 @@ def notification(
         raise ValidationFailed("The pay-in notification is invalid.", errors=errors)
     assert isinstance(bank_transaction_id, str) and isinstance(booking_status, str)
     if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3,5}", currency):
-        raise ValidationFailed(
-            "The pay-in notification is invalid.",
-            errors=[{"field": "currency", "message": "an ISO 4217 code such as EUR"}],
+        raise ValidationFailed.field(
+            "currency", "an ISO 4217 code such as EUR", "The pay-in notification is invalid."
         )
     amount_minor: int | None
     try:
@@ -437,9 +436,7 @@ def flag_refused_recall(ctx: Ctx, payin_id: str) -> Callable[[Tx, DomainError], 
 
 def check_reason(reason: object) -> str:
     if not isinstance(reason, str) or not reason.strip():
-        raise ValidationFailed(
-            "reason: required", errors=[{"field": "reason", "message": "required"}]
-        )
+        raise ValidationFailed.field("reason", "required", "reason: required")
     return reason.strip()[: limits.REASON_CHARS_MAX]
 
 

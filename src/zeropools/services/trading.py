@@ -51,17 +51,13 @@ class TradeView:
     entries: tuple[LedgerEntry, ...]
 
 
-def _invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"{field}: {message}", errors=[{"field": field, "message": message}])
-
-
 def _text(field: str, value: str | None, required: bool, chars_max: int) -> str | None:
     if value is None or value == "":
         if required:
-            raise _invalid(field, "required")
+            raise ValidationFailed.field(field, "required")
         return None
     if len(value) > chars_max:
-        raise _invalid(field, f"at most {chars_max} characters")
+        raise ValidationFailed.field(field, f"at most {chars_max} characters")
     return value
 
 
@@ -355,7 +351,7 @@ def list_trades(
     # operators may list across partners; partner keys only ever see their own
     scoped = partner_id if ctx.actor.is_operator else scoped_partner(ctx, partner_id)
     if status is not None and status not in trades.STATUSES:
-        raise _invalid("status", f"one of {', '.join(sorted(trades.STATUSES))}")
+        raise ValidationFailed.field("status", f"one of {', '.join(sorted(trades.STATUSES))}")
 
     def work(tx: Tx) -> list[TradeView]:
         found = tx.list_trades(

@@ -1,16 +1,11 @@
 """Idempotency keys: a repeat replays the first response byte for byte, refusals included.
 
-Three transactions at most, and never a double effect:
-
-1. *claim*: record the key as in flight (or answer: replay, ``idempotency_key_reused``,
-   ``idempotency_key_in_use``). A concurrent claim of the same key loses on the primary key.
-2. *work*: the use case and the stored response commit together, so a crash can never leave an
-   effect without its response (which would let a retry apply it twice).
-3. *refusal*: a ``DomainError`` rolls the work back; its problem document is then stored as the
-   key's response, so a key refused for ``insufficient_balance`` stays refused.
-
-An unexpected error releases the key (nothing was committed; the client may retry). A key left
-in flight by a crashed process is taken over after ``IDEMPOTENCY_LOCK_S``.
+One transaction per request, never a double effect: the key is claimed (or answered: replay,
+``idempotency_key_reused``, ``idempotency_key_in_use``), the use case runs in a savepoint, and
+its response, or the problem document of its refusal, is stored with it. So a key refused for
+``insufficient_balance`` stays refused, and a crash leaves either everything or nothing.
+Keys left in flight by an older version (or written by hand) are taken over after
+``IDEMPOTENCY_LOCK_S``.
 """
 
 from __future__ import annotations
@@ -101,6 +96,39 @@ def _claim(ctx: Ctx, scope: str, key: str, print_: str) -> Callable[[Tx], Stored
     return work
 
 
+def run_in(
+    tx: Tx,
+    ctx: Ctx,
+    *,
+    scope: str,
+    key: str,
+    request_print: str,
+    work: Callable[[Tx], T],
+    render: Callable[[T], Rendered],
+    render_error: Callable[[DomainError], Rendered],
+    on_refusal: Callable[[Tx, DomainError], None] | None = None,
+) -> StoredResponse:
+    """Claim, effect and stored response in the caller's one transaction.
+
+    The effect runs in a savepoint: a ``DomainError`` undoes exactly its writes, and the
+    refusal is stored as the key's response in the same commit. A concurrent request with the
+    same key waits on the key's unique index and then replays; an unexpected error rolls
+    everything back, claim included, so the key stays free.
+    """
+    replay = _claim(ctx, scope, key, request_print)(tx)
+    if replay is not None:
+        return replay
+    try:
+        with tx.savepoint():
+            status, body = render(work(tx))
+    except DomainError as refusal:
+        status, body = render_error(refusal)
+        if on_refusal is not None:
+            on_refusal(tx, refusal)
+    tx.complete_idempotency(scope, key, status, body, to_rfc3339(ctx.now))
+    return StoredResponse(status, body, ctx.request_id, False)
+
+
 def run(
     dep: Deployment,
     ctx: Ctx,
@@ -113,32 +141,16 @@ def run(
     render_error: Callable[[DomainError], Rendered],
     on_refusal: Callable[[Tx, DomainError], None] | None = None,
 ) -> StoredResponse:
-    replay = dep.store.write(_claim(ctx, scope, key, request_print))
-    if replay is not None:
-        return replay
-    completed_at = to_rfc3339(ctx.now)
-
-    def effect(tx: Tx) -> Rendered:
-        status, body = render(work(tx))
-        tx.complete_idempotency(scope, key, status, body, completed_at)
-        return status, body
-
-    try:
-        status, body = dep.store.write(effect)
-    except DomainError as refusal:
-        status, body = render_error(refusal)
-
-        def refuse(tx: Tx, error: DomainError = refusal) -> None:
-            if on_refusal is not None:
-                on_refusal(tx, error)
-            tx.complete_idempotency(scope, key, status, body, completed_at)
-
-        try:
-            dep.store.write(refuse)
-        except BaseException:
-            dep.store.write(lambda tx: tx.release_idempotency(scope, key))
-            raise
-    except BaseException:
-        dep.store.write(lambda tx: tx.release_idempotency(scope, key))
-        raise
-    return StoredResponse(status, body, ctx.request_id, False)
+    return dep.store.write(
+        lambda tx: run_in(
+            tx,
+            ctx,
+            scope=scope,
+            key=key,
+            request_print=request_print,
+            work=work,
+            render=render,
+            render_error=render_error,
+            on_refusal=on_refusal,
+        )
+    )

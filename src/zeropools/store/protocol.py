@@ -10,6 +10,7 @@ free of side effects outside the transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -53,6 +54,8 @@ class LedgerState:
 
 
 class Tx(Protocol):
+    def savepoint(self) -> AbstractContextManager[None]: ...
+
     # settings
     def get_setting(self, key: str) -> str | None: ...
     def set_setting(self, key: str, value: str) -> None: ...
@@ -134,7 +137,6 @@ class Tx(Protocol):
     def complete_idempotency(
         self, scope: str, key: str, status_code: int, body: bytes, completed_at: str
     ) -> None: ...
-    def release_idempotency(self, scope: str, key: str) -> None: ...
 
 
 class Store(Protocol):

@@ -7,6 +7,7 @@ not in these queries; keeping one copy means the contract suite tests the same S
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from zeropools.domain.ledger import (
@@ -144,6 +145,7 @@ class SqlTx(TradingQueries):
         self._placeholder = placeholder
         # "FOR UPDATE" on PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the write lock.
         self._lock_suffix = lock_suffix
+        self._savepoints = 0
 
     def _sql(self, sql: str) -> str:
         return sql if self._placeholder == "%s" else sql.replace("%s", self._placeholder)
@@ -154,6 +156,20 @@ class SqlTx(TradingQueries):
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         self._cursor.execute(self._sql(sql), params)
         return list(self._cursor.fetchall())
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Undo only what the block wrote if it raises; the transaction goes on."""
+        self._savepoints += 1
+        name = f"zp_{self._savepoints}"
+        self._run(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self._run(f"ROLLBACK TO SAVEPOINT {name}")
+            self._run(f"RELEASE SAVEPOINT {name}")
+            raise
+        self._run(f"RELEASE SAVEPOINT {name}")
 
     def _rowcount(self) -> int:
         return int(self._cursor.rowcount)

@@ -350,9 +350,3 @@ class TradingQueries:
             "WHERE scope = %s AND key = %s AND completed_at IS NULL",
             (status_code, body, completed_at, scope, key),
         )
-
-    def release_idempotency(self, scope: str, key: str) -> None:
-        self._run(
-            "DELETE FROM idempotency_keys WHERE scope = %s AND key = %s AND completed_at IS NULL",
-            (scope, key),
-        )

@@ -12,6 +12,7 @@ from zeropools.domain.ledger import canonical_json
 from zeropools.domain.money import Currencies
 from zeropools.domain.partners import MODES
 from zeropools.domain.pools import PoolsConfig, default_pools, parse_pools_config
+from zeropools.services.batching import Batcher
 from zeropools.services.context import Deployment
 from zeropools.store.open import open_store
 from zeropools.store.protocol import Store
@@ -96,6 +97,7 @@ def deployment(settings: Settings, store: Store | None = None) -> Deployment:
         mode=mode,
         currencies=currencies,
         pools=load_pools(settings.pools_file, currencies),
+        batcher=Batcher(store),
         funding_accounts=settings.funding_accounts,
         default_funding_account=settings.funding_account,
     )

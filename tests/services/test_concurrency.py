@@ -108,7 +108,7 @@ def assert_credited_exactly_once(
     assert sum(e.amount_minor for e in entries) == sum(expected.values())
     assert entries[-1].available_after_minor == sum(expected.values())
     for bank_transaction_id, amount_minor in expected.items():
-        payin = dep.store.read(lambda tx, b=bank_transaction_id: tx.payin_by_bank_id(b))
+        payin = dep.store.read(lambda tx, b=bank_transaction_id: tx.payins_by_bank_ids([b]).get(b))
         assert payin is not None and payin.status == "credited"
         assert payin.amount_minor == amount_minor
     report = verify(dep.store)

@@ -58,7 +58,9 @@ def test_a_new_partner_gets_a_valid_distinct_reference_per_currency_and_reads_ba
         assert instructions.bic and instructions.account_holder
         assert references.format_printed(pc.funding_reference) in instructions.instructions
     for pc in partner.currencies:
-        owner = dep.store.read(lambda tx, ref=pc.funding_reference: tx.reference_owner(ref))
+        owner = dep.store.read(
+            lambda tx, ref=pc.funding_reference: tx.reference_owners([ref]).get(ref)
+        )
         assert owner is not None and (owner.partner_id, owner.currency) == (partner.id, pc.currency)
 
     # it reads back with zero balances and the same instructions

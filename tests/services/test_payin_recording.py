@@ -152,7 +152,10 @@ def test_the_same_bank_id_with_other_money_is_a_conflict_and_changes_nothing(
                 send_payin(dep, bank_id, amount, currency=currency, reference=reference_of(new))
             assert caught.value.code == "payin_conflict"
             assert caught.value.extra == {"payin_id": first.payin.id, "differences": differences}
-            assert dep.store.read(lambda tx, b=bank_id: tx.payin_by_bank_id(b)) == first.payin
+            assert (
+                dep.store.read(lambda tx, b=bank_id: tx.payins_by_bank_ids([b]).get(b))
+                == first.payin
+            )
             assert entries_of(dep, new.partner.id) == entries_before
     assert available_minor(dep, new.partner.id) == 100_000  # only the booked one credited
     assert verify(dep.store).ok
@@ -241,7 +244,7 @@ def test_each_partner_is_credited_by_its_own_reference_only(dep: Deployment) -> 
     assert {p.bank_transaction_id for p in listed} == {"B-1", "B-2"}
     with pytest.raises(NotFound):
         payin_service.list_payins(dep, one_admin, two.partner.id, None, Page(10))
-    two_payin = dep.store.read(lambda tx: tx.payin_by_bank_id("B-3"))
+    two_payin = dep.store.read(lambda tx: tx.payins_by_bank_ids(["B-3"]).get("B-3"))
     assert two_payin is not None
     with pytest.raises(NotFound):
         payin_service.get_payin(dep, one_admin, two_payin.id)

@@ -264,10 +264,10 @@ def test_partners_list_newest_first_and_page_with_starting_after(store: Store) -
 def test_a_funding_reference_finds_its_one_partner_and_currency(store: Store) -> None:
     partner = insert_partner(store, new_partner(("EUR", "USD")))
     for pc in partner.currencies:
-        owner = store.read(lambda tx, ref=pc.funding_reference: tx.reference_owner(ref))
+        owner = store.read(lambda tx, ref=pc.funding_reference: tx.reference_owners([ref]).get(ref))
         assert owner == ReferenceOwner(partner.id, pc.currency, pc.funding_reference)
     unknown = references.new_creditor_reference()
-    assert store.read(lambda tx: tx.reference_owner(unknown)) is None
+    assert store.read(lambda tx: tx.reference_owners([unknown]).get(unknown)) is None
 
     # a reference belongs to one partner only
     second = new_partner()
@@ -439,9 +439,16 @@ def test_a_payin_reads_back_by_id_and_bank_transaction_id_and_updates(store: Sto
     payin = new_payin(partner.id)
     store.write(lambda tx: tx.insert_payin(payin))
     assert store.read(lambda tx: tx.get_payin(payin.id)) == payin
-    assert store.read(lambda tx: tx.payin_by_bank_id(payin.bank_transaction_id)) == payin
+    assert (
+        store.read(
+            lambda tx: tx.payins_by_bank_ids([payin.bank_transaction_id]).get(
+                payin.bank_transaction_id
+            )
+        )
+        == payin
+    )
     assert store.read(lambda tx: tx.get_payin("pin_nope")) is None
-    assert store.read(lambda tx: tx.payin_by_bank_id("nope")) is None
+    assert store.read(lambda tx: tx.payins_by_bank_ids(["nope"]).get("nope")) is None
 
     entry = post(store, partner.id, [credit(payin.amount_minor, payin_id=payin.id)]).entries[0]
     credited = replace(

@@ -38,26 +38,17 @@ def respond(
 ) -> Response:
     assert ctx.actor is not None
     key = idempotency.check_key(request.headers.get("idempotency-key"))
-    scope = ctx.actor.partner_id or "operator"
-
-    def command(tx: Tx) -> idempotency.StoredResponse:
-        return idempotency.run_in(
-            tx,
-            ctx,
-            scope=scope,
-            key=key,
-            request_print=idempotency.fingerprint(request.method, request.url.path, body),
-            work=work,
-            render=lambda result: (status, _bytes(render(result))),
-            render_error=lambda exc: _error(exc, ctx.request_id),
-            on_refusal=on_refusal,
-        )
-
-    # a partner's concurrent requests share commits; operators' span partners, so they don't
-    if dep.batcher is not None and ctx.actor.partner_id is not None:
-        stored = dep.batcher.run(ctx.actor.partner_id, command)
-    else:
-        stored = dep.store.write(command)
+    stored = idempotency.run(
+        dep,
+        ctx,
+        scope=ctx.actor.partner_id or "operator",
+        key=key,
+        request_print=idempotency.fingerprint(request.method, request.url.path, body),
+        work=work,
+        render=lambda result: (status, _bytes(render(result))),
+        render_error=lambda exc: _error(exc, ctx.request_id),
+        on_refusal=on_refusal,
+    )
     media_type = PROBLEM_JSON if stored.status >= 400 else "application/json"
     response = Response(stored.body, status_code=stored.status, media_type=media_type)
     if stored.replayed:

@@ -29,12 +29,15 @@ CURRENCIES_PER_PARTNER_MAX = 20
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_CONNECTION_POOL_SIZE_MAX = 20
 TRANSACTION_RETRIES_MAX = 5
+TRANSACTION_RETRY_BACKOFF_S = 0.005  # times the attempt number, between retries of a conflict
+IN_LIST_VALUES_MAX = 500  # SQLite allows 32766 parameters, PostgreSQL 65535: far below both
+ENTRY_READ_BATCH_ROWS = 1000  # verify streams a ledger in batches of this many entries
 
 # Trading
 QUOTE_TTL_S = 30
 RATE_DECIMALS_MAX = 12
-IDEMPOTENCY_LOCK_S = 60  # an in-flight key older than this was abandoned by a crashed process
 VENUE_SIMULATOR_DELAY_S = 5
+VENUE_SIMULATOR_INTERVAL_S = 1.0
 VENUE_SIMULATOR_BATCH_MAX = 100
 PARTNER_ORDER_ID_CHARS_MAX = 200
 DESTINATION_CHARS_MAX = 200

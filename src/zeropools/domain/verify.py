@@ -7,11 +7,15 @@ stored fields, each running balance from the journal lines.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from zeropools.domain.ledger import (
+    BUY_DEBIT,
     GENESIS_HASH,
+    PAYIN_CREDIT,
+    TRADE_RESERVE,
+    TRADE_SETTLE,
     Balance,
     LedgerEntry,
     LedgerHead,
@@ -19,6 +23,8 @@ from zeropools.domain.ledger import (
     journal_problems,
     partner_deltas,
 )
+
+UNWINDABLE = frozenset({BUY_DEBIT, TRADE_RESERVE, TRADE_SETTLE, PAYIN_CREDIT})
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,9 @@ class ChainCheck:
     prev_hash: str = GENESIS_HASH
     balances: dict[str, Balance] = field(default_factory=dict)
     entries: int = 0
+    # entries that may still be unwound: id -> (currency, amount moved); one small tuple per
+    # debit/reserve/settle/credit is the memory this check costs
+    unwindable: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def feed(self, entry: LedgerEntry) -> list[Problem]:
         found = []
@@ -70,11 +79,28 @@ class ChainCheck:
             problem(f"amount {entry.amount_minor} differs from its lines ({expected_amount})")
         if after.available_minor < 0 or after.reserved_minor < 0:
             problem("balance went negative")
+        self._check_unwind(entry, problem)
         self.balances[entry.currency] = after
         self.sequence = entry.sequence
         self.prev_hash = entry.hash
         self.entries += 1
         return found
+
+    def _check_unwind(self, entry: LedgerEntry, problem: Callable[[str], None]) -> None:
+        """Invariant 5: an unwind links an earlier entry of this ledger, once, and never
+        gives back more than that entry moved."""
+        if entry.type in UNWINDABLE:
+            self.unwindable[entry.id] = (entry.currency, abs(entry.amount_minor))
+        related = entry.links.related_entry_id
+        if related is None:
+            return
+        unwound = self.unwindable.pop(related, None)
+        if unwound is None:
+            problem(f"unwinds {related}, which is not an earlier, not yet unwound entry")
+            return
+        currency, moved = unwound
+        if currency != entry.currency or abs(entry.amount_minor) > moved:
+            problem(f"unwinds {abs(entry.amount_minor)} {entry.currency} of {related}'s {moved}")
 
     def finish(self, head: LedgerHead, stored: Mapping[str, Balance]) -> list[Problem]:
         found = []

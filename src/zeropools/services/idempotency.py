@@ -4,8 +4,6 @@ One transaction per request, never a double effect: the key is claimed (or answe
 ``idempotency_key_reused``, ``idempotency_key_in_use``), the use case runs in a savepoint, and
 its response, or the problem document of its refusal, is stored with it. So a key refused for
 ``insufficient_balance`` stays refused, and a crash leaves either everything or nothing.
-Keys left in flight by an older version (or written by hand) are taken over after
-``IDEMPOTENCY_LOCK_S``.
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from zeropools.domain import limits
@@ -66,34 +64,30 @@ def _differences(old: str, new: str) -> list[str]:
     return found
 
 
-def _claim(ctx: Ctx, scope: str, key: str, print_: str) -> Callable[[Tx], StoredResponse | None]:
-    def work(tx: Tx) -> StoredResponse | None:
+def _claim(tx: Tx, ctx: Ctx, scope: str, key: str, print_: str) -> StoredResponse | None:
+    """Claim the key inside ``tx``, or answer from it: replay, reused, in use."""
+    known = tx.get_idempotency(scope, key)
+    if known is None:
         now = to_rfc3339(ctx.now)
-        lease = to_rfc3339(ctx.now + timedelta(seconds=limits.IDEMPOTENCY_LOCK_S))
-        known = tx.get_idempotency(scope, key)
-        if known is None:
-            tx.insert_idempotency(
-                IdempotencyRecord(scope, key, print_, ctx.request_id, lease, None, None, now, None)
-            )
-            return None
-        if known.fingerprint != print_:
-            differences = _differences(known.fingerprint, print_)
-            raise IdempotencyKeyReused(
-                f"Idempotency-Key {key!r} was first used for a different request "
-                f"(differs in: {', '.join(differences)}).",
-                differences=differences,
-            )
-        if known.completed_at is not None:
-            assert known.status_code is not None and known.response_body is not None
-            return StoredResponse(known.status_code, known.response_body, known.request_id, True)
-        if known.locked_until is not None and known.locked_until > now:
-            raise IdempotencyKeyInUse(
-                f"A request with Idempotency-Key {key!r} is still being processed; retry shortly."
-            )
-        tx.relock_idempotency(scope, key, ctx.request_id, lease)  # abandoned: take it over
+        tx.insert_idempotency(
+            IdempotencyRecord(scope, key, print_, ctx.request_id, None, None, now, None)
+        )
         return None
-
-    return work
+    if known.fingerprint != print_:
+        differences = _differences(known.fingerprint, print_)
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key {key!r} was first used for a different request "
+            f"(differs in: {', '.join(differences)}).",
+            differences=differences,
+        )
+    if known.completed_at is None:
+        # claim and response commit together, so a committed claim is always complete; kept
+        # for rows written any other way (a hand-made repair) rather than guess their outcome
+        raise IdempotencyKeyInUse(
+            f"A request with Idempotency-Key {key!r} is still being processed; retry shortly."
+        )
+    assert known.status_code is not None and known.response_body is not None
+    return StoredResponse(known.status_code, known.response_body, known.request_id, True)
 
 
 def run_in(
@@ -115,7 +109,7 @@ def run_in(
     same key waits on the key's unique index and then replays; an unexpected error rolls
     everything back, claim included, so the key stays free.
     """
-    replay = _claim(ctx, scope, key, request_print)(tx)
+    replay = _claim(tx, ctx, scope, key, request_print)
     if replay is not None:
         return replay
     try:
@@ -141,16 +135,23 @@ def run(
     render_error: Callable[[DomainError], Rendered],
     on_refusal: Callable[[Tx, DomainError], None] | None = None,
 ) -> StoredResponse:
-    return dep.store.write(
-        lambda tx: run_in(
-            tx,
-            ctx,
-            scope=scope,
-            key=key,
-            request_print=request_print,
-            work=work,
-            render=render,
-            render_error=render_error,
-            on_refusal=on_refusal,
-        )
+    """``run_in`` as a command of its own: what every money-moving POST does.
+
+    A partner's commands go through the deployment's ``Batcher`` (concurrent ones share a
+    commit); an operator's span partners, so each gets its own transaction.
+    """
+    command = partial(
+        run_in,
+        ctx=ctx,
+        scope=scope,
+        key=key,
+        request_print=request_print,
+        work=work,
+        render=render,
+        render_error=render_error,
+        on_refusal=on_refusal,
     )
+    assert ctx.actor is not None
+    if dep.batcher is not None and ctx.actor.partner_id is not None:
+        return dep.batcher.run(ctx.actor.partner_id, command)
+    return dep.store.write(command)

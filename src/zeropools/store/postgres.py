@@ -26,6 +26,7 @@ from zeropools.store.sql import SqlTx
 T = TypeVar("T")
 # Arbitrary constant: serializes concurrent `zeropools init`/`serve` migrating one database.
 _MIGRATION_LOCK_KEY = 0x7A65726F706F6F6C
+_SNAPSHOT = psycopg.IsolationLevel.REPEATABLE_READ
 _RETRYABLE = (pg_errors.UniqueViolation, pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
 
 
@@ -36,23 +37,25 @@ class PostgresStore:
         self.url = url
         kwargs: dict[str, Any] = {"row_factory": dict_row, "autocommit": False}
         self._pool: ConnectionPool[Any] = ConnectionPool(
-            url, min_size=1, max_size=pool_size_max, kwargs=kwargs, open=True
+            url, min_size=1, max_size=pool_size_max, kwargs=kwargs, open=True, reset=_writable
         )
 
     def _transaction(self, work: Callable[[Tx], T], read_only: bool) -> T:
         for attempt in range(limits.TRANSACTION_RETRIES_MAX):
             try:
-                with self._pool.connection() as conn, conn.transaction():
-                    if read_only:
-                        # one snapshot for the whole read (verify, lists with their totals)
-                        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                    with conn.cursor() as cursor:
+                with self._pool.connection() as conn:
+                    # Reads get one snapshot for the whole function (verify, lists with their
+                    # totals). Set as connection attributes, they ride on the BEGIN itself
+                    # instead of costing a statement of their own on every read.
+                    conn.read_only = read_only
+                    conn.isolation_level = _SNAPSHOT if read_only else None
+                    with conn.transaction(), conn.cursor() as cursor:
                         # NO KEY UPDATE: inserts referencing the partner (pay-ins, entries)
                         # take KEY SHARE on its row, which FOR UPDATE would deadlock against
                         return work(SqlTx(cursor, "%s", "FOR NO KEY UPDATE"))
             except _RETRYABLE as exc:
                 if attempt + 1 < limits.TRANSACTION_RETRIES_MAX:
-                    time.sleep(0.005 * (attempt + 1))
+                    time.sleep(limits.TRANSACTION_RETRY_BACKOFF_S * (attempt + 1))
                     continue
                 raise IntegrityViolation(str(exc)) from exc
             except psycopg.IntegrityError as exc:
@@ -94,6 +97,12 @@ class PostgresStore:
 
     def close(self) -> None:
         self._pool.close()
+
+
+def _writable(conn: psycopg.Connection[Any]) -> None:
+    """Back in the pool: the default read-write, read-committed session for the next user."""
+    conn.read_only = None
+    conn.isolation_level = None
 
 
 def _applied(conn: psycopg.Connection[Any]) -> set[int]:

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from zeropools.domain import limits
 from zeropools.domain.ledger import (
     PLATFORM_SUSPENSE,
     Balance,
@@ -54,13 +55,13 @@ PAYIN_COLUMNS = (
 )
 _ENTRY_INSERT = f"INSERT INTO ledger_entries ({ENTRY_COLUMNS}) VALUES ({', '.join(['%s'] * 20)})"
 _PAYIN_INSERT = f"INSERT INTO payins ({PAYIN_COLUMNS}) VALUES ({', '.join(['%s'] * 23)})"
-_ITER_BATCH_ROWS = 1000
-# Values per IN (...) list: SQLite allows 32766 parameters, PostgreSQL 65535; stay far below.
-_IN_LIST_MAX = 500
 
 
 def _chunks(values: Sequence[str]) -> list[Sequence[str]]:
-    return [values[i : i + _IN_LIST_MAX] for i in range(0, len(values), _IN_LIST_MAX)]
+    return [
+        values[i : i + limits.IN_LIST_VALUES_MAX]
+        for i in range(0, len(values), limits.IN_LIST_VALUES_MAX)
+    ]
 
 
 def entry_from_row(row: Row) -> LedgerEntry:
@@ -274,18 +275,6 @@ class SqlTx(TradingQueries):
                 )
         return found
 
-    def reference_owner(self, funding_reference: str) -> ReferenceOwner | None:
-        row = first(
-            self._all(
-                "SELECT partner_id, currency, funding_reference FROM partner_currencies "
-                "WHERE funding_reference = %s",
-                (funding_reference,),
-            )
-        )
-        if row is None:
-            return None
-        return ReferenceOwner(row["partner_id"], row["currency"], row["funding_reference"])
-
     # api keys -----------------------------------------------------------------------------
     def insert_api_key(self, key: ApiKey) -> None:
         self._run(
@@ -425,11 +414,11 @@ class SqlTx(TradingQueries):
             rows = self._all(
                 f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE partner_id = %s "
                 "AND sequence > %s ORDER BY sequence LIMIT %s",
-                (partner_id, after, _ITER_BATCH_ROWS),
+                (partner_id, after, limits.ENTRY_READ_BATCH_ROWS),
             )
             for row in rows:
                 yield entry_from_row(row)
-            if len(rows) < _ITER_BATCH_ROWS:
+            if len(rows) < limits.ENTRY_READ_BATCH_ROWS:
                 return
             after = int(rows[-1]["sequence"])
 
@@ -464,15 +453,6 @@ class SqlTx(TradingQueries):
 
     def get_payin(self, payin_id: str) -> Payin | None:
         row = first(self._all(f"SELECT {PAYIN_COLUMNS} FROM payins WHERE id = %s", (payin_id,)))
-        return None if row is None else payin_from_row(row)
-
-    def payin_by_bank_id(self, bank_transaction_id: str) -> Payin | None:
-        row = first(
-            self._all(
-                f"SELECT {PAYIN_COLUMNS} FROM payins WHERE bank_transaction_id = %s",
-                (bank_transaction_id,),
-            )
-        )
         return None if row is None else payin_from_row(row)
 
     def list_payins(

@@ -90,7 +90,7 @@ class SqliteStore:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 if "locked" in str(exc) and attempt + 1 < limits.TRANSACTION_RETRIES_MAX:
-                    time.sleep(0.01 * (attempt + 1))
+                    time.sleep(limits.TRANSACTION_RETRY_BACKOFF_S * (attempt + 1))
                     continue
                 raise
             except BaseException:

@@ -36,7 +36,6 @@ class IdempotencyRecord:
     key: str
     fingerprint: str
     request_id: str
-    locked_until: str | None
     status_code: int | None
     response_body: bytes | None
     created_at: str
@@ -135,7 +134,6 @@ def idempotency_from_row(row: Any) -> IdempotencyRecord:
         key=row["key"],
         fingerprint=row["fingerprint"],
         request_id=row["request_id"],
-        locked_until=row["locked_until"],
         status_code=None if row["status_code"] is None else int(row["status_code"]),
         response_body=None if body is None else bytes(body),
         created_at=row["created_at"],
@@ -318,15 +316,14 @@ class TradingQueries:
 
     def insert_idempotency(self, record: IdempotencyRecord) -> None:
         self._run(
-            "INSERT INTO idempotency_keys (scope, key, fingerprint, request_id, locked_until, "
+            "INSERT INTO idempotency_keys (scope, key, fingerprint, request_id, "
             "status_code, response_body, created_at, completed_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 record.scope,
                 record.key,
                 record.fingerprint,
                 record.request_id,
-                record.locked_until,
                 record.status_code,
                 record.response_body,
                 record.created_at,
@@ -334,19 +331,12 @@ class TradingQueries:
             ),
         )
 
-    def relock_idempotency(self, scope: str, key: str, request_id: str, locked_until: str) -> None:
-        self._run(
-            "UPDATE idempotency_keys SET request_id = %s, locked_until = %s "
-            "WHERE scope = %s AND key = %s AND completed_at IS NULL",
-            (request_id, locked_until, scope, key),
-        )
-
     def complete_idempotency(
         self, scope: str, key: str, status_code: int, body: bytes, completed_at: str
     ) -> None:
         self._run(
             "UPDATE idempotency_keys SET status_code = %s, response_body = %s, "
-            "completed_at = %s, locked_until = NULL "
+            "completed_at = %s "
             "WHERE scope = %s AND key = %s AND completed_at IS NULL",
             (status_code, body, completed_at, scope, key),
         )

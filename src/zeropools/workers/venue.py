@@ -50,7 +50,9 @@ def tick(dep: Deployment, delay_s: float = limits.VENUE_SIMULATOR_DELAY_S) -> in
     return decided
 
 
-def start(dep: Deployment, interval_s: float = 1.0) -> threading.Event:
+def start(
+    dep: Deployment, interval_s: float = limits.VENUE_SIMULATOR_INTERVAL_S
+) -> threading.Event:
     """Run ``tick`` every ``interval_s`` in a daemon thread; set the returned event to stop."""
     stop = threading.Event()
 

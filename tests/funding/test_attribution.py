@@ -23,11 +23,11 @@ from funding_support import all_entries, spaced_lower, suspense, suspense_minor,
 
 from support import ctx_for, entries_of, onboard, reference_of, send_payin
 from zeropools.domain import ledger, payins, references
+from zeropools.domain.paging import Page
 from zeropools.domain.payins import find_references
 from zeropools.services.context import Deployment
 from zeropools.services.partners import NewPartner
 from zeropools.services.verify import verify
-from zeropools.store.protocol import Page
 
 AMOUNT = "123.45"
 AMOUNT_MINOR = 12345

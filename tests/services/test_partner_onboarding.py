@@ -25,12 +25,12 @@ from zeropools.domain.errors import (
     NotFound,
     ValidationFailed,
 )
+from zeropools.domain.paging import Page
 from zeropools.domain.partners import Partner, hash_secret
 from zeropools.services import partners as partner_service
 from zeropools.services.auth import authenticate
 from zeropools.services.balances import get_balance, list_balances
 from zeropools.services.context import Deployment
-from zeropools.store.protocol import Page
 
 
 def test_a_new_partner_gets_a_valid_distinct_reference_per_currency_and_reads_back(

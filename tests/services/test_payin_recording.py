@@ -27,13 +27,14 @@ from zeropools.domain.errors import (
     PayinConflict,
     ValidationFailed,
 )
+from zeropools.domain.ledger import EntryFilter
 from zeropools.domain.money import format_amount
+from zeropools.domain.paging import Page
 from zeropools.services import payins as payin_service
 from zeropools.services.balances import get_balance
 from zeropools.services.context import Deployment
 from zeropools.services.ledger import get_entry, list_entries
 from zeropools.services.verify import verify
-from zeropools.store.protocol import EntryFilter, Page
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 

@@ -19,6 +19,8 @@ import pytest
 from support import ctx_for, entries_of, onboard, reference_of, send_payin
 from zeropools.domain import ids
 from zeropools.domain.errors import Forbidden, NotFound, Unauthenticated, ValidationFailed
+from zeropools.domain.ledger import EntryFilter
+from zeropools.domain.paging import Page
 from zeropools.domain.partners import ApiKey, hash_secret, new_api_key_secret
 from zeropools.services import partners as partner_service
 from zeropools.services import payins as payin_service
@@ -26,7 +28,6 @@ from zeropools.services.auth import authenticate
 from zeropools.services.balances import get_balance, list_balances
 from zeropools.services.context import Deployment
 from zeropools.services.ledger import get_entry, list_entries
-from zeropools.store.protocol import EntryFilter, Page
 
 
 def test_authenticate_accepts_only_live_keys_of_the_deployment_mode(dep: Deployment) -> None:

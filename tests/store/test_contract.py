@@ -35,6 +35,7 @@ from zeropools.domain.ledger import (
     PLATFORM_VENUE,
     Balance,
     EntryDraft,
+    EntryFilter,
     LedgerEntry,
     LedgerHead,
     Line,
@@ -42,12 +43,13 @@ from zeropools.domain.ledger import (
     Posting,
 )
 from zeropools.domain.money import Currencies
+from zeropools.domain.paging import Page
 from zeropools.domain.partners import ApiKey, Partner, PartnerCurrency, hash_secret
 from zeropools.domain.payins import Payin, ReferenceOwner
 from zeropools.services.verify import verify
 from zeropools.store.migrations import migrations
 from zeropools.store.open import open_store
-from zeropools.store.protocol import EntryFilter, IntegrityViolation, Page, Store, Tx
+from zeropools.store.protocol import IntegrityViolation, Store, Tx
 from zeropools.store.sqlite import path_from_url
 
 CURRENCIES = Currencies()

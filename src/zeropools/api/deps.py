@@ -9,9 +9,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from zeropools.domain import limits
 from zeropools.domain.clock import utc_now
+from zeropools.domain.paging import Page
 from zeropools.services.auth import authenticate
 from zeropools.services.context import Ctx, Deployment
-from zeropools.store.protocol import Page
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: zpk_test_... or zpk_live_...")
 

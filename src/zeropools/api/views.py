@@ -12,9 +12,9 @@ from zeropools.domain.money import Currencies
 from zeropools.domain.partners import ApiKey, FundingInstructions, Partner
 from zeropools.domain.payins import Payin
 from zeropools.domain.pools import Pool
+from zeropools.domain.trades import Refusal
 from zeropools.services.balances import BalanceView
 from zeropools.services.trading import Capabilities, QuoteView, TradeView
-from zeropools.store.trading_sql import Refusal
 
 T = TypeVar("T")
 JSON = dict[str, Any]

@@ -368,3 +368,12 @@ def adjustment(currency: str, amount_minor: int, reason: str) -> EntryDraft:
         lines=(Line(AVAILABLE, amount_minor), Line(PLATFORM_ADJUSTMENTS, -amount_minor)),
         reason=reason,
     )
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    currency: str | None = None
+    type: str | None = None
+    trade_id: str | None = None
+    created_gte: str | None = None
+    created_lt: str | None = None

@@ -171,3 +171,9 @@ def check_quote_executable(quote: Quote, *, partner_id: str, used: bool, now: da
 
 def _is_aware(moment: datetime) -> bool:
     return moment.tzinfo is not None and moment.utcoffset() is not None
+
+
+@dataclass(frozen=True)
+class StoredQuote:
+    quote: Quote
+    used: bool

@@ -257,3 +257,17 @@ def move_trade(
         failure_reason=failure,
     )
     return TradeChange(moved, tuple(movements), f"trade.{to_status}")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refused execution, kept so support can say why an order did not trade."""
+
+    partner_id: str
+    id: str
+    quote_id: str | None
+    partner_order_id: str | None
+    code: str
+    detail: str
+    request_id: str
+    created_at: str

@@ -24,8 +24,7 @@ from zeropools.domain.errors import (
 )
 from zeropools.domain.ledger import canonical_json
 from zeropools.services.context import Ctx, Deployment
-from zeropools.store.protocol import Tx
-from zeropools.store.trading_sql import IdempotencyRecord
+from zeropools.store.protocol import IdempotencyRecord, Tx
 
 T = TypeVar("T")
 Rendered = tuple[int, bytes]

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from zeropools.domain import ledger
 from zeropools.domain.clock import from_rfc3339, to_rfc3339
 from zeropools.domain.errors import NotFound, ValidationFailed
-from zeropools.domain.ledger import EntryDraft, LedgerEntry, Posting
+from zeropools.domain.ledger import EntryDraft, EntryFilter, LedgerEntry, Posting
+from zeropools.domain.paging import Page
 from zeropools.services.context import Ctx, Deployment, scoped_partner
-from zeropools.store.protocol import EntryFilter, LedgerState, Page, Tx
+from zeropools.store.protocol import LedgerState, Tx
 
 
 def post(

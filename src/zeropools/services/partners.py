@@ -9,6 +9,7 @@ from zeropools.domain import ids, limits, references
 from zeropools.domain.clock import to_rfc3339
 from zeropools.domain.errors import NotFound, ValidationFailed
 from zeropools.domain.ledger import GENESIS_HASH, Balance
+from zeropools.domain.paging import Page
 from zeropools.domain.partners import (
     BALANCE_MODELS,
     OPERATOR,
@@ -23,7 +24,7 @@ from zeropools.domain.partners import (
     new_api_key_secret,
 )
 from zeropools.services.context import Ctx, Deployment, require_role, scoped_partner
-from zeropools.store.protocol import Page, Tx
+from zeropools.store.protocol import Tx
 
 
 @dataclass(frozen=True)

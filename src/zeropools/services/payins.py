@@ -25,11 +25,12 @@ from zeropools.domain.errors import (
     PayinConflict,
     ValidationFailed,
 )
+from zeropools.domain.paging import Page
 from zeropools.domain.partners import OPERATOR, PARTNER_ADMIN
 from zeropools.domain.payins import Payin, PayinNotification
 from zeropools.services.context import Ctx, Deployment, require_role
 from zeropools.services.ledger import post
-from zeropools.store.protocol import Page, Tx
+from zeropools.store.protocol import Tx
 
 SANDBOX_PREFIX = "sandbox"
 

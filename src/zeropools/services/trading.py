@@ -20,14 +20,14 @@ from zeropools.domain.errors import (
     ValidationFailed,
 )
 from zeropools.domain.ledger import EntryDraft, LedgerEntry, Links
+from zeropools.domain.paging import Page
 from zeropools.domain.partners import OPERATOR, PARTNER_ADMIN, PARTNER_SERVER, Partner
 from zeropools.domain.pools import Pool
 from zeropools.domain.quotes import Quote
-from zeropools.domain.trades import Trade
+from zeropools.domain.trades import Refusal, Trade
 from zeropools.services.context import Ctx, Deployment, require_role, scoped_partner
 from zeropools.services.ledger import post
-from zeropools.store.protocol import Page, Tx
-from zeropools.store.trading_sql import Refusal
+from zeropools.store.protocol import Tx
 
 ANY_ROLE = (OPERATOR, PARTNER_ADMIN, PARTNER_SERVER)
 # Which actions each target status is, and who may ask for it (API.md "Resources").

@@ -14,12 +14,19 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from zeropools.domain.ledger import Balance, LedgerEntry, LedgerHead, PlatformEntry, Posting
+from zeropools.domain.ledger import (
+    Balance,
+    EntryFilter,
+    LedgerEntry,
+    LedgerHead,
+    PlatformEntry,
+    Posting,
+)
+from zeropools.domain.paging import Page
 from zeropools.domain.partners import ApiKey, Partner
 from zeropools.domain.payins import Payin, ReferenceOwner
-from zeropools.domain.quotes import Quote
-from zeropools.domain.trades import Trade
-from zeropools.store.trading_sql import IdempotencyRecord, Refusal, StoredQuote
+from zeropools.domain.quotes import Quote, StoredQuote
+from zeropools.domain.trades import Refusal, Trade
 
 T = TypeVar("T")
 
@@ -33,24 +40,21 @@ class IntegrityViolation(Exception):
 
 
 @dataclass(frozen=True)
-class Page:
-    limit: int
-    starting_after: str | None = None
-
-
-@dataclass(frozen=True)
-class EntryFilter:
-    currency: str | None = None
-    type: str | None = None
-    trade_id: str | None = None
-    created_gte: str | None = None
-    created_lt: str | None = None
-
-
-@dataclass(frozen=True)
 class LedgerState:
     head: LedgerHead
     balances: Mapping[str, Balance]
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    scope: str
+    key: str
+    fingerprint: str
+    request_id: str
+    status_code: int | None
+    response_body: bytes | None
+    created_at: str
+    completed_at: str | None
 
 
 class Tx(Protocol):

@@ -14,6 +14,7 @@ from zeropools.domain import limits
 from zeropools.domain.ledger import (
     PLATFORM_SUSPENSE,
     Balance,
+    EntryFilter,
     LedgerEntry,
     LedgerHead,
     Links,
@@ -22,9 +23,10 @@ from zeropools.domain.ledger import (
     lines_from_json,
     lines_to_json,
 )
+from zeropools.domain.paging import Page
 from zeropools.domain.partners import ApiKey, Partner, PartnerCurrency
 from zeropools.domain.payins import Payin, ReferenceOwner
-from zeropools.store.protocol import EntryFilter, IntegrityViolation, LedgerState, Page, first
+from zeropools.store.protocol import IntegrityViolation, LedgerState, first
 from zeropools.store.trading_sql import TradingQueries
 
 Row = Mapping[str, Any]

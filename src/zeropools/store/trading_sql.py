@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from zeropools.domain.clock import from_rfc3339, to_rfc3339
 from zeropools.domain.ledger import LedgerEntry
-from zeropools.domain.quotes import OPEN, Quote
-from zeropools.domain.trades import Trade
+from zeropools.domain.quotes import OPEN, Quote, StoredQuote
+from zeropools.domain.trades import Refusal, Trade
+from zeropools.store.protocol import IdempotencyRecord
 
 QUOTE_COLUMNS = (
     "partner_id, id, pool_id, source_currency, source_amount_minor, target_asset, "
@@ -22,36 +22,6 @@ TRADE_COLUMNS = (
     "tx_hash, failure_reason, destination, request_id, created_at, updated_at"
 )
 _TRADE_NAMES = TRADE_COLUMNS.split(", ")
-
-
-@dataclass(frozen=True)
-class StoredQuote:
-    quote: Quote
-    used: bool
-
-
-@dataclass(frozen=True)
-class IdempotencyRecord:
-    scope: str
-    key: str
-    fingerprint: str
-    request_id: str
-    status_code: int | None
-    response_body: bytes | None
-    created_at: str
-    completed_at: str | None
-
-
-@dataclass(frozen=True)
-class Refusal:
-    partner_id: str
-    id: str
-    quote_id: str | None
-    partner_order_id: str | None
-    code: str
-    detail: str
-    request_id: str
-    created_at: str
 
 
 def quote_params(quote: Quote, request_id: str) -> tuple[Any, ...]:

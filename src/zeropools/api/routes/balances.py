@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from zeropools.api import models, views
 from zeropools.api.deps import Context, Dep, PageParams
 from zeropools.api.views import JSON
+from zeropools.domain.ledger import EntryFilter
 from zeropools.services import balances, ledger, partners
-from zeropools.store.protocol import EntryFilter
 
 router = APIRouter(tags=["balances"])
 PartnerQuery = Annotated[str | None, Query(description="operators: whose resource")]

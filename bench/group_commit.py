@@ -1,10 +1,11 @@
-"""Group commit: executions per second for one hot partner, with and without the Batcher.
+"""Group commit: executions per second for one hot partner, with and without group commit.
 
 Method: THREADS threads each execute N trades (idempotency key, quote, debit: the path of
 ``POST /v1/trades``) for the same partner, on SQLite and PostgreSQL. The baseline, measured in
 the same run on the same database, sends each command through its own ``store.write`` (one
-transaction per request); the other run sends them through ``Batcher.run`` (commands that arrive
-together share a commit). Median of ROUNDS rounds. Prints figures only.
+transaction per request); the other run sends them on the partner's lane of the
+``GroupCommitStore`` (commands that arrive together share a commit). Median of ROUNDS
+rounds. Prints figures only.
 
 Usage: .venv/bin/python bench/group_commit.py [--threads 8] [--n 50] [--rounds 3] [--pg URL]
 """
@@ -26,7 +27,7 @@ from zeropools.bootstrap import deployment, initialize
 from zeropools.config import Settings
 from zeropools.domain import ids
 from zeropools.services import idempotency, partners, payins, trading
-from zeropools.services.batching import Batcher
+from zeropools.services.commands import ExecuteTrade
 from zeropools.services.context import Actor, Ctx, Deployment
 from zeropools.store.open import open_store
 from zeropools.store.protocol import Tx
@@ -62,9 +63,7 @@ def command(dep: Deployment, partner_id: str, quote_id: str) -> tuple[Ctx, Calla
             scope=partner_id,
             key=f"k-{quote_id}",
             request_print=idempotency.fingerprint("POST", "/v1/trades", {"quote_id": quote_id}),
-            work=lambda t: trading.execute_in(
-                dep, c, t, quote_id=quote_id, partner_order_id=quote_id, destination=None
-            ),
+            work=lambda t: trading.execute_in(dep, c, t, ExecuteTrade(quote_id, quote_id)),
             render=lambda view: (201, b"{}"),
             render_error=lambda exc: (409, exc.code.encode()),
         )
@@ -81,17 +80,14 @@ def round_rate(dep: Deployment, threads: int, n: int, batched: bool) -> float:
         ).quote.id
         for _ in range(threads * n)
     ]
-    batcher = Batcher(dep.store)
     start_line = threading.Barrier(threads + 1)
 
     def worker(mine: list[str]) -> None:
         start_line.wait()
         for quote_id in mine:
             _, run = command(dep, partner_id, quote_id)
-            if batched:
-                batcher.run(partner_id, run)
-            else:
-                dep.store.write(run)
+            # no lane: a transaction of its own; the partner's lane: group-committed
+            dep.store.write(run, partner_id if batched else None)
 
     pool = [
         threading.Thread(target=worker, args=(quotes[i * n : (i + 1) * n],)) for i in range(threads)
@@ -114,7 +110,7 @@ def run(label: str, url: str, threads: int, n: int, rounds: int) -> None:
     store.close()
     print(f"{label:8} one transaction per request {plain:8.0f} executions/s")
     print(
-        f"{label:8} group commit (Batcher)       {grouped:8.0f} executions/s  "
+        f"{label:8} group commit (lane)          {grouped:8.0f} executions/s  "
         f"({grouped / plain:.2f} x)"
     )
 

@@ -12,10 +12,14 @@ from zeropools.domain.ledger import canonical_json
 from zeropools.domain.money import Currencies
 from zeropools.domain.partners import MODES
 from zeropools.domain.pools import PoolsConfig, default_pools, parse_pools_config
-from zeropools.services.batching import Batcher
 from zeropools.services.context import Deployment
+from zeropools.store.group_commit import GroupCommitStore
 from zeropools.store.open import open_store
 from zeropools.store.protocol import Store
+from zeropools.store.sqlite import path_from_url
+
+__all__ = ["ConfigurationError", "NotInitialized", "database_missing", "deployment", "initialize"]
+__all__ += ["open_store"]  # the CLI opens stores only through here (the dependency rule)
 
 MODE_SETTING = "mode"
 SCALES_SETTING = "currency_scales"
@@ -93,11 +97,16 @@ def deployment(settings: Settings, store: Store | None = None) -> Deployment:
         raise NotInitialized(f"{settings.db_url} is not initialized: run 'zeropools init' first.")
     currencies = Currencies(pin_currency_scales(store, settings.currency_scales))
     return Deployment(
-        store=store,
+        # every laned write (a partner's balance) is group-committed with that partner's others
+        store=store if isinstance(store, GroupCommitStore) else GroupCommitStore(store),
         mode=mode,
         currencies=currencies,
         pools=load_pools(settings.pools_file, currencies),
-        batcher=Batcher(store),
         funding_accounts=settings.funding_accounts,
         default_funding_account=settings.funding_account,
     )
+
+
+def database_missing(url: str) -> bool:
+    """A SQLite URL whose file does not exist (only ``init`` may create one)."""
+    return url.startswith("sqlite:///") and not path_from_url(url).exists()

@@ -9,7 +9,14 @@ import typer
 from rich.console import Console
 
 from zeropools import config
-from zeropools.bootstrap import ConfigurationError, NotInitialized, deployment, initialize
+from zeropools.bootstrap import (
+    ConfigurationError,
+    NotInitialized,
+    database_missing,
+    deployment,
+    initialize,
+    open_store,
+)
 from zeropools.domain import ids
 from zeropools.domain.clock import to_rfc3339, utc_now
 from zeropools.domain.errors import DomainError
@@ -17,8 +24,6 @@ from zeropools.domain.partners import MODES, key_mode
 from zeropools.services import partners
 from zeropools.services.context import Ctx, Deployment
 from zeropools.services.verify import verify as verify_ledger
-from zeropools.store.open import open_store
-from zeropools.store.sqlite import path_from_url
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 # soft_wrap: a summary piped into a log stays one line
@@ -106,7 +111,7 @@ def _open(settings: config.Settings) -> Deployment:
 
 def _require_database(url: str) -> None:
     """A missing SQLite file is a typo, not a new database: only ``init`` creates one."""
-    if url.startswith("sqlite:///") and not path_from_url(url).exists():
+    if database_missing(url):
         err.print(f"[red]no database at {url}: run 'zeropools init --db {url}' first[/red]")
         raise typer.Exit(1)
 

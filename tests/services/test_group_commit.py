@@ -1,7 +1,8 @@
 """Group commit: concurrent commands of one partner share a transaction, each with its outcome.
 
-Goal: the ``Batcher`` applies queued commands in one commit, in order, a refusal undoing only
-its own command, and a failed commit failing every command of the batch (nothing half-done).
+Goal: the ``GroupCommitStore`` applies queued commands in one commit, in order, a refusal
+undoing only its own command, and a failed commit failing every command of the batch (nothing
+half-done).
 Method: real stores (SQLite and PostgreSQL); a first command holds the leadership until nine
 more are queued behind it, so the second transaction provably carries the other nine; the store's
 ``write`` is wrapped to count transactions.
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 
 from zeropools.domain.errors import DomainError, InsufficientBalance
-from zeropools.services.batching import Batcher
+from zeropools.store.group_commit import GroupCommitStore
 from zeropools.store.protocol import Store, Tx
 
 QUEUE_WAIT_S = 10.0
@@ -28,9 +29,10 @@ class CountingStore:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.url, self.dialect = store.url, store.dialect
         self.writes = 0
 
-    def write(self, work: Callable[[Tx], Any]) -> Any:
+    def write(self, work: Callable[[Tx], Any], lane: str | None = None) -> Any:
         self.writes += 1
         return self.store.write(work)
 
@@ -51,12 +53,12 @@ def _refused(name: str) -> Callable[[Tx], str]:
     return work
 
 
-def _queued(batcher: Batcher, key: str) -> int:
+def _queued(batcher: GroupCommitStore, key: str) -> int:
     with batcher._lock:
         return len(batcher._queues.get(key, ()))
 
 
-def _leading_alone(batcher: Batcher, key: str) -> bool:
+def _leading_alone(batcher: GroupCommitStore, key: str) -> bool:
     with batcher._lock:
         return key in batcher._leading and not batcher._queues.get(key)
 
@@ -65,7 +67,7 @@ def test_queued_commands_share_one_commit_and_a_refusal_undoes_only_itself(
     store: Store,
 ) -> None:
     counting = CountingStore(store)
-    batcher = Batcher(counting)  # type: ignore[arg-type]
+    batcher = GroupCommitStore(counting)  # type: ignore[arg-type]
     release = threading.Event()
 
     def first(tx: Tx) -> str:
@@ -80,7 +82,7 @@ def test_queued_commands_share_one_commit_and_a_refusal_undoes_only_itself(
 
     def submit(i: int) -> None:
         try:
-            results[i] = batcher.run("partner_a", commands[i])
+            results[i] = batcher.write(commands[i], "partner_a")
         except DomainError as refusal:
             results[i] = refusal
 
@@ -107,7 +109,7 @@ def test_queued_commands_share_one_commit_and_a_refusal_undoes_only_itself(
 
 
 def test_a_failed_shared_commit_fails_every_command_and_writes_nothing(store: Store) -> None:
-    batcher = Batcher(store)
+    batcher = GroupCommitStore(store)
     boom = RuntimeError("the store is gone")
 
     def breaks(tx: Tx) -> str:
@@ -115,8 +117,8 @@ def test_a_failed_shared_commit_fails_every_command_and_writes_nothing(store: St
         raise boom
 
     with pytest.raises(RuntimeError):
-        batcher.run("partner_b", breaks)
+        batcher.write(breaks, "partner_b")
     assert store.read(lambda tx: tx.get_setting("broken")) is None
     # the key is free again: the next command leads and commits
-    assert batcher.run("partner_b", _setting("after", "ok")) == "ok"
+    assert batcher.write(_setting("after", "ok"), "partner_b") == "ok"
     assert store.read(lambda tx: tx.get_setting("after")) == "ok"

@@ -37,7 +37,8 @@ from support import balance_minor, entries_of
 from zeropools.bootstrap import deployment, initialize
 from zeropools.config import Settings
 from zeropools.domain.errors import IdempotencyKeyInUse, InsufficientBalance
-from zeropools.services import idempotency, trading
+from zeropools.services import dispatch, idempotency, trading
+from zeropools.services.commands import ExecuteTrade
 from zeropools.services.context import Deployment
 from zeropools.services.verify import verify
 from zeropools.store.open import open_store
@@ -252,18 +253,12 @@ def _execute_with_key(
     ctx = server_ctx(partner_id)
     body = {"quote_id": quote_id, "partner_order_id": "order-1", "destination": None}
     try:
-        return idempotency.run(
+        return dispatch.apply_idempotent(
             dep,
             ctx,
-            scope=partner_id,
+            ExecuteTrade(quote_id, "order-1"),
             key=key,
             request_print=idempotency.fingerprint("POST", "/v1/trades", body),
-            work=lambda tx: trading.execute_in(
-                dep, ctx, tx, quote_id=quote_id, partner_order_id="order-1", destination=None
-            ),
-            render=lambda view: (201, view.trade.id.encode()),
-            render_error=lambda exc: (409, exc.code.encode()),
-            on_refusal=trading.record_refusal(ctx, quote_id, "order-1"),
         )
     except IdempotencyKeyInUse:
         return "in_use"
@@ -310,7 +305,8 @@ def test_one_quote_executed_concurrently_under_many_keys_trades_once(dep: Deploy
     assert all(not isinstance(o, str) and not o.replayed for o in outcomes), outcomes
     answers = sorted((o.status, o.body) for o in outcomes if not isinstance(o, str))
     assert [status for status, _ in answers] == [201] + [409] * (THREADS - 1)
-    assert {body for status, body in answers if status == 409} == {b"quote_already_used"}
+    codes = {json.loads(body)["code"] for status, body in answers if status == 409}
+    assert codes == {"quote_already_used"}
     assert [e.type for e in entries_of(dep, partner_id)] == ["payin_credit", "trade_reserve"]
     assert balance_minor(dep, partner_id) == (970_00, 30_00)
     assert verify(dep.store).ok

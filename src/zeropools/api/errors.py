@@ -12,31 +12,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from zeropools.domain import errors as e
+from zeropools.representations.problems import (
+    PROBLEM_JSON,
+    STATUS,
+    domain_problem_body,
+    problem_body,
+    status_of,
+)
 
-PROBLEM_JSON = "application/problem+json"
+__all__ = ["PROBLEM_JSON", "STATUS", "domain_problem_body", "install", "problem_body", "status_of"]
 
-STATUS: dict[type[e.DomainError], int] = {
-    e.MalformedJson: 400,
-    e.IdempotencyKeyRequired: 400,
-    e.Unauthenticated: 401,
-    e.Forbidden: 403,
-    e.NotFound: 404,
-    e.InsufficientBalance: 409,
-    e.QuoteExpired: 409,
-    e.QuoteAlreadyUsed: 409,
-    e.InvalidTransition: 409,
-    e.IdempotencyKeyInUse: 409,
-    e.PayinConflict: 409,
-    e.PeriodHasOpenItems: 409,
-    e.PayloadTooLarge: 413,
-    e.ValidationFailed: 422,
-    e.AmountInvalid: 422,
-    e.AmountPrecisionExceeded: 422,
-    e.CurrencyNotEnabled: 422,
-    e.PoolDisabled: 422,
-    e.AmountOutOfRange: 422,
-    e.IdempotencyKeyReused: 422,
-}
 
 # What the /errors/{code} page says: what happened and what to do about it.
 EXPLANATIONS: dict[str, str] = {
@@ -78,37 +63,11 @@ def request_id_of(request: Request) -> str:
     return str(getattr(request.state, "request_id", "req_unknown"))
 
 
-def problem_body(
-    request_id: str, status: int, code: str, title: str, detail: str, **extra: Any
-) -> dict[str, Any]:
-    return {
-        "type": f"/errors/{code}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-        "request_id": request_id,
-        **extra,
-    }
-
-
 def problem(
     request: Request, status: int, code: str, title: str, detail: str, **extra: Any
 ) -> JSONResponse:
     body = problem_body(request_id_of(request), status, code, title, detail, **extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
-
-
-def domain_problem_body(exc: e.DomainError, request_id: str) -> tuple[int, dict[str, Any]]:
-    status = status_of(exc)
-    return status, problem_body(request_id, status, exc.code, exc.title, exc.detail, **exc.extra)
-
-
-def status_of(exc: e.DomainError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]
-    raise AssertionError(f"{type(exc).__name__} is not mapped to an HTTP status")
 
 
 def _field(loc: tuple[Any, ...]) -> str:

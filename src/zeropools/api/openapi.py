@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from zeropools.api.models import Problem
+from zeropools.representations.models import Problem
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _IDEMPOTENCY_KEY = {

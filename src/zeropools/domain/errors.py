@@ -137,3 +137,19 @@ def all_error_classes() -> list[type[DomainError]]:
             found.append(sub)
             pending.append(sub)
     return found
+
+
+class Overloaded(Exception):
+    """The partner's command queue is full: nothing was done, retry after ``retry_after_s``.
+
+    Not a ``DomainError``: it is no mistake of the caller's, it is raised before any
+    transaction (so it is never stored as an idempotent response), and it maps to 503.
+    """
+
+    code: ClassVar[str] = "overloaded"
+    title: ClassVar[str] = "Overloaded"
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retry_after_s = retry_after_s

@@ -44,3 +44,7 @@ DESTINATION_CHARS_MAX = 200
 TX_HASH_CHARS_MAX = 200
 IMPORT_CHUNK_CREDITS = 500
 GROUP_COMMIT_COMMANDS_MAX = 64  # commands of one partner sharing one transaction
+# commands waiting behind one partner's running batch; beyond it a request fails fast with 503
+# (a queue this deep already waits ~GROUP_COMMIT_QUEUE_MAX / GROUP_COMMIT_COMMANDS_MAX commits)
+GROUP_COMMIT_QUEUE_MAX = 1024
+OVERLOADED_RETRY_AFTER_S = 1  # what a 503 overloaded tells the caller to wait

@@ -3,33 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from zeropools.domain.clock import to_rfc3339
 from zeropools.domain.errors import NotFound
 from zeropools.domain.partners import Partner, PartnerCurrency
+from zeropools.domain.readmodels import BalanceView
 from zeropools.services.context import Ctx, Deployment, scoped_partner
 from zeropools.store.protocol import Tx
-
-
-@dataclass(frozen=True)
-class BalanceView:
-    partner_id: str
-    currency: str
-    available_minor: int
-    reserved_minor: int
-    pending_minor: int
-    low_balance_threshold_minor: int | None
-    as_of: str
-
-    @property
-    def total_minor(self) -> int:
-        return self.available_minor + self.reserved_minor
-
-    @property
-    def low(self) -> bool:
-        threshold = self.low_balance_threshold_minor
-        return threshold is not None and self.available_minor < threshold
 
 
 def _view(pc: PartnerCurrency, pending: Mapping[str, int], as_of: str) -> BalanceView:

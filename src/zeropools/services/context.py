@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from zeropools.domain.errors import Forbidden, NotFound, ValidationFailed
 from zeropools.domain.money import Currencies
@@ -13,20 +12,17 @@ from zeropools.domain.partners import DEMO_FUNDING_ACCOUNT, OPERATOR, FundingAcc
 from zeropools.domain.pools import PoolsConfig, default_pools
 from zeropools.store.protocol import Store
 
-if TYPE_CHECKING:
-    from zeropools.services.batching import Batcher
-
 
 @dataclass(frozen=True)
 class Deployment:
+    """``store`` is the one door for writes (bootstrap wraps it in group commit)."""
+
     store: Store
     mode: str
     currencies: Currencies = field(default_factory=Currencies)
     funding_accounts: Mapping[str, FundingAccount] = field(default_factory=dict)
     default_funding_account: FundingAccount = DEMO_FUNDING_ACCOUNT
     pools: PoolsConfig = field(default_factory=default_pools)
-    # group commit for partners' money-moving requests; None: one transaction per request
-    batcher: Batcher | None = None
 
     def funding_account(self, currency: str) -> FundingAccount:
         return self.funding_accounts.get(currency, self.default_funding_account)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, TypeVar
 
 from zeropools.domain import limits
@@ -23,7 +22,7 @@ from zeropools.domain.errors import (
     IdempotencyKeyReused,
 )
 from zeropools.domain.ledger import canonical_json
-from zeropools.services.context import Ctx, Deployment
+from zeropools.services.context import Ctx
 from zeropools.store.protocol import IdempotencyRecord, Tx
 
 T = TypeVar("T")
@@ -120,37 +119,3 @@ def run_in(
             on_refusal(tx, refusal)
     tx.complete_idempotency(scope, key, status, body, to_rfc3339(ctx.now))
     return StoredResponse(status, body, ctx.request_id, False)
-
-
-def run(
-    dep: Deployment,
-    ctx: Ctx,
-    *,
-    scope: str,
-    key: str,
-    request_print: str,
-    work: Callable[[Tx], T],
-    render: Callable[[T], Rendered],
-    render_error: Callable[[DomainError], Rendered],
-    on_refusal: Callable[[Tx, DomainError], None] | None = None,
-) -> StoredResponse:
-    """``run_in`` as a command of its own: what every money-moving POST does.
-
-    A partner's commands go through the deployment's ``Batcher`` (concurrent ones share a
-    commit); an operator's span partners, so each gets its own transaction.
-    """
-    command = partial(
-        run_in,
-        ctx=ctx,
-        scope=scope,
-        key=key,
-        request_print=request_print,
-        work=work,
-        render=render,
-        render_error=render_error,
-        on_refusal=on_refusal,
-    )
-    assert ctx.actor is not None
-    if dep.batcher is not None and ctx.actor.partner_id is not None:
-        return dep.batcher.run(ctx.actor.partner_id, command)
-    return dep.store.write(command)

@@ -16,9 +16,10 @@ from zeropools.bankfiles import StatementCredit, StatementError, parse_statement
 from zeropools.domain import limits, payins
 from zeropools.domain.errors import DomainError, PayinConflict, PayloadTooLarge, ValidationFailed
 from zeropools.domain.partners import OPERATOR
+from zeropools.services import dispatch
+from zeropools.services.commands import RecordPayins
 from zeropools.services.context import Ctx, Deployment, require_role
-from zeropools.services.payins import Recorded, notification, record_many
-from zeropools.store.protocol import Tx
+from zeropools.services.payins import Recorded, notification
 
 
 @dataclass
@@ -88,12 +89,8 @@ def import_statement(
     for start in range(0, len(notes), limits.IMPORT_CHUNK_CREDITS):
         chunk = notes[start : start + limits.IMPORT_CHUNK_CREDITS]
 
-        def work(
-            tx: Tx, chunk: list[payins.PayinNotification] = chunk
-        ) -> list[Recorded | PayinConflict]:
-            return record_many(dep, ctx, tx, chunk)
-
-        for outcome in dep.store.write(work):
+        outcomes = dispatch.apply(dep, ctx, RecordPayins(tuple(chunk)))
+        for outcome in outcomes:
             _count(summary, outcome)
         if progress is not None:
             progress(len(chunk))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from zeropools.domain import ids, limits, references
 from zeropools.domain.clock import to_rfc3339
@@ -23,6 +24,8 @@ from zeropools.domain.partners import (
     hash_secret,
     new_api_key_secret,
 )
+from zeropools.services import dispatch
+from zeropools.services.commands import CreatePartner, IssueApiKey, RevokeApiKey
 from zeropools.services.context import Ctx, Deployment, require_role, scoped_partner
 from zeropools.store.protocol import Tx
 
@@ -63,7 +66,15 @@ def create_partner(
     currencies: Sequence[str],
     low_balance_threshold: Mapping[str, str] | None = None,
 ) -> NewPartner:
+    command = CreatePartner(name, balance_model, tuple(currencies), low_balance_threshold)
+    return cast(NewPartner, dispatch.apply(dep, ctx, command))
+
+
+def create_partner_in(dep: Deployment, ctx: Ctx, tx: Tx, command: CreatePartner) -> NewPartner:
+    """A partner with its keys (secrets returned once) and a funding reference per currency."""
     require_role(ctx, OPERATOR)
+    name, balance_model, currencies = command.name, command.balance_model, command.currencies
+    low_balance_threshold = command.low_balance_threshold
     name = name.strip()
     if not name or len(name) > limits.PARTNER_NAME_CHARS_MAX:
         raise ValidationFailed.field("name", f"1 to {limits.PARTNER_NAME_CHARS_MAX} characters")
@@ -88,30 +99,26 @@ def create_partner(
     partner_id = ids.new_id(ids.PARTNER)
     keys = tuple(_new_key(dep, ctx, role, partner_id) for role in PARTNER_ROLES)
 
-    def work(tx: Tx) -> Partner:
-        # references are random; a collision hits the UNIQUE index and the store retries
-        partner = Partner(
-            id=partner_id,
-            name=name,
-            balance_model=balance_model,
-            created_at=to_rfc3339(ctx.now),
-            currencies=tuple(
-                PartnerCurrency(
-                    partner_id=partner_id,
-                    currency=code,
-                    funding_reference=references.new_creditor_reference(),
-                    low_balance_threshold_minor=thresholds.get(code),
-                    balance=Balance(),
-                )
-                for code in currencies
-            ),
-        )
-        tx.insert_partner(partner, GENESIS_HASH)
-        for issued in keys:
-            tx.insert_api_key(issued.key)
-        return partner
-
-    partner = dep.store.write(work)
+    # references are random; a collision hits the UNIQUE index and the store retries
+    partner = Partner(
+        id=partner_id,
+        name=name,
+        balance_model=balance_model,
+        created_at=to_rfc3339(ctx.now),
+        currencies=tuple(
+            PartnerCurrency(
+                partner_id=partner_id,
+                currency=code,
+                funding_reference=references.new_creditor_reference(),
+                low_balance_threshold_minor=thresholds.get(code),
+                balance=Balance(),
+            )
+            for code in currencies
+        ),
+    )
+    tx.insert_partner(partner, GENESIS_HASH)
+    for issued in keys:
+        tx.insert_api_key(issued.key)
     return NewPartner(partner, keys, instructions_for(dep, partner))
 
 
@@ -152,17 +159,21 @@ def partner_funding_instructions(
 
 
 def issue_api_key(dep: Deployment, ctx: Ctx, partner_id: str, role: str) -> IssuedKey:
+    return cast(IssuedKey, dispatch.apply(dep, ctx, IssueApiKey(partner_id, role)))
+
+
+def issue_api_key_in(dep: Deployment, ctx: Ctx, tx: Tx, command: IssueApiKey) -> IssuedKey:
     require_role(ctx, OPERATOR)
-    if role not in PARTNER_ROLES:
+    partner_id, role = command.partner_id, command.role
+    if partner_id is None:
+        if role != OPERATOR:
+            raise ValidationFailed.field("role", "operator keys have the operator role")
+    elif role not in PARTNER_ROLES:
         raise ValidationFailed.field("role", f"one of {', '.join(PARTNER_ROLES)}")
+    if partner_id is not None and tx.get_partner(partner_id) is None:
+        raise NotFound(f"No partner {partner_id!r}.")
     issued = _new_key(dep, ctx, role, partner_id)
-
-    def work(tx: Tx) -> None:
-        if tx.get_partner(partner_id) is None:
-            raise NotFound(f"No partner {partner_id!r}.")
-        tx.insert_api_key(issued.key)
-
-    dep.store.write(work)
+    tx.insert_api_key(issued.key)
     return issued
 
 
@@ -173,18 +184,18 @@ def list_api_keys(dep: Deployment, ctx: Ctx, partner_id: str) -> list[ApiKey]:
 
 
 def revoke_api_key(dep: Deployment, ctx: Ctx, key_id: str) -> ApiKey:
+    return cast(ApiKey, dispatch.apply(dep, ctx, RevokeApiKey(key_id)))
+
+
+def revoke_api_key_in(dep: Deployment, ctx: Ctx, tx: Tx, command: RevokeApiKey) -> ApiKey:
     require_role(ctx, OPERATOR)
-
-    def work(tx: Tx) -> ApiKey:
-        key = tx.get_api_key(key_id)
-        if key is None:
-            raise NotFound(f"No API key {key_id!r}.")
-        tx.revoke_api_key(key_id, to_rfc3339(ctx.now))
-        revoked = tx.get_api_key(key_id)
-        assert revoked is not None
-        return revoked
-
-    return dep.store.write(work)
+    key = tx.get_api_key(command.key_id)
+    if key is None:
+        raise NotFound(f"No API key {command.key_id!r}.")
+    tx.revoke_api_key(command.key_id, to_rfc3339(ctx.now))
+    revoked = tx.get_api_key(command.key_id)
+    assert revoked is not None
+    return revoked
 
 
 def ensure_operator_key(dep: Deployment, secret: str, now_text: str) -> ApiKey:

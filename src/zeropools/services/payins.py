@@ -11,6 +11,7 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import cast
 
 from zeropools.domain import ids, ledger, limits, payins, references
 from zeropools.domain.clock import to_rfc3339
@@ -28,6 +29,8 @@ from zeropools.domain.errors import (
 from zeropools.domain.paging import Page
 from zeropools.domain.partners import OPERATOR, PARTNER_ADMIN
 from zeropools.domain.payins import Payin, PayinNotification
+from zeropools.services import dispatch
+from zeropools.services.commands import RecordPayin
 from zeropools.services.context import Ctx, Deployment, require_role
 from zeropools.services.ledger import post
 from zeropools.store.protocol import Tx
@@ -255,10 +258,14 @@ def _new_payin(
 
 
 def record_payin(dep: Deployment, ctx: Ctx, note: PayinNotification) -> Recorded:
+    return cast(Recorded, dispatch.apply(dep, ctx, RecordPayin(note)))
+
+
+def record_command_in(dep: Deployment, ctx: Ctx, tx: Tx, command: RecordPayin) -> Recorded:
+    """A bank credit from the operator, or a partner admin's sandbox top-up (test mode)."""
     actor = require_role(ctx, OPERATOR, PARTNER_ADMIN)
-    if not actor.is_operator:
-        note = _sandbox(ctx, dep, note)
-    return dep.store.write(lambda tx: record_in(dep, ctx, tx, note))
+    note = command.note if actor.is_operator else _sandbox(ctx, dep, command.note)
+    return record_in(dep, ctx, tx, note)
 
 
 def _park(ctx: Ctx, tx: Tx, booked: Payin, stored: bool) -> Payin:

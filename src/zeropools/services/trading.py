@@ -7,9 +7,8 @@ row changes with them, so a trade's status and its entries can never disagree.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import partial
+from collections.abc import Sequence
+from typing import cast
 
 from zeropools.domain import ids, limits, quotes, trades
 from zeropools.domain.clock import to_rfc3339
@@ -23,8 +22,10 @@ from zeropools.domain.ledger import EntryDraft, LedgerEntry, Links
 from zeropools.domain.paging import Page
 from zeropools.domain.partners import OPERATOR, PARTNER_ADMIN, PARTNER_SERVER, Partner
 from zeropools.domain.pools import Pool
-from zeropools.domain.quotes import Quote
+from zeropools.domain.readmodels import Capabilities, QuoteView, TradeView
 from zeropools.domain.trades import Refusal, Trade
+from zeropools.services import dispatch
+from zeropools.services.commands import CreateQuote, ExecuteTrade, MoveTrade
 from zeropools.services.context import Ctx, Deployment, require_role, scoped_partner
 from zeropools.services.ledger import post
 from zeropools.store.protocol import Tx
@@ -37,18 +38,6 @@ ACTION_ROLES = {
     trades.FAILED: (OPERATOR,),
     trades.RETURNED: (OPERATOR,),
 }
-
-
-@dataclass(frozen=True)
-class QuoteView:
-    quote: Quote
-    status: str
-
-
-@dataclass(frozen=True)
-class TradeView:
-    trade: Trade
-    entries: tuple[LedgerEntry, ...]
 
 
 def _text(field: str, value: str | None, required: bool, chars_max: int) -> str | None:
@@ -83,6 +72,37 @@ def _partner(tx: Tx, partner_id: str) -> Partner:
     return partner
 
 
+def quote_in(dep: Deployment, ctx: Ctx, tx: Tx, command: CreateQuote) -> QuoteView:
+    """A firm quote for the caller's partner (operators name it with ``partner_id``)."""
+    require_role(ctx, *ANY_ROLE)
+    partner_id = scoped_partner(ctx, command.partner_id)
+    pool = _pool(dep, command.pool_id)
+    order_id = _text(
+        "partner_order_id", command.partner_order_id, False, limits.PARTNER_ORDER_ID_CHARS_MAX
+    )
+    amount_minor = dep.currencies.parse(command.source_amount, pool.source_currency)
+    partner = _partner(tx, partner_id)
+    if partner.currency(pool.source_currency) is None:
+        raise CurrencyNotEnabled(
+            f"{pool.source_currency} is not enabled for this partner.",
+            currency=pool.source_currency,
+            enabled=[pc.currency for pc in partner.currencies],
+        )
+    quote = quotes.price_quote(
+        pool,
+        dep.pools.rates.rate(pool, ctx.now),
+        amount_minor,
+        dep.currencies,
+        quote_id=ids.new_id(ids.moded_prefix("pq", dep.mode)),
+        partner_id=partner_id,
+        partner_order_id=order_id,
+        now=ctx.now,
+        ttl_s=limits.QUOTE_TTL_S,
+    )
+    tx.insert_quote(quote, ctx.request_id)
+    return QuoteView(quote, quotes.OPEN)
+
+
 def create_quote(
     dep: Deployment,
     ctx: Ctx,
@@ -92,36 +112,8 @@ def create_quote(
     partner_order_id: str | None,
     partner_id: str | None = None,
 ) -> QuoteView:
-    """A firm quote for the caller's partner (operators name it with ``partner_id``)."""
-    require_role(ctx, *ANY_ROLE)
-    partner_id = scoped_partner(ctx, partner_id)
-    pool = _pool(dep, pool_id)
-    order_id = _text("partner_order_id", partner_order_id, False, limits.PARTNER_ORDER_ID_CHARS_MAX)
-    amount_minor = dep.currencies.parse(source_amount, pool.source_currency)
-
-    def work(tx: Tx) -> QuoteView:
-        partner = _partner(tx, partner_id)
-        if partner.currency(pool.source_currency) is None:
-            raise CurrencyNotEnabled(
-                f"{pool.source_currency} is not enabled for this partner.",
-                currency=pool.source_currency,
-                enabled=[pc.currency for pc in partner.currencies],
-            )
-        quote = quotes.price_quote(
-            pool,
-            dep.pools.rates.rate(pool, ctx.now),
-            amount_minor,
-            dep.currencies,
-            quote_id=ids.new_id(ids.moded_prefix("pq", dep.mode)),
-            partner_id=partner_id,
-            partner_order_id=order_id,
-            now=ctx.now,
-            ttl_s=limits.QUOTE_TTL_S,
-        )
-        tx.insert_quote(quote, ctx.request_id)
-        return QuoteView(quote, quotes.OPEN)
-
-    return dep.store.write(work)
+    command = CreateQuote(pool_id, source_amount, partner_order_id, partner_id)
+    return cast(QuoteView, dispatch.apply(dep, ctx, command))
 
 
 def get_quote(dep: Deployment, ctx: Ctx, quote_id: str) -> QuoteView:
@@ -160,19 +152,12 @@ def _drafts(trade: Trade, movements: Sequence[trades.Movement], tx: Tx) -> list[
     return drafts
 
 
-def execute_in(
-    dep: Deployment,
-    ctx: Ctx,
-    tx: Tx,
-    *,
-    quote_id: str,
-    partner_order_id: str | None,
-    destination: str | None,
-) -> TradeView:
+def execute_in(dep: Deployment, ctx: Ctx, tx: Tx, command: ExecuteTrade) -> TradeView:
     """Execute a quote inside ``tx``: checks in API.md's order, then reserve or debit.
 
     Partner keys execute their own quotes; an operator may execute any partner's quote.
     """
+    quote_id, partner_order_id = command.quote_id, command.partner_order_id
     actor = require_role(ctx, *ANY_ROLE)
     partner_id = actor.partner_id
     if partner_id is None:
@@ -182,7 +167,7 @@ def execute_in(
         partner_id = peek.quote.partner_id
     order_id = _text("partner_order_id", partner_order_id, True, limits.PARTNER_ORDER_ID_CHARS_MAX)
     assert order_id is not None
-    dest = _text("destination", destination, False, limits.DESTINATION_CHARS_MAX)
+    dest = _text("destination", command.destination, False, limits.DESTINATION_CHARS_MAX)
     # Lock first: every check below then sees what no concurrent execution can change.
     locked = tx.lock_ledger(partner_id)
     stored = tx.get_quote(quote_id)
@@ -213,42 +198,28 @@ def execute_in(
     return TradeView(change.trade, posting.entries)
 
 
-def record_refusal(
-    ctx: Ctx, quote_id: str | None, partner_order_id: str | None
-) -> Callable[[Tx, DomainError], None]:
-    """A callback for the idempotency layer: keep the refused execution queryable."""
-
-    def on_refusal(tx: Tx, error: DomainError) -> None:
-        if ctx.actor is None or ctx.actor.partner_id is None:
-            return  # an operator (or anonymous) refusal belongs to no partner's order
-        tx.insert_refusal(
-            Refusal(
-                partner_id=ctx.actor.partner_id,
-                id=ids.new_id("ptr_"),
-                quote_id=quote_id,
-                partner_order_id=partner_order_id,
-                code=error.code,
-                detail=error.detail,
-                request_id=ctx.request_id,
-                created_at=to_rfc3339(ctx.now),
-            )
+def record_refusal(ctx: Ctx, tx: Tx, command: ExecuteTrade, error: DomainError) -> None:
+    """Keep a refused execution queryable (``GET /v1/trade-refusals``, support packets)."""
+    if ctx.actor is None or ctx.actor.partner_id is None:
+        return  # an operator (or anonymous) refusal belongs to no partner's order
+    tx.insert_refusal(
+        Refusal(
+            partner_id=ctx.actor.partner_id,
+            id=ids.new_id("ptr_"),
+            quote_id=command.quote_id,
+            partner_order_id=command.partner_order_id,
+            code=error.code,
+            detail=error.detail,
+            request_id=ctx.request_id,
+            created_at=to_rfc3339(ctx.now),
         )
+    )
 
-    return on_refusal
 
-
-def move_in(
-    dep: Deployment,
-    ctx: Ctx,
-    tx: Tx,
-    trade_id: str,
-    to_status: str,
-    *,
-    delivered_amount: object = None,
-    tx_hash: str | None = None,
-    reason: str | None = None,
-) -> TradeView:
+def move_in(dep: Deployment, ctx: Ctx, tx: Tx, command: MoveTrade) -> TradeView:
     """Settle, release, fail or return a trade inside ``tx``."""
+    trade_id, to_status, reason = command.trade_id, command.to_status, command.reason
+    delivered_amount, tx_hash = command.delivered_amount, command.tx_hash
     actor = require_role(ctx, *ACTION_ROLES[to_status])
     found = tx.get_trade(trade_id)
     if found is None or (not actor.is_operator and found.partner_id != actor.partner_id):
@@ -286,15 +257,8 @@ def execute_trade(
     destination: str | None = None,
 ) -> TradeView:
     """Execute without an idempotency key (services, tests, the demo)."""
-    work = partial(
-        execute_in,
-        dep,
-        ctx,
-        quote_id=quote_id,
-        partner_order_id=partner_order_id,
-        destination=destination,
-    )
-    return dep.store.write(work)
+    command = ExecuteTrade(quote_id, partner_order_id, destination)
+    return cast(TradeView, dispatch.apply(dep, ctx, command))
 
 
 def move_trade(
@@ -308,17 +272,36 @@ def move_trade(
     reason: str | None = None,
 ) -> TradeView:
     """Move without an idempotency key (services, tests, the venue simulator)."""
-    work = partial(
-        move_in,
-        dep,
-        ctx,
-        trade_id=trade_id,
-        to_status=to_status,
-        delivered_amount=delivered_amount,
-        tx_hash=tx_hash,
-        reason=reason,
-    )
-    return dep.store.write(work)
+    command = MoveTrade(trade_id, to_status, delivered_amount, tx_hash, reason)
+    return cast(TradeView, dispatch.apply(dep, ctx, command))
+
+
+def quote_lane(dep: Deployment, ctx: Ctx, command: CreateQuote) -> str | None:
+    assert ctx.actor is not None
+    return ctx.actor.partner_id or command.partner_id
+
+
+def execute_lane(dep: Deployment, ctx: Ctx, command: ExecuteTrade) -> str | None:
+    """The partner whose balance the execution touches: the key's, or (operators) the quote's."""
+    assert ctx.actor is not None
+    if ctx.actor.partner_id is not None:
+        return ctx.actor.partner_id
+    stored = dep.store.read(lambda tx: tx.get_quote(command.quote_id))
+    return stored.quote.partner_id if stored is not None else None
+
+
+def move_lane(dep: Deployment, ctx: Ctx, command: MoveTrade) -> str | None:
+    """The trade's partner, whoever asks: an operator's settle batches with that partner's."""
+    assert ctx.actor is not None
+    if ctx.actor.partner_id is not None:
+        return ctx.actor.partner_id
+    trade = dep.store.read(lambda tx: tx.get_trade(command.trade_id))
+    return trade.partner_id if trade is not None else None
+
+
+def due_trades(dep: Deployment, created_before: str, limit: int) -> list[Trade]:
+    """Open trades older than ``created_before`` (what a venue has to decide)."""
+    return dep.store.read(lambda tx: tx.open_trades_before(created_before, limit))
 
 
 def get_trade(dep: Deployment, ctx: Ctx, trade_id: str) -> TradeView:
@@ -370,14 +353,6 @@ def list_trades(
         return [TradeView(t, tuple(entries.get(t.id, []))) for t in found]
 
     return dep.store.read(work)
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    partner: Partner
-    mode: str
-    pools: tuple[Pool, ...]
-    fundable_currencies: tuple[str, ...]
 
 
 def capabilities(dep: Deployment, ctx: Ctx, partner_id: str | None) -> Capabilities:

@@ -62,7 +62,8 @@ class PostgresStore:
                 raise IntegrityViolation(str(exc)) from exc
         raise RetryableConflict("transaction kept conflicting")
 
-    def write(self, work: Callable[[Tx], T]) -> T:
+    def write(self, work: Callable[[Tx], T], lane: str | None = None) -> T:
+        # a plain store has no lanes: every write is a transaction of its own
         return self._transaction(work, read_only=False)
 
     def read(self, work: Callable[[Tx], T]) -> T:

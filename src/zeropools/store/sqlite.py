@@ -99,7 +99,8 @@ class SqliteStore:
                 raise
         raise RetryableConflict("transaction kept conflicting")
 
-    def write(self, work: Callable[[Tx], T]) -> T:
+    def write(self, work: Callable[[Tx], T], lane: str | None = None) -> T:
+        # a plain store has no lanes: every write is a transaction of its own
         return self._transaction("BEGIN IMMEDIATE", work)
 
     def read(self, work: Callable[[Tx], T]) -> T:

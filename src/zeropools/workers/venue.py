@@ -32,7 +32,7 @@ def tick(dep: Deployment, delay_s: float = limits.VENUE_SIMULATOR_DELAY_S) -> in
     """Decide every open trade older than ``delay_s``; returns how many were decided."""
     now = utc_now()
     cutoff = to_rfc3339(now - timedelta(seconds=delay_s))
-    due = dep.store.read(lambda tx: tx.open_trades_before(cutoff, limits.VENUE_SIMULATOR_BATCH_MAX))
+    due = trading.due_trades(dep, cutoff, limits.VENUE_SIMULATOR_BATCH_MAX)
     decided = 0
     for trade in due:
         ctx = Ctx(ids.new_id(ids.REQUEST), utc_now(), Actor("venue-simulator", "operator", None))

@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from zeropools.api import models, views
 from zeropools.api.deps import Context, Dep, PageParams
-from zeropools.api.views import JSON
 from zeropools.domain.ledger import EntryFilter
+from zeropools.representations import models
+from zeropools.representations import objects as views
+from zeropools.representations.objects import JSON
 from zeropools.services import balances, ledger, partners
 
 router = APIRouter(tags=["balances"])

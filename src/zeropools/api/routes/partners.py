@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zeropools.api import models, views
 from zeropools.api.deps import Context, Dep, PageParams
 from zeropools.api.schemas import ApiKeyCreate, PartnerCreate
-from zeropools.api.views import JSON
+from zeropools.representations import models
+from zeropools.representations import objects as views
+from zeropools.representations.objects import JSON
 from zeropools.services import partners
 
 router = APIRouter(tags=["partners"])

@@ -7,12 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from zeropools.api import models, views
 from zeropools.api.deps import Context, Dep, PageParams
 from zeropools.api.idempotent import IDEMPOTENCY, respond
 from zeropools.api.schemas import PayinAttribute, PayinCreate, PayinReturn
-from zeropools.api.views import JSON
+from zeropools.representations import models
+from zeropools.representations import objects as views
+from zeropools.representations.objects import JSON
 from zeropools.services import imports, payins
+from zeropools.services.commands import AttributePayin, ReturnPayin
 
 router = APIRouter(tags=["payins"])
 
@@ -73,14 +75,8 @@ async def import_statement(request: Request, dep: Dep, ctx: Context) -> JSON:
 def attribute_payin(
     payin_id: str, body: PayinAttribute, request: Request, dep: Dep, ctx: Context
 ) -> Response:
-    return respond(
-        request,
-        dep,
-        ctx,
-        body.model_dump(),
-        lambda tx: payins.attribute_in(dep, ctx, tx, payin_id, body.partner_id),
-        lambda payin: views.payin(payin, dep.currencies),
-    )
+    command = AttributePayin(payin_id, body.partner_id)
+    return respond(request, dep, ctx, body.model_dump(), command)
 
 
 @router.post(
@@ -92,15 +88,7 @@ def return_payin(
     payin_id: str, body: PayinReturn, request: Request, dep: Dep, ctx: Context
 ) -> Response:
     reason = payins.check_reason(body.reason)
-    return respond(
-        request,
-        dep,
-        ctx,
-        body.model_dump(),
-        lambda tx: payins.return_in(dep, ctx, tx, payin_id, reason),
-        lambda payin: views.payin(payin, dep.currencies),
-        on_refusal=payins.flag_refused_recall(ctx, payin_id),
-    )
+    return respond(request, dep, ctx, body.model_dump(), ReturnPayin(payin_id, reason))
 
 
 @router.get("/v1/payins", response_model=models.ListOf[models.Payin])

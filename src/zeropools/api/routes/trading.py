@@ -6,14 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response
 
-from zeropools.api import models, views
 from zeropools.api.deps import Context, Dep, PageParams
 from zeropools.api.idempotent import IDEMPOTENCY, respond
 from zeropools.api.schemas import QuoteCreate, TradeCreate, TradeReason, TradeRelease, TradeSettle
-from zeropools.api.views import JSON
 from zeropools.domain import trades
+from zeropools.representations import models
+from zeropools.representations import objects as views
+from zeropools.representations.objects import JSON
 from zeropools.services import trading
-from zeropools.store.protocol import Tx
+from zeropools.services.commands import ExecuteTrade, MoveTrade
 
 router = APIRouter(tags=["trading"])
 
@@ -59,26 +60,8 @@ def get_quote(quote_id: str, dep: Dep, ctx: Context) -> JSON:
     responses={201: {"model": models.Trade}, 400: IDEMPOTENCY},
 )
 def create_trade(body: TradeCreate, request: Request, dep: Dep, ctx: Context) -> Response:
-    def work(tx: Tx) -> trading.TradeView:
-        return trading.execute_in(
-            dep,
-            ctx,
-            tx,
-            quote_id=body.quote_id,
-            partner_order_id=body.partner_order_id,
-            destination=body.destination,
-        )
-
-    return respond(
-        request,
-        dep,
-        ctx,
-        body.model_dump(),
-        work,
-        lambda view: views.trade(view, dep.currencies),
-        status=201,
-        on_refusal=trading.record_refusal(ctx, body.quote_id, body.partner_order_id),
-    )
+    command = ExecuteTrade(body.quote_id, body.partner_order_id, body.destination)
+    return respond(request, dep, ctx, body.model_dump(), command)
 
 
 @router.get("/v1/trades", response_model=models.ListOf[models.Trade])
@@ -129,19 +112,14 @@ def _move(
     to_status: str,
     body: dict[str, object],
 ) -> Response:
-    def work(tx: Tx) -> trading.TradeView:
-        return trading.move_in(
-            dep,
-            ctx,
-            tx,
-            trade_id,
-            to_status,
-            delivered_amount=body.get("delivered_amount"),
-            tx_hash=body.get("tx_hash"),  # type: ignore[arg-type]
-            reason=body.get("reason"),  # type: ignore[arg-type]
-        )
-
-    return respond(request, dep, ctx, body, work, lambda v: views.trade(v, dep.currencies))
+    command = MoveTrade(
+        trade_id,
+        to_status,
+        delivered_amount=body.get("delivered_amount"),
+        tx_hash=body.get("tx_hash"),  # type: ignore[arg-type]
+        reason=body.get("reason"),  # type: ignore[arg-type]
+    )
+    return respond(request, dep, ctx, body, command)
 
 
 @router.post(

@@ -12,9 +12,8 @@ from zeropools.domain.money import Currencies
 from zeropools.domain.partners import ApiKey, FundingInstructions, Partner
 from zeropools.domain.payins import Payin
 from zeropools.domain.pools import Pool
+from zeropools.domain.readmodels import BalanceView, Capabilities, QuoteView, TradeView
 from zeropools.domain.trades import Refusal
-from zeropools.services.balances import BalanceView
-from zeropools.services.trading import Capabilities, QuoteView, TradeView
 
 T = TypeVar("T")
 JSON = dict[str, Any]

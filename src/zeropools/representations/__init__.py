@@ -1,0 +1,1 @@
+"""The API's JSON objects, built without FastAPI: used by routes, events and pages."""

@@ -1,0 +1,114 @@
+"""Which handler applies each command: the table ``dispatch`` reads.
+
+Each entry names the function that does the work inside the transaction, the representation
+its result is answered (and, for events, published) as, and the lane it is scheduled on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zeropools.domain.errors import DomainError
+from zeropools.representations import objects as views
+from zeropools.services import adjustments, partners, payins, trading
+from zeropools.services.commands import (
+    Adjust,
+    AttributePayin,
+    CreatePartner,
+    CreateQuote,
+    ExecuteTrade,
+    IssueApiKey,
+    MoveTrade,
+    RecordPayin,
+    RecordPayins,
+    ReturnPayin,
+    RevokeApiKey,
+)
+from zeropools.services.context import Ctx, Deployment
+from zeropools.services.dispatch import Handler
+from zeropools.store.protocol import Tx
+
+
+def _attribute(dep: Deployment, ctx: Ctx, tx: Tx, c: AttributePayin) -> Any:
+    return payins.attribute_in(dep, ctx, tx, c.payin_id, c.partner_id)
+
+
+def _return(dep: Deployment, ctx: Ctx, tx: Tx, c: ReturnPayin) -> Any:
+    return payins.return_in(dep, ctx, tx, c.payin_id, c.reason)
+
+
+def _return_lane(dep: Deployment, ctx: Ctx, c: ReturnPayin) -> str | None:
+    """A recall debits the credited partner; a return from suspense touches no partner."""
+    payin = dep.store.read(lambda tx: tx.get_payin(c.payin_id))
+    return payin.partner_id if payin is not None else None
+
+
+def _flag_refused_recall(ctx: Ctx, tx: Tx, c: ReturnPayin, refusal: DomainError) -> None:
+    payins.flag_refused_recall(ctx, c.payin_id)(tx, refusal)
+
+
+def _adjust(dep: Deployment, ctx: Ctx, tx: Tx, c: Adjust) -> Any:
+    return adjustments.adjust_in(
+        dep, ctx, tx, partner_id=c.partner_id, currency=c.currency, amount=c.amount, reason=c.reason
+    )
+
+
+def _record_many(dep: Deployment, ctx: Ctx, tx: Tx, c: RecordPayins) -> Any:
+    return payins.record_many(dep, ctx, tx, list(c.notes))
+
+
+def _own_partner(dep: Deployment, ctx: Ctx, c: Any) -> str | None:
+    return ctx.actor.partner_id if ctx.actor is not None else None
+
+
+def _payin_view(dep: Deployment, recorded: payins.Recorded) -> dict[str, Any]:
+    return views.payin(recorded.payin, dep.currencies)
+
+
+HANDLERS: dict[type, Handler[Any, Any]] = {
+    CreateQuote: Handler(
+        run=trading.quote_in,
+        present=lambda dep, view: views.quote(view, dep.currencies),
+        status=201,
+        lane=trading.quote_lane,
+    ),
+    ExecuteTrade: Handler(
+        run=trading.execute_in,
+        present=lambda dep, view: views.trade(view, dep.currencies),
+        status=201,
+        lane=trading.execute_lane,
+        on_refusal=trading.record_refusal,
+    ),
+    MoveTrade: Handler(
+        run=trading.move_in,
+        present=lambda dep, view: views.trade(view, dep.currencies),
+        lane=trading.move_lane,
+    ),
+    RecordPayin: Handler(
+        run=payins.record_command_in,
+        present=_payin_view,
+        status=201,
+        lane=_own_partner,  # a sandbox top-up; a bank credit's partner is known only inside
+    ),
+    RecordPayins: Handler(run=_record_many),
+    AttributePayin: Handler(
+        run=_attribute,
+        present=lambda dep, payin: views.payin(payin, dep.currencies),
+        lane=lambda dep, ctx, c: c.partner_id,
+    ),
+    ReturnPayin: Handler(
+        run=_return,
+        present=lambda dep, payin: views.payin(payin, dep.currencies),
+        lane=_return_lane,
+        on_refusal=_flag_refused_recall,
+    ),
+    Adjust: Handler(
+        run=_adjust,
+        present=lambda dep, entry: views.ledger_entry(entry, dep.currencies),
+        status=201,
+        lane=lambda dep, ctx, c: c.partner_id,
+    ),
+    CreatePartner: Handler(run=partners.create_partner_in, status=201),
+    IssueApiKey: Handler(run=partners.issue_api_key_in, status=201),
+    RevokeApiKey: Handler(run=partners.revoke_api_key_in),
+}

@@ -54,6 +54,8 @@ EXPLANATIONS: dict[str, str] = {
     "amount_out_of_range": "The amount is outside the allowed range.",
     "idempotency_key_reused": "The Idempotency-Key was used before with a different request; "
     "'differences' names the fields.",
+    "overloaded": "Too many requests are queued for this partner's balance; nothing was done. "
+    "Wait for the Retry-After seconds and send the same request (same Idempotency-Key) again.",
     "internal_error": "Something failed on our side. Quote the request_id to support.",
     "method_not_allowed": "The path exists but not with this HTTP method.",
 }
@@ -145,7 +147,14 @@ def install(app: FastAPI) -> None:
             return response
         return problem(request, exc.status_code, "http_error", "HTTP error", str(exc.detail))
 
+    async def overloaded(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, e.Overloaded)
+        response = problem(request, 503, exc.code, exc.title, exc.detail)
+        response.headers["Retry-After"] = str(exc.retry_after_s)  # RFC 9110 delay-seconds
+        return response
+
     app.add_exception_handler(e.DomainError, domain_error)
+    app.add_exception_handler(e.Overloaded, overloaded)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
 

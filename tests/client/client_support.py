@@ -88,6 +88,14 @@ def scripted(*steps: Step) -> Handler:
     return handle
 
 
+@dataclass(frozen=True)
+class LiveApi:
+    """A served deployment (``live_api`` in conftest): base URL and operator headers."""
+
+    base_url: str
+    operator: dict[str, str]
+
+
 @dataclass
 class Harness:
     """A Client over a MockTransport, with what it sent and how long it would have slept."""

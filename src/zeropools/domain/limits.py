@@ -44,3 +44,7 @@ DESTINATION_CHARS_MAX = 200
 TX_HASH_CHARS_MAX = 200
 IMPORT_CHUNK_CREDITS = 500
 GROUP_COMMIT_COMMANDS_MAX = 64  # commands of one partner sharing one transaction
+
+# Read transactions (store.reading): each pins a connection until its stream is done
+SQLITE_READ_CONNECTIONS_MAX = 20  # open at once, as PG_CONNECTION_POOL_SIZE_MAX on PostgreSQL
+SQLITE_READ_CONNECTION_WAIT_S = 30.0  # then TimeoutError, as psycopg_pool's own default wait

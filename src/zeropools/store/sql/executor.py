@@ -103,7 +103,11 @@ class Executor:
             while True:
                 self._check_open()
                 rows = cursor.fetchmany(batch_rows)
-                yield from rows
+                for row in rows:
+                    yield row
+                    # resumed after the transaction ended: raise even mid-batch, so a stream's
+                    # behaviour does not depend on where the batch boundaries fall
+                    self._check_open()
                 if len(rows) < batch_rows:
                     return
         finally:

@@ -70,7 +70,8 @@ class Executor:
         self._closed = False
 
     def sql(self, text: str) -> str:
-        return text if self.dialect.placeholder == "%s" else text.replace("%s", "?")
+        """Our SQL (written with ``%s``) in the driver's placeholder style."""
+        return text.replace("%s", self.dialect.placeholder)
 
     def run(self, text: str, params: Sequence[Any] = ()) -> int:
         """Execute one statement; the number of rows it changed."""

@@ -48,3 +48,7 @@ GROUP_COMMIT_COMMANDS_MAX = 64  # commands of one partner sharing one transactio
 # (a queue this deep already waits ~GROUP_COMMIT_QUEUE_MAX / GROUP_COMMIT_COMMANDS_MAX commits)
 GROUP_COMMIT_QUEUE_MAX = 1024
 OVERLOADED_RETRY_AFTER_S = 1  # what a 503 overloaded tells the caller to wait
+
+# Read transactions (store.reading): each pins a connection until its stream is done
+SQLITE_READ_CONNECTIONS_MAX = 20  # open at once, as PG_CONNECTION_POOL_SIZE_MAX on PostgreSQL
+SQLITE_READ_CONNECTION_WAIT_S = 30.0  # then TimeoutError, as psycopg_pool's own default wait

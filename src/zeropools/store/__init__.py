@@ -1,1 +1,2 @@
-"""Storage: one protocol (``protocol.Store``), SQLite and PostgreSQL implementations."""
+"""Storage: the protocol services use (``protocol.Store``/``Tx``, made of the per-aggregate
+``ports``), the SQL per aggregate (``sql``), and the SQLite and PostgreSQL stores."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -78,6 +79,9 @@ class GroupCommitStore:
 
     def read(self, work: Callable[[Tx], T]) -> T:
         return self.inner.read(work)
+
+    def reading(self) -> AbstractContextManager[Tx]:
+        return self.inner.reading()
 
     def close(self) -> None:
         self.inner.close()

@@ -1,15 +1,21 @@
 """PostgreSQL store: psycopg 3 with a connection pool, durable commits.
 
-Every balance change locks its partner's row (``SELECT ... FOR UPDATE``) first, so changes of
-one partner are serialized and different partners never wait on each other. A unique key raced
-by another process (the same bank transaction id posted twice at once) surfaces as
-``UniqueViolation`` and the whole transaction runs again, seeing the winner.
+Every balance change locks its partner's row (``SELECT ... FOR NO KEY UPDATE``) first, so
+changes of one partner are serialized and different partners never wait on each other. A
+unique key raced by another process (the same bank transaction id posted twice at once)
+surfaces as ``UniqueViolation`` and the whole transaction runs again, seeing the winner.
+
+Reads run in a REPEATABLE READ READ ONLY transaction: one snapshot for everything the reader
+does. Streams read through a named (server-side) cursor, so the server keeps the result and
+the client holds one batch at a time, whatever the number of rows.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import psycopg
@@ -21,13 +27,26 @@ from zeropools.domain import limits
 from zeropools.domain.clock import to_rfc3339, utc_now
 from zeropools.store.migrations import SCHEMA_MIGRATIONS_DDL, migrations, pending_names
 from zeropools.store.protocol import IntegrityViolation, RetryableConflict, Tx
-from zeropools.store.sql import SqlTx
+from zeropools.store.sql import POSTGRES, Executor, SqlTx
 
 T = TypeVar("T")
 # Arbitrary constant: serializes concurrent `zeropools init`/`serve` migrating one database.
 _MIGRATION_LOCK_KEY = 0x7A65726F706F6F6C
 _SNAPSHOT = psycopg.IsolationLevel.REPEATABLE_READ
 _RETRYABLE = (pg_errors.UniqueViolation, pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
+
+
+@contextmanager
+def _executor(conn: psycopg.Connection[Any]) -> Iterator[Executor]:
+    """An executor for the transaction open on ``conn``; its cursors close before it ends."""
+    names = itertools.count(1)  # a named cursor's name is unique within its session
+    executor = Executor(
+        conn.cursor(), POSTGRES, lambda: conn.cursor(name=f"zp_stream_{next(names)}")
+    )
+    try:
+        yield executor
+    finally:
+        executor.close()
 
 
 class PostgresStore:
@@ -40,19 +59,10 @@ class PostgresStore:
             url, min_size=1, max_size=pool_size_max, kwargs=kwargs, open=True, reset=_writable
         )
 
-    def _transaction(self, work: Callable[[Tx], T], read_only: bool) -> T:
+    def _retrying(self, attempt_once: Callable[[], T]) -> T:
         for attempt in range(limits.TRANSACTION_RETRIES_MAX):
             try:
-                with self._pool.connection() as conn:
-                    # Reads get one snapshot for the whole function (verify, lists with their
-                    # totals). Set as connection attributes, they ride on the BEGIN itself
-                    # instead of costing a statement of their own on every read.
-                    conn.read_only = read_only
-                    conn.isolation_level = _SNAPSHOT if read_only else None
-                    with conn.transaction(), conn.cursor() as cursor:
-                        # NO KEY UPDATE: inserts referencing the partner (pay-ins, entries)
-                        # take KEY SHARE on its row, which FOR UPDATE would deadlock against
-                        return work(SqlTx(cursor, "%s", "FOR NO KEY UPDATE"))
+                return attempt_once()
             except _RETRYABLE as exc:
                 if attempt + 1 < limits.TRANSACTION_RETRIES_MAX:
                     time.sleep(limits.TRANSACTION_RETRY_BACKOFF_S * (attempt + 1))
@@ -62,12 +72,34 @@ class PostgresStore:
                 raise IntegrityViolation(str(exc)) from exc
         raise RetryableConflict("transaction kept conflicting")
 
+    def _write_once(self, work: Callable[[Tx], T]) -> T:
+        with (
+            self._pool.connection() as conn,
+            conn.transaction(),
+            _executor(conn) as executor,
+        ):
+            return work(SqlTx(executor))
+
     def write(self, work: Callable[[Tx], T], lane: str | None = None) -> T:
         # a plain store has no lanes: every write is a transaction of its own
-        return self._transaction(work, read_only=False)
+        return self._retrying(lambda: self._write_once(work))
+
+    @contextmanager
+    def reading(self) -> Iterator[Tx]:
+        with self._pool.connection() as conn:
+            # Set as connection attributes, the snapshot and read-only mode ride on the BEGIN
+            # itself instead of costing a statement of their own on every read.
+            conn.read_only = True
+            conn.isolation_level = _SNAPSHOT
+            with conn.transaction(), _executor(conn) as executor:
+                yield SqlTx(executor)
 
     def read(self, work: Callable[[Tx], T]) -> T:
-        return self._transaction(work, read_only=True)
+        def once() -> T:
+            with self.reading() as tx:
+                return work(tx)
+
+        return self._retrying(once)
 
     def pending_migrations(self) -> list[str]:
         with self._pool.connection() as conn:
@@ -104,8 +136,3 @@ def _writable(conn: psycopg.Connection[Any]) -> None:
     """Back in the pool: the default read-write, read-committed session for the next user."""
     conn.read_only = None
     conn.isolation_level = None
-
-
-def _applied(conn: psycopg.Connection[Any]) -> set[int]:
-    conn.execute(SCHEMA_MIGRATIONS_DDL)
-    return {int(row["version"]) for row in conn.execute("SELECT version FROM schema_migrations")}

@@ -1,8 +1,10 @@
 """SQLite store: the embedded default (WAL, ``synchronous=FULL``, foreign keys on).
 
-One connection per thread. Writers take the database write lock up front with ``BEGIN
-IMMEDIATE``, which serializes every balance change across threads and processes; readers see a
-consistent WAL snapshot and never block writers.
+Writers use one connection per thread and take the database write lock up front with ``BEGIN
+IMMEDIATE``, which serializes every balance change across threads and processes. Readers
+borrow a connection of their own from a small pool (``sqlite_readers``), made read-only with
+``query_only``: a read context may outlive the call that opened it (a streamed export), be
+iterated from other threads, and it sees one consistent WAL snapshot without blocking writers.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,7 +21,8 @@ from zeropools.domain import limits
 from zeropools.domain.clock import to_rfc3339, utc_now
 from zeropools.store.migrations import SCHEMA_MIGRATIONS_DDL, migrations, pending_names
 from zeropools.store.protocol import IntegrityViolation, RetryableConflict, Tx
-from zeropools.store.sql import SqlTx
+from zeropools.store.sql import SQLITE, Executor, SqlTx
+from zeropools.store.sqlite_readers import ReaderPool
 
 T = TypeVar("T")
 
@@ -44,67 +48,111 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
+def _connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        path,
+        isolation_level=None,  # we issue BEGIN/COMMIT ourselves
+        timeout=limits.SQLITE_BUSY_TIMEOUT_MS / 1000,
+        # writers: only so close() may run from another thread; readers: a read context is
+        # iterated from whichever thread consumes its stream (one at a time)
+        check_same_thread=False,
+    )
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    if read_only:
+        # as PostgreSQL's READ ONLY transactions: a write through a reader is refused
+        conn.execute("PRAGMA query_only=ON")
+    return conn
+
+
+def _executor(conn: sqlite3.Connection) -> Executor:
+    # A stream gets a second cursor of the connection: SQLite steps a statement row by row on
+    # demand, so fetching in batches from it never holds more than a batch.
+    return Executor(conn.cursor(), SQLITE, conn.cursor)
+
+
 class SqliteStore:
     dialect = "sqlite"
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self, url: str, read_connections_max: int = limits.SQLITE_READ_CONNECTIONS_MAX
+    ) -> None:
         self.url = url
         self.path = path_from_url(url)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
+        self._readers = ReaderPool(
+            lambda: _connect(self.path, read_only=True),
+            read_connections_max,
+            limits.SQLITE_READ_CONNECTION_WAIT_S,
+        )
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(
-                self.path,
-                isolation_level=None,  # we issue BEGIN/COMMIT ourselves
-                timeout=limits.SQLITE_BUSY_TIMEOUT_MS / 1000,
-                check_same_thread=False,  # only so close() may run from another thread
-            )
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA foreign_keys=ON")
+            conn = _connect(self.path)
             self._local.conn = conn
             with self._all_lock:
                 self._all.append(conn)
         return conn
 
-    def _transaction(self, begin: str, work: Callable[[Tx], T]) -> T:
+    def _retrying(self, attempt_once: Callable[[], T]) -> T:
         for attempt in range(limits.TRANSACTION_RETRIES_MAX):
-            conn = self._connection()
-            conn.execute(begin)
             try:
-                result = work(SqlTx(conn.cursor(), "?", ""))
-                conn.execute("COMMIT")
-                return result
+                return attempt_once()
             except sqlite3.IntegrityError as exc:
-                conn.execute("ROLLBACK")
                 if "UNIQUE" in str(exc) and attempt + 1 < limits.TRANSACTION_RETRIES_MAX:
                     continue
                 raise IntegrityViolation(str(exc)) from exc
             except sqlite3.OperationalError as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
                 if "locked" in str(exc) and attempt + 1 < limits.TRANSACTION_RETRIES_MAX:
                     time.sleep(limits.TRANSACTION_RETRY_BACKOFF_S * (attempt + 1))
                     continue
                 raise
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
         raise RetryableConflict("transaction kept conflicting")
+
+    def _write_once(self, work: Callable[[Tx], T]) -> T:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        executor = _executor(conn)
+        try:
+            result = work(SqlTx(executor))
+            executor.close()
+            conn.execute("COMMIT")
+            return result
+        except BaseException:
+            executor.close()
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     def write(self, work: Callable[[Tx], T], lane: str | None = None) -> T:
         # a plain store has no lanes: every write is a transaction of its own
-        return self._transaction("BEGIN IMMEDIATE", work)
+        return self._retrying(lambda: self._write_once(work))
+
+    @contextmanager
+    def reading(self) -> Iterator[Tx]:
+        with self._readers.connection() as conn:
+            # Deferred: the snapshot is taken by the first read and held until the end.
+            conn.execute("BEGIN")
+            executor = _executor(conn)
+            try:
+                yield SqlTx(executor)
+            finally:
+                executor.close()
+                if conn.in_transaction:  # SQLite may have ended it already, on some errors
+                    conn.execute("ROLLBACK")  # a reader has nothing to commit
 
     def read(self, work: Callable[[Tx], T]) -> T:
-        return self._transaction("BEGIN", work)
+        def once() -> T:
+            with self.reading() as tx:
+                return work(tx)
+
+        return self._retrying(once)
 
     def _applied(self, conn: sqlite3.Connection) -> set[int]:
         conn.execute(SCHEMA_MIGRATIONS_DDL)
@@ -142,3 +190,4 @@ class SqliteStore:
                 conn.close()
             self._all.clear()
         self._local = threading.local()
+        self._readers.close()

@@ -1,4 +1,9 @@
-"""SQL for quotes, trades, refusals and idempotency keys, shared by both stores."""
+"""SQL of the trades port: quotes, the trades that execute them, and refused executions.
+
+Times are stored as RFC 3339 text; ``Quote`` and ``Trade`` carry datetimes, so the mapping
+converts at this edge. Which statuses count as pending comes from the domain's state machine
+(``trades.PENDING_STATUSES``), passed as parameters, never spelled in SQL.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +13,28 @@ from typing import Any
 from zeropools.domain.clock import from_rfc3339, to_rfc3339
 from zeropools.domain.ledger import LedgerEntry
 from zeropools.domain.quotes import OPEN, Quote, StoredQuote
-from zeropools.domain.trades import Refusal, Trade
-from zeropools.store.protocol import IdempotencyRecord
+from zeropools.domain.trades import PENDING_STATUSES, Refusal, Trade
+from zeropools.store.ports import TradesPort
+from zeropools.store.sql.executor import Executor, Row, marks
+from zeropools.store.sql.ledger import entries_where
 
-QUOTE_COLUMNS = (
+_QUOTE_COLUMNS = (
     "partner_id, id, pool_id, source_currency, source_amount_minor, target_asset, "
     "target_amount_minor, rate, fee_minor, fee_bps, partner_order_id, created_at, expires_at, "
     "request_id"
 )
-TRADE_COLUMNS = (
+_TRADE_COLUMNS = (
     "partner_id, id, quote_id, pool_id, partner_order_id, status, balance_model, "
     "source_amount_minor, currency, target_amount_minor, asset, delivered_amount_minor, "
     "tx_hash, failure_reason, destination, request_id, created_at, updated_at"
 )
-_TRADE_NAMES = TRADE_COLUMNS.split(", ")
+_REFUSAL_COLUMNS = (
+    "partner_id, id, quote_id, partner_order_id, code, detail, request_id, created_at"
+)
+_QUOTE_NAMES = _QUOTE_COLUMNS.split(", ")
+_TRADE_NAMES = _TRADE_COLUMNS.split(", ")
+_REFUSAL_NAMES = _REFUSAL_COLUMNS.split(", ")
+_PENDING = sorted(PENDING_STATUSES)  # a stable order: the same SQL text every time
 
 
 def quote_params(quote: Quote, request_id: str) -> tuple[Any, ...]:
@@ -43,7 +56,7 @@ def quote_params(quote: Quote, request_id: str) -> tuple[Any, ...]:
     )
 
 
-def quote_from_row(row: Any) -> StoredQuote:
+def quote_from_row(row: Row) -> StoredQuote:
     quote = Quote(
         id=row["id"],
         partner_id=row["partner_id"],
@@ -73,7 +86,7 @@ def trade_params(trade: Trade, request_id: str) -> tuple[Any, ...]:
     return tuple(values[name] for name in _TRADE_NAMES)
 
 
-def trade_from_row(row: Any) -> Trade:
+def trade_from_row(row: Row) -> Trade:
     return Trade(
         id=row["id"],
         partner_id=row["partner_id"],
@@ -97,18 +110,12 @@ def trade_from_row(row: Any) -> Trade:
     )
 
 
-def idempotency_from_row(row: Any) -> IdempotencyRecord:
-    body = row["response_body"]
-    return IdempotencyRecord(
-        scope=row["scope"],
-        key=row["key"],
-        fingerprint=row["fingerprint"],
-        request_id=row["request_id"],
-        status_code=None if row["status_code"] is None else int(row["status_code"]),
-        response_body=None if body is None else bytes(body),
-        created_at=row["created_at"],
-        completed_at=row["completed_at"],
-    )
+def refusal_params(refusal: Refusal) -> tuple[Any, ...]:
+    return tuple(getattr(refusal, name) for name in _REFUSAL_NAMES)
+
+
+def refusal_from_row(row: Row) -> Refusal:
+    return Refusal(**{name: row[name] for name in _REFUSAL_NAMES})
 
 
 def group_entries(entries: Sequence[LedgerEntry]) -> dict[str, list[LedgerEntry]]:
@@ -119,32 +126,19 @@ def group_entries(entries: Sequence[LedgerEntry]) -> dict[str, list[LedgerEntry]
     return grouped
 
 
-class TradingQueries:
-    """Mixin for ``SqlTx``: the trading half of ``protocol.Tx``."""
-
-    def _run(self, sql: str, params: Sequence[Any] = ()) -> None:
-        raise NotImplementedError
-
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        raise NotImplementedError
-
-    def _entries_where(self, clause: str, params: Sequence[Any]) -> list[LedgerEntry]:
-        raise NotImplementedError
-
-    def _rowcount(self) -> int:
-        raise NotImplementedError
+class SqlTrades(TradesPort):
+    _ex: Executor
 
     # quotes -------------------------------------------------------------------------------
     def insert_quote(self, quote: Quote, request_id: str) -> None:
-        marks = ", ".join(["%s"] * len(QUOTE_COLUMNS.split(", ")))
-        self._run(
-            f"INSERT INTO quotes ({QUOTE_COLUMNS}) VALUES ({marks})",
+        self._ex.run(
+            f"INSERT INTO quotes ({_QUOTE_COLUMNS}) VALUES ({marks(len(_QUOTE_NAMES))})",
             quote_params(quote, request_id),
         )
 
     def get_quote(self, quote_id: str) -> StoredQuote | None:
-        columns = ", ".join(f"q.{name}" for name in QUOTE_COLUMNS.split(", "))
-        rows = self._all(
+        columns = ", ".join(f"q.{name}" for name in _QUOTE_NAMES)
+        rows = self._ex.all(
             f"SELECT {columns}, t.id AS trade_id FROM quotes q "
             "LEFT JOIN trades t ON t.quote_id = q.id WHERE q.id = %s",
             (quote_id,),
@@ -153,15 +147,14 @@ class TradingQueries:
 
     # trades -------------------------------------------------------------------------------
     def insert_trade(self, trade: Trade, request_id: str) -> None:
-        marks = ", ".join(["%s"] * len(_TRADE_NAMES))
-        self._run(
-            f"INSERT INTO trades ({TRADE_COLUMNS}) VALUES ({marks})",
+        self._ex.run(
+            f"INSERT INTO trades ({_TRADE_COLUMNS}) VALUES ({marks(len(_TRADE_NAMES))})",
             trade_params(trade, request_id),
         )
 
     def update_trade(self, trade: Trade, from_status: str) -> None:
         # the WHERE on the old status turns a lost race into a loud failure, never a double move
-        self._run(
+        changed = self._ex.run(
             "UPDATE trades SET status = %s, delivered_amount_minor = %s, tx_hash = %s, "
             "failure_reason = %s, updated_at = %s WHERE id = %s AND status = %s",
             (
@@ -174,10 +167,10 @@ class TradingQueries:
                 from_status,
             ),
         )
-        assert self._rowcount() == 1, f"trade {trade.id} left {from_status} under its lock"
+        assert changed == 1, f"trade {trade.id} left {from_status} under its lock"
 
     def get_trade(self, trade_id: str) -> Trade | None:
-        rows = self._all(f"SELECT {TRADE_COLUMNS} FROM trades WHERE id = %s", (trade_id,))
+        rows = self._ex.all(f"SELECT {_TRADE_COLUMNS} FROM trades WHERE id = %s", (trade_id,))
         return trade_from_row(rows[0]) if rows else None
 
     def list_trades(
@@ -189,7 +182,8 @@ class TradingQueries:
         limit: int,
         starting_after: str | None,
     ) -> list[Trade]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         for column, value in (
             ("partner_id", partner_id),
             ("partner_order_id", partner_order_id),
@@ -202,25 +196,25 @@ class TradingQueries:
             clauses.append("id < %s")
             params.append(starting_after)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self._all(
-            f"SELECT {TRADE_COLUMNS} FROM trades {where} ORDER BY id DESC LIMIT %s",
+        rows = self._ex.all(
+            f"SELECT {_TRADE_COLUMNS} FROM trades {where} ORDER BY id DESC LIMIT %s",
             (*params, limit),
         )
         return [trade_from_row(row) for row in rows]
 
     def open_trades_before(self, created_before: str, limit: int) -> list[Trade]:
-        rows = self._all(
-            f"SELECT {TRADE_COLUMNS} FROM trades WHERE status IN ('reserved', 'debited') "
+        rows = self._ex.all(
+            f"SELECT {_TRADE_COLUMNS} FROM trades WHERE status IN ({marks(len(_PENDING))}) "
             "AND created_at < %s ORDER BY created_at LIMIT %s",
-            (created_before, limit),
+            (*_PENDING, created_before, limit),
         )
         return [trade_from_row(row) for row in rows]
 
     def pending_totals(self, partner_id: str) -> dict[str, int]:
-        rows = self._all(
+        rows = self._ex.all(
             "SELECT currency, SUM(source_amount_minor) AS total FROM trades "
-            "WHERE partner_id = %s AND status IN ('reserved', 'debited') GROUP BY currency",
-            (partner_id,),
+            f"WHERE partner_id = %s AND status IN ({marks(len(_PENDING))}) GROUP BY currency",
+            (partner_id, *_PENDING),
         )
         return {row["currency"]: int(row["total"]) for row in rows}
 
@@ -229,27 +223,19 @@ class TradingQueries:
     ) -> dict[str, list[LedgerEntry]]:
         if not trade_ids:
             return {}
-        marks = ", ".join(["%s"] * len(trade_ids))
-        found = self._entries_where(
-            f"partner_id = %s AND trade_id IN ({marks})", (partner_id, *trade_ids)
+        found = entries_where(
+            self._ex,
+            f"partner_id = %s AND trade_id IN ({marks(len(trade_ids))})",
+            (partner_id, *trade_ids),
         )
         return group_entries(found)
 
     # refusals -----------------------------------------------------------------------------
     def insert_refusal(self, refusal: Refusal) -> None:
-        self._run(
-            "INSERT INTO trade_refusals (partner_id, id, quote_id, partner_order_id, code, "
-            "detail, request_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                refusal.partner_id,
-                refusal.id,
-                refusal.quote_id,
-                refusal.partner_order_id,
-                refusal.code,
-                refusal.detail,
-                refusal.request_id,
-                refusal.created_at,
-            ),
+        self._ex.run(
+            f"INSERT INTO trade_refusals ({_REFUSAL_COLUMNS}) "
+            f"VALUES ({marks(len(_REFUSAL_NAMES))})",
+            refusal_params(refusal),
         )
 
     def list_refusals(
@@ -267,46 +253,9 @@ class TradingQueries:
         if starting_after:
             clauses.append("id < %s")
             params.append(starting_after)
-        rows = self._all(
-            "SELECT partner_id, id, quote_id, partner_order_id, code, detail, request_id, "
-            f"created_at FROM trade_refusals WHERE {' AND '.join(clauses)} "
+        rows = self._ex.all(
+            f"SELECT {_REFUSAL_COLUMNS} FROM trade_refusals WHERE {' AND '.join(clauses)} "
             "ORDER BY id DESC LIMIT %s",
             (*params, limit),
         )
-        return [
-            Refusal(**{name: row[name] for name in Refusal.__dataclass_fields__}) for row in rows
-        ]
-
-    # idempotency keys ---------------------------------------------------------------------
-    def get_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
-        rows = self._all(
-            "SELECT * FROM idempotency_keys WHERE scope = %s AND key = %s", (scope, key)
-        )
-        return idempotency_from_row(rows[0]) if rows else None
-
-    def insert_idempotency(self, record: IdempotencyRecord) -> None:
-        self._run(
-            "INSERT INTO idempotency_keys (scope, key, fingerprint, request_id, "
-            "status_code, response_body, created_at, completed_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                record.scope,
-                record.key,
-                record.fingerprint,
-                record.request_id,
-                record.status_code,
-                record.response_body,
-                record.created_at,
-                record.completed_at,
-            ),
-        )
-
-    def complete_idempotency(
-        self, scope: str, key: str, status_code: int, body: bytes, completed_at: str
-    ) -> None:
-        self._run(
-            "UPDATE idempotency_keys SET status_code = %s, response_body = %s, "
-            "completed_at = %s "
-            "WHERE scope = %s AND key = %s AND completed_at IS NULL",
-            (status_code, body, completed_at, scope, key),
-        )
+        return [refusal_from_row(row) for row in rows]

@@ -1,0 +1,156 @@
+"""Narrow storage ports, one per aggregate; ``protocol.Tx`` is all of them at once.
+
+Why narrow: a function that only reads settings, or only moves trades, can say so in its
+signature (``tx: TradesPort``) and a test double needs only that port's methods. Services still
+take the whole ``Tx`` where a transaction spans aggregates (a trade posts to the ledger), so
+splitting the ports changes no call site. The SQL behind each port lives in the module of the
+same name under ``store/sql/``.
+
+Times are RFC 3339 UTC text (``domain.clock.to_rfc3339``) wherever a port takes or returns a
+``str`` named ``*_at``, ``created_gte`` or ``created_lt``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from zeropools.domain.ledger import (
+    Balance,
+    EntryFilter,
+    LedgerEntry,
+    LedgerHead,
+    PlatformEntry,
+    Posting,
+)
+from zeropools.domain.paging import Page
+from zeropools.domain.partners import ApiKey, Partner
+from zeropools.domain.payins import Payin, ReferenceOwner
+from zeropools.domain.quotes import Quote, StoredQuote
+from zeropools.domain.trades import Refusal, Trade
+
+
+@dataclass(frozen=True)
+class LedgerState:
+    head: LedgerHead
+    balances: Mapping[str, Balance]
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    scope: str
+    key: str
+    fingerprint: str
+    request_id: str
+    status_code: int | None
+    response_body: bytes | None
+    created_at: str
+    completed_at: str | None
+
+
+class SettingsPort(Protocol):
+    """Deployment-wide key/value settings (mode, pinned currency scales)."""
+
+    def get_setting(self, key: str) -> str | None: ...
+    def set_setting(self, key: str, value: str) -> None: ...
+
+
+class PartnersPort(Protocol):
+    """Partners with their currencies and funding references, and API keys."""
+
+    def insert_partner(self, partner: Partner, head_hash: str) -> None: ...
+    def get_partner(self, partner_id: str) -> Partner | None: ...
+    def list_partners(self, page: Page) -> list[Partner]: ...
+    def partner_ids(self) -> list[str]: ...
+    def reference_owners(self, funding_references: Sequence[str]) -> dict[str, ReferenceOwner]: ...
+    def insert_api_key(self, key: ApiKey) -> None: ...
+    def get_api_key(self, key_id: str) -> ApiKey | None: ...
+    def api_key_by_hash(self, secret_hash: str) -> ApiKey | None: ...
+    def list_api_keys(self, partner_id: str) -> list[ApiKey]: ...
+    def revoke_api_key(self, key_id: str, revoked_at: str) -> None: ...
+
+
+class LedgerPort(Protocol):
+    """A partner's hash-chained entries and balances, and the platform's own journal.
+
+    ``iter_entries`` and ``stream_entries`` are lazy: they hold one batch of rows at a time
+    (a server-side cursor on PostgreSQL), so they are only valid inside the transaction that
+    made them; used after it ends they raise instead of yielding a truncated ledger.
+    """
+
+    def lock_ledger(self, partner_id: str) -> LedgerState: ...
+    def ledger_state(self, partner_id: str) -> LedgerState: ...
+    def append(self, posting: Posting) -> None: ...
+    def get_entry(self, partner_id: str | None, entry_id: str) -> LedgerEntry | None: ...
+    def list_entries(
+        self, partner_id: str, where: EntryFilter, page: Page
+    ) -> list[LedgerEntry]: ...
+    def iter_entries(self, partner_id: str) -> Iterator[LedgerEntry]: ...
+    def stream_entries(
+        self,
+        partner_id: str,
+        *,
+        currency: str | None = None,
+        created_gte: str | None = None,
+        created_lt: str | None = None,
+        after_sequence: int = 0,
+    ) -> Iterator[LedgerEntry]: ...
+    def insert_platform_entry(self, entry: PlatformEntry) -> None: ...
+    def suspense_totals(self) -> dict[str, tuple[int, int]]: ...
+
+
+class PayinsPort(Protocol):
+    """Bank credits, keyed by our id and unique by the bank's transaction id."""
+
+    def insert_payin(self, payin: Payin) -> None: ...
+    def insert_payins(self, payins: Sequence[Payin]) -> None: ...
+    def payins_by_bank_ids(self, bank_transaction_ids: Sequence[str]) -> dict[str, Payin]: ...
+    def update_payin(self, payin: Payin) -> None: ...
+    def get_payin(self, payin_id: str) -> Payin | None: ...
+    def list_payins(
+        self, partner_id: str | None, status: str | None, page: Page, flagged: bool | None = None
+    ) -> list[Payin]: ...
+
+
+class TradesPort(Protocol):
+    """Quotes, the trades that execute them, and refused executions."""
+
+    def insert_quote(self, quote: Quote, request_id: str) -> None: ...
+    def get_quote(self, quote_id: str) -> StoredQuote | None: ...
+    def insert_trade(self, trade: Trade, request_id: str) -> None: ...
+    def update_trade(self, trade: Trade, from_status: str) -> None: ...
+    def get_trade(self, trade_id: str) -> Trade | None: ...
+    def list_trades(
+        self,
+        partner_id: str | None,
+        *,
+        partner_order_id: str | None,
+        status: str | None,
+        limit: int,
+        starting_after: str | None,
+    ) -> list[Trade]: ...
+    def open_trades_before(self, created_before: str, limit: int) -> list[Trade]: ...
+    def pending_totals(self, partner_id: str) -> dict[str, int]: ...
+    def trade_entries(
+        self, partner_id: str, trade_ids: Sequence[str]
+    ) -> dict[str, list[LedgerEntry]]: ...
+    def insert_refusal(self, refusal: Refusal) -> None: ...
+    def list_refusals(
+        self,
+        partner_id: str,
+        *,
+        partner_order_id: str | None,
+        limit: int,
+        starting_after: str | None,
+    ) -> list[Refusal]: ...
+
+
+class IdempotencyPort(Protocol):
+    """Idempotency keys: claimed with the request's effect, completed with its response."""
+
+    def get_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None: ...
+    def insert_idempotency(self, record: IdempotencyRecord) -> None: ...
+    def complete_idempotency(
+        self, scope: str, key: str, status_code: int, body: bytes, completed_at: str
+    ) -> None: ...

@@ -1,0 +1,142 @@
+"""One executor for every aggregate's SQL: a driver cursor plus a small ``Dialect``.
+
+The SQL is written once, with ``%s`` placeholders, and runs unchanged on both databases; what
+differs between them is named in ``Dialect`` (placeholder style, the row-lock clause) and in how
+a stream gets its rows (``open_stream_cursor``: a named server-side cursor on PostgreSQL, a
+second cursor on SQLite, whose statements step lazily anyway).
+
+Streams live inside their transaction: ``close()``, called by the store before the transaction
+ends, closes every stream still open, and a stream resumed after that raises
+``StreamClosed`` rather than ending early (a silently truncated export is the worst outcome).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+Row = Mapping[str, Any]
+
+
+class Cursor(Protocol):
+    """What we use of a DB-API cursor; both drivers give rows as mappings."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any: ...
+    def executemany(self, sql: str, params: Sequence[Sequence[Any]], /) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def close(self) -> None: ...
+
+    @property
+    def rowcount(self) -> int: ...
+
+
+class StreamCursor(Protocol):
+    """A cursor for one query read in batches (a named cursor on PostgreSQL)."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any: ...
+    def fetchmany(self, size: int, /) -> list[Any]: ...
+    def close(self) -> None: ...
+
+
+class StreamClosed(Exception):
+    """A lazy read was resumed after its transaction ended."""
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    placeholder: str  # what "%s" in our SQL becomes for the driver
+    row_lock: str  # appended to a SELECT that locks the rows it reads; "" where BEGIN locks
+
+
+# SQLite's BEGIN IMMEDIATE already holds the database write lock: there is no row lock to take.
+SQLITE = Dialect("sqlite", "?", "")
+# NO KEY UPDATE: inserts referencing the partner (pay-ins, entries) take KEY SHARE on its row,
+# which FOR UPDATE would deadlock against.
+POSTGRES = Dialect("postgres", "%s", "FOR NO KEY UPDATE")
+
+
+class Executor:
+    """Runs SQL for one transaction; the store closes it before the transaction ends."""
+
+    def __init__(
+        self, cursor: Cursor, dialect: Dialect, open_stream_cursor: Callable[[], StreamCursor]
+    ) -> None:
+        self.dialect = dialect
+        self._cursor = cursor
+        self._open_stream_cursor = open_stream_cursor
+        self._streams: list[StreamCursor] = []
+        self._closed = False
+
+    def sql(self, text: str) -> str:
+        """Our SQL (written with ``%s``) in the driver's placeholder style."""
+        return text.replace("%s", self.dialect.placeholder)
+
+    def run(self, text: str, params: Sequence[Any] = ()) -> int:
+        """Execute one statement; the number of rows it changed."""
+        self._cursor.execute(self.sql(text), params)
+        return int(self._cursor.rowcount)
+
+    def many(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._cursor.executemany(self.sql(text), rows)
+
+    def all(self, text: str, params: Sequence[Any] = ()) -> list[Row]:
+        self._cursor.execute(self.sql(text), params)
+        return list(self._cursor.fetchall())
+
+    def stream(
+        self, text: str, params: Sequence[Any], batch_rows: int
+    ) -> Generator[Row, None, None]:
+        """The rows of one query, fetched ``batch_rows`` at a time on a cursor of its own."""
+        self._check_open()
+        cursor = self._open_stream_cursor()
+        self._streams.append(cursor)
+        return self._fetch(cursor, text, params, batch_rows)
+
+    def _fetch(
+        self, cursor: StreamCursor, text: str, params: Sequence[Any], batch_rows: int
+    ) -> Generator[Row, None, None]:
+        try:
+            self._check_open()
+            cursor.execute(self.sql(text), params)
+            while True:
+                self._check_open()
+                rows = cursor.fetchmany(batch_rows)
+                for row in rows:
+                    yield row
+                    # resumed after the transaction ended: raise even mid-batch, so a stream's
+                    # behaviour does not depend on where the batch boundaries fall
+                    self._check_open()
+                if len(rows) < batch_rows:
+                    return
+        finally:
+            # An abandoned stream closes here (the generator's close); once the transaction
+            # has ended its cursor is already closed and the connection may be someone else's.
+            if not self._closed:
+                self._streams.remove(cursor)
+                cursor.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StreamClosed("read after its transaction ended; keep it inside the `with`")
+
+    def close(self) -> None:
+        """Close every stream still open, then the cursor; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        for cursor in self._streams:
+            cursor.close()
+        self._streams.clear()
+        self._cursor.close()
+
+
+def chunks(values: Sequence[str], size: int) -> list[Sequence[str]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def marks(count: int) -> str:
+    """``%s, %s, ...``: the placeholders of an IN list or a VALUES row."""
+    return ", ".join(["%s"] * count)

@@ -1,0 +1,274 @@
+"""SQL of the ledger port: partner entries, heads and balances, and the platform journal.
+
+Entries are only ever inserted (the schema's triggers refuse UPDATE and DELETE); a partner's
+head (``partners.ledger_sequence``/``ledger_hash``) and balances (``partner_currencies``) move
+with each posting, under the head's row lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from zeropools.domain import limits
+from zeropools.domain.ledger import (
+    PLATFORM_SUSPENSE,
+    Balance,
+    EntryFilter,
+    LedgerEntry,
+    LedgerHead,
+    Links,
+    PlatformEntry,
+    Posting,
+    lines_from_json,
+    lines_to_json,
+)
+from zeropools.domain.paging import Page
+from zeropools.domain.payins import BOOKING_STATUSES, NEEDS_REVIEW
+from zeropools.store.ports import LedgerPort, LedgerState
+from zeropools.store.protocol import IntegrityViolation, first
+from zeropools.store.sql.executor import Executor, Row, marks
+
+_PENDING_BOOKING, _BOOKED = BOOKING_STATUSES  # unpacked so a change of the tuple fails here
+
+ENTRY_COLUMNS = (
+    "partner_id, sequence, id, type, currency, amount_minor, available_after_minor, "
+    "reserved_after_minor, lines, trade_id, quote_id, payin_id, related_entry_id, "
+    "funding_reference, partner_order_id, reason, request_id, created_at, prev_hash, hash"
+)
+_ENTRY_INSERT = f"INSERT INTO ledger_entries ({ENTRY_COLUMNS}) VALUES ({marks(20)})"
+
+
+def entry_from_row(row: Row) -> LedgerEntry:
+    return LedgerEntry(
+        id=row["id"],
+        partner_id=row["partner_id"],
+        sequence=int(row["sequence"]),
+        type=row["type"],
+        currency=row["currency"],
+        amount_minor=int(row["amount_minor"]),
+        available_after_minor=int(row["available_after_minor"]),
+        reserved_after_minor=int(row["reserved_after_minor"]),
+        lines=lines_from_json(row["lines"]),
+        links=Links(
+            trade_id=row["trade_id"],
+            quote_id=row["quote_id"],
+            payin_id=row["payin_id"],
+            related_entry_id=row["related_entry_id"],
+            funding_reference=row["funding_reference"],
+            partner_order_id=row["partner_order_id"],
+        ),
+        reason=row["reason"],
+        request_id=row["request_id"],
+        created_at=row["created_at"],
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
+
+
+def entry_params(entry: LedgerEntry) -> tuple[Any, ...]:
+    links = entry.links
+    return (
+        entry.partner_id,
+        entry.sequence,
+        entry.id,
+        entry.type,
+        entry.currency,
+        entry.amount_minor,
+        entry.available_after_minor,
+        entry.reserved_after_minor,
+        lines_to_json(entry.lines),
+        links.trade_id,
+        links.quote_id,
+        links.payin_id,
+        links.related_entry_id,
+        links.funding_reference,
+        links.partner_order_id,
+        entry.reason,
+        entry.request_id,
+        entry.created_at,
+        entry.prev_hash,
+        entry.hash,
+    )
+
+
+def entries_where(ex: Executor, clause: str, params: Sequence[Any]) -> list[LedgerEntry]:
+    """A partner's entries matching ``clause``, oldest first (also used by trades)."""
+    rows = ex.all(
+        f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {clause} ORDER BY sequence", params
+    )
+    return [entry_from_row(row) for row in rows]
+
+
+def _filters(partner_id: str, where: EntryFilter) -> tuple[list[str], list[Any]]:
+    clauses = ["partner_id = %s"]
+    params: list[Any] = [partner_id]
+    for column, value, op in (
+        ("currency", where.currency, "="),
+        ("type", where.type, "="),
+        ("trade_id", where.trade_id, "="),
+        ("created_at", where.created_gte, ">="),
+        ("created_at", where.created_lt, "<"),
+    ):
+        if value is not None:
+            clauses.append(f"{column} {op} %s")
+            params.append(value)
+    return clauses, params
+
+
+class SqlLedger(LedgerPort):
+    _ex: Executor
+
+    def _state(self, partner_id: str, lock: bool) -> LedgerState:
+        suffix = f" {self._ex.dialect.row_lock}" if lock and self._ex.dialect.row_lock else ""
+        head_row = first(
+            self._ex.all(
+                f"SELECT ledger_sequence, ledger_hash FROM partners WHERE id = %s{suffix}",
+                (partner_id,),
+            )
+        )
+        assert head_row is not None, f"ledger of unknown partner {partner_id}"
+        # A second statement on purpose: under READ COMMITTED it reads the balances as of
+        # *after* the lock was granted. Joined into the locking SELECT, PostgreSQL would
+        # re-check only the locked row and keep the stale balances (a lost update).
+        balances = {
+            row["currency"]: Balance(int(row["available_minor"]), int(row["reserved_minor"]))
+            for row in self._ex.all(
+                "SELECT currency, available_minor, reserved_minor FROM partner_currencies "
+                "WHERE partner_id = %s",
+                (partner_id,),
+            )
+        }
+        head = LedgerHead(partner_id, int(head_row["ledger_sequence"]), head_row["ledger_hash"])
+        return LedgerState(head, balances)
+
+    def lock_ledger(self, partner_id: str) -> LedgerState:
+        return self._state(partner_id, lock=True)
+
+    def ledger_state(self, partner_id: str) -> LedgerState:
+        return self._state(partner_id, lock=False)
+
+    def append(self, posting: Posting) -> None:
+        if not posting.entries:
+            return
+        partner_id = posting.head.partner_id
+        self._ex.many(_ENTRY_INSERT, [entry_params(entry) for entry in posting.entries])
+        for currency in sorted({entry.currency for entry in posting.entries}):
+            balance = posting.balances[currency]
+            changed = self._ex.run(
+                "UPDATE partner_currencies SET available_minor = %s, reserved_minor = %s "
+                "WHERE partner_id = %s AND currency = %s",
+                (balance.available_minor, balance.reserved_minor, partner_id, currency),
+            )
+            if changed != 1:
+                # an entry in a currency the partner lacks would leave its balance unstored
+                raise IntegrityViolation(f"{partner_id} has no {currency} balance to post to")
+        # The WHERE on the old sequence makes a lost head lock a loud failure, not a fork.
+        previous = posting.entries[0].sequence - 1
+        moved = self._ex.run(
+            "UPDATE partners SET ledger_sequence = %s, ledger_hash = %s "
+            "WHERE id = %s AND ledger_sequence = %s",
+            (posting.head.sequence, posting.head.hash, partner_id, previous),
+        )
+        assert moved == 1, f"ledger head of {partner_id} moved under its lock"
+
+    def get_entry(self, partner_id: str | None, entry_id: str) -> LedgerEntry | None:
+        if partner_id is None:
+            rows = self._ex.all(
+                f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE id = %s", (entry_id,)
+            )
+        else:
+            rows = self._ex.all(
+                f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE id = %s AND partner_id = %s",
+                (entry_id, partner_id),
+            )
+        row = first(rows)
+        return None if row is None else entry_from_row(row)
+
+    def list_entries(self, partner_id: str, where: EntryFilter, page: Page) -> list[LedgerEntry]:
+        clauses, params = _filters(partner_id, where)
+        if page.starting_after:
+            # oldest first: continue after the cursor entry's sequence
+            clauses.append(
+                "sequence > (SELECT sequence FROM ledger_entries WHERE id = %s AND partner_id = %s)"
+            )
+            params += [page.starting_after, partner_id]
+        params.append(page.limit)
+        rows = self._ex.all(
+            f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {' AND '.join(clauses)} "
+            "ORDER BY sequence LIMIT %s",
+            params,
+        )
+        return [entry_from_row(row) for row in rows]
+
+    def iter_entries(self, partner_id: str) -> Iterator[LedgerEntry]:
+        return self.stream_entries(partner_id)
+
+    def stream_entries(
+        self,
+        partner_id: str,
+        *,
+        currency: str | None = None,
+        created_gte: str | None = None,
+        created_lt: str | None = None,
+        after_sequence: int = 0,
+    ) -> Iterator[LedgerEntry]:
+        where = EntryFilter(currency=currency, created_gte=created_gte, created_lt=created_lt)
+        clauses, params = _filters(partner_id, where)
+        clauses.append("sequence > %s")
+        params.append(after_sequence)
+        rows = self._ex.stream(
+            f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {' AND '.join(clauses)} "
+            "ORDER BY sequence",
+            params,
+            limits.ENTRY_READ_BATCH_ROWS,
+        )
+        try:
+            for row in rows:
+                yield entry_from_row(row)
+        finally:
+            rows.close()  # closing this generator closes the cursor now, not at collection
+
+    # platform journal -------------------------------------------------------------------
+    def insert_platform_entry(self, entry: PlatformEntry) -> None:
+        self._ex.run(
+            "INSERT INTO platform_entries (id, type, currency, amount_minor, lines, payin_id, "
+            "request_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                entry.id,
+                entry.type,
+                entry.currency,
+                entry.amount_minor,
+                lines_to_json(entry.lines),
+                entry.payin_id,
+                entry.request_id,
+                entry.created_at,
+            ),
+        )
+
+    def suspense_totals(self) -> dict[str, tuple[int, int]]:
+        """Per currency: suspense balance from all journals, and needs_review pay-ins' sum."""
+        journals: dict[str, int] = {}
+        for row in self._ex.all("SELECT currency, lines FROM platform_entries"):
+            for line in lines_from_json(row["lines"]):
+                if line.account == PLATFORM_SUSPENSE:
+                    journals[row["currency"]] = journals.get(row["currency"], 0) + line.amount_minor
+        for row in self._ex.all(
+            "SELECT currency, lines FROM ledger_entries WHERE lines LIKE %s",
+            ("%" + PLATFORM_SUSPENSE + "%",),
+        ):
+            for line in lines_from_json(row["lines"]):
+                if line.account == PLATFORM_SUSPENSE:
+                    journals[row["currency"]] = journals.get(row["currency"], 0) + line.amount_minor
+        parked: dict[str, int] = {}
+        for row in self._ex.all(
+            "SELECT currency, SUM(amount_minor) AS total FROM payins "
+            "WHERE status = %s AND booking_status = %s AND amount_text IS NULL "
+            "GROUP BY currency",
+            (NEEDS_REVIEW, _BOOKED),
+        ):
+            parked[row["currency"]] = int(row["total"])
+        return {
+            currency: (journals.get(currency, 0), parked.get(currency, 0))
+            for currency in sorted(set(journals) | set(parked))
+        }

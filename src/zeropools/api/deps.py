@@ -36,8 +36,7 @@ def page(
     limit: Annotated[int, Query(ge=1, le=limits.PAGE_SIZE_MAX)] = limits.PAGE_SIZE_DEFAULT,
     starting_after: Annotated[str | None, Query(max_length=limits.ID_CHARS_MAX)] = None,
 ) -> Page:
-    # one extra row tells has_more without counting
-    return Page(limit=limit + 1, starting_after=starting_after)
+    return Page.of(limit, starting_after)
 
 
 Dep = Annotated[Deployment, Depends(deployment)]

@@ -7,6 +7,7 @@ REQUEST_BODY_BYTES_MAX = 1_048_576
 IMPORT_FILE_BYTES_MAX = 20 * 1_048_576
 PAGE_SIZE_DEFAULT = 100
 PAGE_SIZE_MAX = 1000
+EVENT_TYPE_FILTERS_MAX = 20  # ?type=a,b,... on GET /v1/events
 IDEMPOTENCY_KEY_CHARS_MAX = 255
 
 # Money: 10^15 minor units is 10 trillion EUR; far above any funded program, far below 2^63.

@@ -253,3 +253,17 @@ class Problem(BaseModel):
     code: str = Field(examples=["insufficient_balance"])
     request_id: str
     errors: list[FieldError] | None = None
+
+
+class EventData(Out):
+    object: dict[str, object]
+
+
+class Event(Out):
+    id: str
+    object: Literal["event"]
+    type: str
+    sequence: int
+    created_at: str
+    request_id: str | None
+    data: EventData

@@ -20,7 +20,8 @@ JSON = dict[str, Any]
 
 
 def page(items: Sequence[T], limit: int, render: Callable[[T], JSON]) -> JSON:
-    """A list envelope; callers fetch ``limit + 1`` items so ``has_more`` needs no count."""
+    """A list envelope of at most ``limit`` items; one more in ``items`` means ``has_more``
+    (``Page.of`` fetched it)."""
     return {
         "object": "list",
         "data": [render(item) for item in items[:limit]],
@@ -248,3 +249,10 @@ def refusal(r: Refusal) -> JSON:
         "request_id": r.request_id,
         "created_at": r.created_at,
     }
+
+
+def event_list_bytes(bodies: Sequence[bytes], has_more: bool) -> bytes:
+    """A list of events from their stored bodies, spliced without re-encoding them: the bytes a
+    partner reads are the bytes its webhook received."""
+    more = b"true" if has_more else b"false"
+    return b'{"object":"list","data":[' + b",".join(bodies) + b'],"has_more":' + more + b"}"

@@ -7,10 +7,14 @@ account, so the books still balance.
 
 from __future__ import annotations
 
+from typing import cast
+
 from zeropools.domain import ledger, limits
 from zeropools.domain.errors import CurrencyNotEnabled, NotFound, ValidationFailed
 from zeropools.domain.ledger import LedgerEntry
 from zeropools.domain.partners import OPERATOR
+from zeropools.services import dispatch
+from zeropools.services.commands import Adjust
 from zeropools.services.context import Ctx, Deployment, require_role
 from zeropools.services.ledger import post
 from zeropools.store.protocol import Tx
@@ -45,3 +49,11 @@ def adjust_in(
         )
     posting = post(dep, ctx, tx, partner_id, [ledger.adjustment(currency, amount_minor, reason)])
     return posting.entries[0]
+
+
+def adjust(
+    dep: Deployment, ctx: Ctx, *, partner_id: str, currency: str, amount: object, reason: str
+) -> LedgerEntry:
+    """Post an adjustment without an idempotency key (services, tests, the CLI)."""
+    command = Adjust(partner_id, currency, amount, reason)
+    return cast(LedgerEntry, dispatch.apply(dep, ctx, command))

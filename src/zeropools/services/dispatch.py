@@ -11,7 +11,10 @@ runs in a savepoint, and its rendered answer (or the problem document of its ref
 with the key, all in the same transaction (``services.idempotency``).
 
 Routes, the CLI, the dashboard and workers call only these two; none of them opens a
-transaction. The events outbox will be appended here too, so no use case can forget one.
+transaction. The outbox is written here too, in the command's transaction (and savepoint): the
+events its result announces (``Handler.announce``), the refusal's (``on_refusal``) and the
+balance crossings of whatever it posted, which a recording view of the transaction collects —
+so no use case can forget an event, and none outlives a refused or failed command.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from zeropools.domain.errors import DomainError
+from zeropools.domain.events import EventDraft
+from zeropools.domain.ledger import Posting
 from zeropools.representations.encoding import json_bytes
 from zeropools.representations.problems import domain_problem_body
-from zeropools.services import idempotency
+from zeropools.services import events, idempotency
 from zeropools.services.context import Ctx, Deployment
 from zeropools.services.idempotency import StoredResponse
 from zeropools.store.protocol import Tx
@@ -45,15 +50,16 @@ class Handler(Generic[C, R]):
     ``run`` does the work inside the transaction (it may be retried whole, so it has no effect
     outside it); ``lane`` names the partner whose balance it touches (scheduling only: locks in
     the transaction still decide correctness); ``present`` renders the result as the API object
-    (stored with an idempotency key, and the data of events); ``on_refusal`` records a refusal
-    in the same transaction.
+    (stored with an idempotency key); ``announce`` names the events the result announces;
+    ``on_refusal`` records a refusal in the same transaction and returns its events.
     """
 
     run: Callable[[Deployment, Ctx, Tx, C], R]
     present: Callable[[Deployment, R], JSON] | None = None
     status: int = 200
     lane: Callable[[Deployment, Ctx, C], str | None] = _no_lane
-    on_refusal: Callable[[Ctx, Tx, C, DomainError], None] | None = None
+    announce: Callable[[Deployment, R], list[EventDraft]] | None = None
+    on_refusal: Callable[[Deployment, Ctx, Tx, C, DomainError], list[EventDraft]] | None = None
 
 
 @functools.cache
@@ -74,16 +80,15 @@ def apply(dep: Deployment, ctx: Ctx, command: Any) -> Any:
     """Apply ``command`` in one transaction and return its result, or raise its refusal."""
     handler = handler_of(command)
     lane = handler.lane(dep, ctx, command)
-    on_refusal = handler.on_refusal
-    if on_refusal is None:
-        return dep.store.write(lambda tx: handler.run(dep, ctx, tx, command), lane)
+    if handler.on_refusal is None:
+        return dep.store.write(lambda tx: _effect(dep, ctx, tx, handler, command), lane)
 
     def work(tx: Tx) -> tuple[Any, DomainError | None]:
         try:
             with tx.savepoint():
-                return handler.run(dep, ctx, tx, command), None
+                return _effect(dep, ctx, tx, handler, command), None
         except DomainError as refusal:
-            on_refusal(ctx, tx, command, refusal)
+            _refused(dep, ctx, tx, handler, command, refusal)
             return None, refusal
 
     value, refusal = dep.store.write(work, lane)
@@ -100,12 +105,10 @@ def apply_idempotent(
     present = handler.present
     assert present is not None, f"{type(command).__name__} has no representation to store"
     assert ctx.actor is not None
-    on_refusal = handler.on_refusal
     scope = ctx.actor.partner_id or "operator"  # operator keys share one scope
 
     def refused(tx: Tx, refusal: DomainError) -> None:
-        if on_refusal is not None:
-            on_refusal(ctx, tx, command, refusal)
+        _refused(dep, ctx, tx, handler, command, refusal)
 
     def work(tx: Tx) -> StoredResponse:
         return idempotency.run_in(
@@ -114,7 +117,7 @@ def apply_idempotent(
             scope=scope,
             key=key,
             request_print=request_print,
-            work=lambda tx: handler.run(dep, ctx, tx, command),
+            work=lambda tx: _effect(dep, ctx, tx, handler, command),
             render=lambda result: (handler.status, json_bytes(present(dep, result))),
             render_error=lambda refusal: _problem(refusal, ctx.request_id),
             on_refusal=refused,
@@ -126,3 +129,48 @@ def apply_idempotent(
 def _problem(refusal: DomainError, request_id: str) -> tuple[int, bytes]:
     status, body = domain_problem_body(refusal, request_id)
     return status, json_bytes(body)
+
+
+def _effect(dep: Deployment, ctx: Ctx, tx: Tx, handler: Handler[Any, Any], command: Any) -> Any:
+    """The command's work and its events, in the caller's transaction."""
+    recording = _Recording(tx)
+    result = handler.run(dep, ctx, recording.as_tx(), command)
+    drafts = handler.announce(dep, result) if handler.announce is not None else []
+    if recording.postings:
+        drafts += events.balance_events(dep, ctx, tx, recording.postings)
+    if drafts:
+        events.publish(ctx, tx, drafts)
+    return result
+
+
+def _refused(
+    dep: Deployment,
+    ctx: Ctx,
+    tx: Tx,
+    handler: Handler[Any, Any],
+    command: Any,
+    refusal: DomainError,
+) -> None:
+    if handler.on_refusal is not None:
+        drafts = handler.on_refusal(dep, ctx, tx, command, refusal)
+        if drafts:
+            events.publish(ctx, tx, drafts)
+
+
+class _Recording:
+    """The transaction as a command sees it, noting every posting it appends (for the balance
+    events); everything else goes straight through."""
+
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+        self.postings: list[Posting] = []
+
+    def append(self, posting: Posting) -> None:
+        self._tx.append(posting)
+        self.postings.append(posting)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tx, name)
+
+    def as_tx(self) -> Tx:
+        return cast(Tx, self)

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from zeropools.domain.errors import DomainError
+from zeropools.domain.events import EventDraft
 from zeropools.representations import objects as views
-from zeropools.services import adjustments, partners, payins, trading
+from zeropools.services import adjustments, events, partners, payins, trading
 from zeropools.services.commands import (
     Adjust,
     AttributePayin,
@@ -43,8 +44,25 @@ def _return_lane(dep: Deployment, ctx: Ctx, c: ReturnPayin) -> str | None:
     return payin.partner_id if payin is not None else None
 
 
-def _flag_refused_recall(ctx: Ctx, tx: Tx, c: ReturnPayin, refusal: DomainError) -> None:
+def _flag_refused_recall(
+    dep: Deployment, ctx: Ctx, tx: Tx, c: ReturnPayin, refusal: DomainError
+) -> list[EventDraft]:
     payins.flag_refused_recall(ctx, c.payin_id)(tx, refusal)
+    return []
+
+
+def _recorded_event(dep: Deployment, recorded: payins.Recorded) -> list[EventDraft]:
+    # a resend of a known pay-in announces nothing; a first sight or a booking does
+    announced = recorded.created or recorded.booked_now
+    return events.payin_event(dep, recorded.payin, announced=announced)
+
+
+def _recorded_events(dep: Deployment, outcomes: list[Any]) -> list[EventDraft]:
+    found: list[EventDraft] = []
+    for outcome in outcomes:
+        if isinstance(outcome, payins.Recorded):
+            found += _recorded_event(dep, outcome)
+    return found
 
 
 def _adjust(dep: Deployment, ctx: Ctx, tx: Tx, c: Adjust) -> Any:
@@ -77,29 +95,34 @@ HANDLERS: dict[type, Handler[Any, Any]] = {
         present=lambda dep, view: views.trade(view, dep.currencies),
         status=201,
         lane=trading.execute_lane,
+        announce=events.trade_event,
         on_refusal=trading.record_refusal,
     ),
     MoveTrade: Handler(
         run=trading.move_in,
         present=lambda dep, view: views.trade(view, dep.currencies),
         lane=trading.move_lane,
+        announce=events.trade_event,
     ),
     RecordPayin: Handler(
         run=payins.record_command_in,
         present=_payin_view,
         status=201,
         lane=_own_partner,  # a sandbox top-up; a bank credit's partner is known only inside
+        announce=_recorded_event,
     ),
-    RecordPayins: Handler(run=_record_many),
+    RecordPayins: Handler(run=_record_many, announce=_recorded_events),
     AttributePayin: Handler(
         run=_attribute,
         present=lambda dep, payin: views.payin(payin, dep.currencies),
         lane=lambda dep, ctx, c: c.partner_id,
+        announce=events.payin_event,
     ),
     ReturnPayin: Handler(
         run=_return,
         present=lambda dep, payin: views.payin(payin, dep.currencies),
         lane=_return_lane,
+        announce=events.payin_event,
         on_refusal=_flag_refused_recall,
     ),
     Adjust: Handler(
@@ -107,6 +130,7 @@ HANDLERS: dict[type, Handler[Any, Any]] = {
         present=lambda dep, entry: views.ledger_entry(entry, dep.currencies),
         status=201,
         lane=lambda dep, ctx, c: c.partner_id,
+        announce=events.adjustment_event,
     ),
     CreatePartner: Handler(run=partners.create_partner_in, status=201),
     IssueApiKey: Handler(run=partners.issue_api_key_in, status=201),

@@ -18,12 +18,14 @@ from zeropools.domain.errors import (
     NotFound,
     ValidationFailed,
 )
+from zeropools.domain.events import TRADE_REFUSED, EventDraft
 from zeropools.domain.ledger import EntryDraft, LedgerEntry, Links
 from zeropools.domain.paging import Page
 from zeropools.domain.partners import OPERATOR, PARTNER_ADMIN, PARTNER_SERVER, Partner
 from zeropools.domain.pools import Pool
 from zeropools.domain.readmodels import Capabilities, QuoteView, TradeView
 from zeropools.domain.trades import Refusal, Trade
+from zeropools.representations import objects as views
 from zeropools.services import dispatch
 from zeropools.services.commands import CreateQuote, ExecuteTrade, MoveTrade
 from zeropools.services.context import Ctx, Deployment, require_role, scoped_partner
@@ -198,22 +200,25 @@ def execute_in(dep: Deployment, ctx: Ctx, tx: Tx, command: ExecuteTrade) -> Trad
     return TradeView(change.trade, posting.entries)
 
 
-def record_refusal(ctx: Ctx, tx: Tx, command: ExecuteTrade, error: DomainError) -> None:
-    """Keep a refused execution queryable (``GET /v1/trade-refusals``, support packets)."""
+def record_refusal(
+    dep: Deployment, ctx: Ctx, tx: Tx, command: ExecuteTrade, error: DomainError
+) -> list[EventDraft]:
+    """Keep a refused execution queryable (``GET /v1/trade-refusals``, support packets) and
+    announce it (``trade.refused``)."""
     if ctx.actor is None or ctx.actor.partner_id is None:
-        return  # an operator (or anonymous) refusal belongs to no partner's order
-    tx.insert_refusal(
-        Refusal(
-            partner_id=ctx.actor.partner_id,
-            id=ids.new_id("ptr_"),
-            quote_id=command.quote_id,
-            partner_order_id=command.partner_order_id,
-            code=error.code,
-            detail=error.detail,
-            request_id=ctx.request_id,
-            created_at=to_rfc3339(ctx.now),
-        )
+        return []  # an operator (or anonymous) refusal belongs to no partner's order
+    refusal = Refusal(
+        partner_id=ctx.actor.partner_id,
+        id=ids.new_id("ptr_"),
+        quote_id=command.quote_id,
+        partner_order_id=command.partner_order_id,
+        code=error.code,
+        detail=error.detail,
+        request_id=ctx.request_id,
+        created_at=to_rfc3339(ctx.now),
     )
+    tx.insert_refusal(refusal)
+    return [EventDraft(refusal.partner_id, TRADE_REFUSED, views.refusal(refusal))]
 
 
 def move_in(dep: Deployment, ctx: Ctx, tx: Tx, command: MoveTrade) -> TradeView:

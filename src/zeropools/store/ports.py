@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from zeropools.domain.events import Event
 from zeropools.domain.ledger import (
     Balance,
     EntryFilter,
@@ -154,3 +155,18 @@ class IdempotencyPort(Protocol):
     def complete_idempotency(
         self, scope: str, key: str, status_code: int, body: bytes, completed_at: str
     ) -> None: ...
+
+
+class EventsPort(Protocol):
+    """The outbox: events per stream (a partner id, or the platform's), gap-free sequences."""
+
+    def reserve_event_sequences(self, stream: str, count: int) -> int:
+        """Take the stream's next ``count`` sequences; returns the first. Serializes writers
+        of one stream until commit, so sequences are gap-free and in commit order."""
+        ...
+
+    def insert_events(self, events: Sequence[Event]) -> None: ...
+    def list_events(
+        self, stream: str, after_sequence: int, types: Sequence[str], limit: int
+    ) -> list[Event]: ...
+    def get_event(self, event_id: str) -> Event | None: ...

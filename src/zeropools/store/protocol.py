@@ -21,6 +21,7 @@ from contextlib import AbstractContextManager
 from typing import Protocol, TypeVar
 
 from zeropools.store.ports import (
+    EventsPort,
     IdempotencyPort,
     IdempotencyRecord,
     LedgerPort,
@@ -53,7 +54,16 @@ class IntegrityViolation(Exception):
     """The database refused a write that broke one of its constraints."""
 
 
-class Tx(SettingsPort, PartnersPort, LedgerPort, PayinsPort, TradesPort, IdempotencyPort, Protocol):
+class Tx(
+    SettingsPort,
+    PartnersPort,
+    LedgerPort,
+    PayinsPort,
+    TradesPort,
+    IdempotencyPort,
+    EventsPort,
+    Protocol,
+):
     """One open transaction: every aggregate's port, and savepoints."""
 
     def savepoint(self) -> AbstractContextManager[None]: ...

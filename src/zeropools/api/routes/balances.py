@@ -54,7 +54,7 @@ def list_ledger_entries(
         created_lt=ledger.time_bound("created_lt", created_lt),
     )
     found = ledger.list_entries(dep, ctx, partner_id, where, page)
-    return views.page(found, page.limit - 1, lambda e: views.ledger_entry(e, dep.currencies))
+    return views.page(found, page.size, lambda e: views.ledger_entry(e, dep.currencies))
 
 
 @router.get("/v1/ledger-entries/{entry_id}", response_model=models.LedgerEntry)

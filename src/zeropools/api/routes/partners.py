@@ -35,7 +35,7 @@ def create_partner(body: PartnerCreate, dep: Dep, ctx: Context) -> JSON:
 @router.get("/v1/partners", response_model=models.ListOf[models.Partner])
 def list_partners(dep: Dep, ctx: Context, page: PageParams) -> JSON:
     found = partners.list_partners(dep, ctx, page)
-    return views.page(found, page.limit - 1, lambda p: views.partner(p, dep.currencies))
+    return views.page(found, page.size, lambda p: views.partner(p, dep.currencies))
 
 
 @router.get("/v1/partners/{partner_id}", response_model=models.Partner)

@@ -103,7 +103,7 @@ def list_payins(
     ] = None,
 ) -> JSON:
     found = payins.list_payins(dep, ctx, partner_id, status, page, flagged)
-    return views.page(found, page.limit - 1, lambda p: views.payin(p, dep.currencies))
+    return views.page(found, page.size, lambda p: views.payin(p, dep.currencies))
 
 
 @router.get("/v1/payins/{payin_id}", response_model=models.Payin)

@@ -81,7 +81,7 @@ def list_trades(
         status=status,
         page=page,
     )
-    return views.page(found, page.limit - 1, lambda t: views.trade(t, dep.currencies))
+    return views.page(found, page.size, lambda t: views.trade(t, dep.currencies))
 
 
 @router.get("/v1/trade-refusals", response_model=models.ListOf[models.TradeRefusal])
@@ -96,7 +96,7 @@ def list_refusals(
     found = trading.list_refusals(
         dep, ctx, partner_id=partner_id, partner_order_id=partner_order_id, page=page
     )
-    return views.page(found, page.limit - 1, views.refusal)
+    return views.page(found, page.size, views.refusal)
 
 
 @router.get("/v1/trades/{trade_id}", response_model=models.Trade)

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from zeropools.store.sql.events import SqlEvents
 from zeropools.store.sql.executor import Executor, Row
 from zeropools.store.sql.idempotency import SqlIdempotency
 from zeropools.store.sql.ledger import SqlLedger
@@ -15,7 +16,7 @@ from zeropools.store.sql.settings import SqlSettings
 from zeropools.store.sql.trades import SqlTrades
 
 
-class SqlTx(SqlSettings, SqlPartners, SqlLedger, SqlPayins, SqlTrades, SqlIdempotency):
+class SqlTx(SqlSettings, SqlPartners, SqlLedger, SqlPayins, SqlTrades, SqlIdempotency, SqlEvents):
     """One open transaction of either database."""
 
     def __init__(self, executor: Executor) -> None:

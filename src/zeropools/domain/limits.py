@@ -61,6 +61,7 @@ WEBHOOK_TOTAL_TIMEOUT_S = 30.0  # the whole exchange, from connect to the last b
 WEBHOOK_RESPONSE_BODY_BYTES_MAX = 1024  # of the receiver's answer, kept for the delivery log
 WEBHOOK_ERROR_CHARS_MAX = 300  # of the readable reason a failed attempt carries
 WEBHOOK_LEASE_S = 60  # a worker's claim on a delivery; longer than one attempt can take
+WEBHOOK_CONNECTIONS_MAX = 100  # attempts in flight through one sender client at once
 # Secrets and endpoints
 WEBHOOK_SECRET_BYTES = 32  # random bytes in the secrets we generate
 WEBHOOK_SECRET_BYTES_MIN = 24  # Standard Webhooks: secrets are 24 to 64 bytes

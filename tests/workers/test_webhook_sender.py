@@ -101,6 +101,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # The sender hangs up on slow, trickling and large answers on purpose; that is no error.
+        pass
+
+
 @dataclass
 class Receiver:
     port: int
@@ -113,8 +121,7 @@ class Receiver:
 def serve(tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
     seen = Seen()
     handler = type("BoundHandler", (Handler,), {"seen": seen})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
+    server = QuietServer(("127.0.0.1", 0), handler)
     if tls is not None:
         tls.sni_callback = lambda _socket, name, _context: seen.sni.append(name)
         server.socket = tls.wrap_socket(server.socket, server_side=True)

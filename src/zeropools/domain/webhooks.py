@@ -125,13 +125,19 @@ class EndpointSecrets:
 
 
 def rotate(
-    secrets: EndpointSecrets, new: str, *, now: datetime, overlap_s: object
+    secrets: EndpointSecrets,
+    new: str,
+    *,
+    now: datetime,
+    overlap_s: object = limits.WEBHOOK_ROTATION_OVERLAP_DEFAULT_S,
 ) -> EndpointSecrets:
     """Make ``new`` current; the old current keeps signing for ``overlap_s`` seconds.
 
     Only two secrets ever sign: rotating again during an overlap drops the oldest one at once.
-    ``overlap_s`` is the partner's input (``rotate-secret {overlap_s?}``), hence checked here.
+    ``overlap_s`` is the partner's input (``rotate-secret {overlap_s?}``), hence checked here;
+    leave it out when the partner did.
     """
+    assert now.tzinfo is not None, "naive datetimes are a bug: every time here is UTC"
     parse_secret(new)
     if (
         not isinstance(overlap_s, int)

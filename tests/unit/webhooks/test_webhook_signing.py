@@ -191,8 +191,10 @@ def test_an_overlap_outside_the_limits_is_refused_on_its_field(overlap_s: object
     assert refused.value.extra["errors"][0]["field"] == "overlap_s"
 
 
-def test_the_default_overlap_is_within_the_maximum() -> None:
-    rotate(EndpointSecrets(OLD), NEW, now=T0, overlap_s=limits.WEBHOOK_ROTATION_OVERLAP_DEFAULT_S)
+def test_without_an_overlap_given_the_default_one_applies() -> None:
+    rotated = rotate(EndpointSecrets(OLD), NEW, now=T0)
+    default = timedelta(seconds=limits.WEBHOOK_ROTATION_OVERLAP_DEFAULT_S)
+    assert rotated.previous_expires_at == T0 + default
     assert limits.WEBHOOK_ROTATION_OVERLAP_DEFAULT_S <= limits.WEBHOOK_ROTATION_OVERLAP_MAX_S
 
 

@@ -53,3 +53,28 @@ OVERLOADED_RETRY_AFTER_S = 1  # what a 503 overloaded tells the caller to wait
 # Read transactions (store.reading): each pins a connection until its stream is done
 SQLITE_READ_CONNECTIONS_MAX = 20  # open at once, as PG_CONNECTION_POOL_SIZE_MAX on PostgreSQL
 SQLITE_READ_CONNECTION_WAIT_S = 30.0  # then TimeoutError, as psycopg_pool's own default wait
+
+# webhooks
+# Retries: backoff doubles from the base up to the cap; the jitter takes off up to a fraction of
+# each delay, and the attempt count is chosen so that even the shortest jitters keep retrying
+# for the whole window (API.md: "for at least 24 hours"); webhooks.retry_span_min_s() checks it.
+WEBHOOK_ATTEMPTS_MAX = 39  # attempts per event and endpoint, the first one included
+WEBHOOK_BACKOFF_BASE_S = 10  # the delay after the first failed attempt, before jitter
+WEBHOOK_BACKOFF_CAP_S = 3600  # no delay between two attempts is longer than this
+WEBHOOK_BACKOFF_JITTER_FRACTION = 0.2  # jitter shortens a delay by up to this fraction of it
+WEBHOOK_RETRY_WINDOW_S = 24 * 3600  # attempts keep going at least this long before `failed`
+# One attempt: a slow receiver must not hold a worker, and a trickling one not either.
+WEBHOOK_CONNECT_TIMEOUT_S = 5.0
+WEBHOOK_READ_TIMEOUT_S = 10.0  # per read (and per write) of the socket
+WEBHOOK_TOTAL_TIMEOUT_S = 30.0  # the whole exchange, from connect to the last byte kept
+WEBHOOK_RESPONSE_BODY_BYTES_MAX = 1024  # of the receiver's answer, kept for the delivery log
+WEBHOOK_ERROR_CHARS_MAX = 300  # of the readable reason a failed attempt carries
+WEBHOOK_LEASE_S = 60  # a worker's claim on a delivery; longer than one attempt can take
+WEBHOOK_CONNECTIONS_MAX = 100  # attempts in flight through one sender client at once
+# Secrets and endpoints
+WEBHOOK_SECRET_BYTES = 32  # random bytes in the secrets we generate
+WEBHOOK_SECRET_BYTES_MIN = 24  # Standard Webhooks: secrets are 24 to 64 bytes
+WEBHOOK_SECRET_BYTES_MAX = 64
+WEBHOOK_ROTATION_OVERLAP_DEFAULT_S = 24 * 3600  # both secrets sign this long after a rotation
+WEBHOOK_ROTATION_OVERLAP_MAX_S = 7 * 24 * 3600
+WEBHOOK_URL_CHARS_MAX = 2048  # what browsers and most servers accept in a request line

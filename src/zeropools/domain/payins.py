@@ -21,7 +21,8 @@ same status with different money (the bank's credit and an operator's attributio
 
 ``flag`` is the one step that keeps the status: a bank recall of money the partner has already
 spent is refused (nothing posted, no overdraft) and the credited pay-in carries the refusal as
-its ``review_reason`` so the operator's queue (``flagged``) shows it.
+its ``review_reason`` so the operator's queue (``flagged``) shows it. Only that step flags: an
+operator's attribution ends the review, so it clears the reason the pay-in waited for.
 
 Every step is a pure function returning a ``PayinChange`` (the pay-in after it, the partner
 ledger drafts and the platform suspense journals to write); the service persists it. Nothing
@@ -203,6 +204,10 @@ class PayinChange:
 
     def __post_init__(self) -> None:
         assert self.payin.status == STEP_TARGETS[self.step], self
+        assert self.step == FLAG or not is_flagged(self.payin), (
+            "only a refused recall flags",
+            self,
+        )
         assert not self.entries or self.payin.partner_id is not None, self
         for draft in self.entries:
             problems = ledger.journal_problems(draft.type, draft.lines, draft.links, draft.reason)
@@ -369,7 +374,8 @@ def attribute_by_operator(
     """An operator attributes a parked pay-in to ``partner``: suspense -> that partner.
 
     Audited with the operator's key id and the time; the credit carries the partner's funding
-    reference for the currency, which the partner must have enabled.
+    reference for the currency, which the partner must have enabled. The review is over, so the
+    reason it waited for is cleared (a credited pay-in with a reason is a flagged one).
     """
     check_attributable(payin)
     assert payin.amount_minor is not None
@@ -389,6 +395,7 @@ def attribute_by_operator(
         attributed_by=operator_key_id,
         attributed_at=at,
         funding_reference=enabled.funding_reference,
+        review_reason=None,
         updated_at=at,
     )
     credit = ledger.payin_credit(

@@ -247,6 +247,14 @@ def test_an_operator_attribution_credits_out_of_suspense_and_is_audited() -> Non
     assert posted(change).ledger_entry_id is not None
 
 
+def test_an_operator_attribution_ends_the_review_and_never_flags_the_payin() -> None:
+    waiting = parked()
+    assert waiting.review_reason == "no payment reference"
+    change = attribute_by_operator(waiting, partner("EUR"), operator_key_id=OPERATOR_KEY, now=LATER)
+    assert change.payin.review_reason is None
+    assert not is_flagged(change.payin)
+
+
 def test_attribution_refuses_what_the_payin_rules_out_before_the_partner() -> None:
     credited = posted(book(opened(note()), now=NOW))
     with pytest.raises(InvalidTransition) as refused:
@@ -416,3 +424,15 @@ def test_a_payin_credits_its_partner_at_most_once_on_any_path(
         if line.account == AVAILABLE
     )
     assert 0 <= available <= amount_minor
+
+
+@pytest.mark.parametrize("path", sorted(EXPECTED_NET))
+def test_only_a_refused_recall_leaves_a_payin_flagged(path: tuple[str, ...]) -> None:
+    for change in walk(path, 100_00):
+        assert is_flagged(change.payin) == (change.step == FLAG), (path, change.step)
+
+
+def test_a_change_that_would_flag_without_a_refused_recall_is_a_bug() -> None:
+    credited = posted(book(opened(note()), now=NOW))
+    with pytest.raises(AssertionError, match="only a refused recall flags"):
+        PayinChange(replace(credited, review_reason="no payment reference"), ATTRIBUTE)

@@ -37,6 +37,11 @@ EXPLANATIONS: dict[str, str] = {
     "body names the currency, the requested and available amounts and the shortfall.",
     "quote_expired": "The quote's expires_at has passed. Ask for a fresh quote.",
     "quote_already_used": "The quote was already executed. Ask for a fresh quote.",
+    "order_already_executed": "This partner_order_id already has an open or settled trade "
+    "(trade_id names it): executing it again would pay the order twice. Read that trade; only "
+    "after it is released or failed may the order be retried, with a fresh quote.",
+    "last_operator_key": "This is the only active operator key: revoking it would lock every "
+    "operator out. Issue another one first (POST /v1/operator-keys), then revoke this one.",
     "invalid_transition": "The object's status does not allow this action; the body names "
     "from_status and to_status.",
     "idempotency_key_in_use": "A request with this Idempotency-Key is still being processed. "

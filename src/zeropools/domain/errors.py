@@ -75,6 +75,16 @@ class PayinConflict(DomainError):
     title = "Pay-in conflicts with a known bank transaction"
 
 
+class OrderAlreadyExecuted(DomainError):
+    code = "order_already_executed"
+    title = "Order already executed"
+
+
+class LastOperatorKey(DomainError):
+    code = "last_operator_key"
+    title = "Last active operator key"
+
+
 class PeriodHasOpenItems(DomainError):
     code = "period_has_open_items"
     title = "Period has unreconciled items"

@@ -7,6 +7,10 @@ REQUEST_BODY_BYTES_MAX = 1_048_576
 IMPORT_FILE_BYTES_MAX = 20 * 1_048_576
 PAGE_SIZE_DEFAULT = 100
 PAGE_SIZE_MAX = 1000
+API_KEY_USE_RESOLUTION_S = 60  # last_used_at is written at most this often per key
+# trades of one partner_order_id looked at before another execution (all but released/failed
+# ones refuse it, so more than a handful means retries after failures)
+TRADES_PER_ORDER_MAX = 1000
 EVENT_TYPE_FILTERS_MAX = 20  # ?type=a,b,... on GET /v1/events
 IDEMPOTENCY_KEY_CHARS_MAX = 255
 

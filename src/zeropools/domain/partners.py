@@ -52,6 +52,7 @@ class ApiKey:
     last4: str
     created_at: str
     revoked_at: str | None = None
+    last_used_at: str | None = None
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,13 @@ trade it unwinds, so a refund, release or return can never exist without what it
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
 
 from zeropools.domain import ledger, partners
-from zeropools.domain.errors import InvalidTransition
+from zeropools.domain.errors import InvalidTransition, OrderAlreadyExecuted
 from zeropools.domain.ledger import (
     BUY_DEBIT,
     BUY_REFUND,
@@ -271,3 +271,21 @@ class Refusal:
     detail: str
     request_id: str
     created_at: str
+
+
+# An order is paid at most once: while one of its trades is in one of these, another execution of
+# the same partner_order_id is refused (a release or a failure gives the money back: retry then).
+ORDER_HOLDING_STATUSES = frozenset({RESERVED, DEBITED, SETTLED, RETURNED})
+
+
+def check_order_free(order_id: str, existing: Sequence[Trade]) -> None:
+    """Refuse a second execution of ``order_id`` while an earlier trade still holds it."""
+    for trade in existing:
+        if trade.partner_order_id == order_id and trade.status in ORDER_HOLDING_STATUSES:
+            raise OrderAlreadyExecuted(
+                f"Order {order_id!r} already has trade {trade.id} ({trade.status}); retry only "
+                "after it is released or failed.",
+                trade_id=trade.id,
+                partner_order_id=order_id,
+                trade_status=trade.status,
+            )

@@ -64,6 +64,7 @@ class ApiKey(Out):
     last4: str
     created_at: str
     revoked_at: str | None
+    last_used_at: str | None
 
 
 class ApiKeyCreated(ApiKey):

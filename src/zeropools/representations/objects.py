@@ -56,6 +56,7 @@ def api_key(key: ApiKey, secret: str | None = None) -> JSON:
         "last4": key.last4,
         "created_at": key.created_at,
         "revoked_at": key.revoked_at,
+        "last_used_at": key.last_used_at,
     }
     if secret is not None:
         body["secret"] = secret  # shown once

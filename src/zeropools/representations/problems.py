@@ -23,6 +23,8 @@ STATUS: dict[type[e.DomainError], int] = {
     e.QuoteExpired: 409,
     e.QuoteAlreadyUsed: 409,
     e.InvalidTransition: 409,
+    e.OrderAlreadyExecuted: 409,
+    e.LastOperatorKey: 409,
     e.IdempotencyKeyInUse: 409,
     e.PayinConflict: 409,
     e.PeriodHasOpenItems: 409,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from zeropools.domain import ids, limits
+from zeropools.domain.clock import from_rfc3339, utc_now
 from zeropools.domain.errors import Unauthenticated
 from zeropools.domain.partners import hash_secret, key_mode
-from zeropools.services.context import Actor, Deployment
+from zeropools.services import dispatch
+from zeropools.services.commands import NoteKeyUse
+from zeropools.services.context import Actor, Ctx, Deployment
 
 
 def authenticate(dep: Deployment, authorization: str | None) -> Actor:
@@ -24,4 +28,17 @@ def authenticate(dep: Deployment, authorization: str | None) -> Actor:
     key = dep.store.read(lambda tx: tx.api_key_by_hash(hash_secret(secret)))
     if key is None or key.revoked_at is not None or key.mode != dep.mode:
         raise Unauthenticated(f"Unknown or revoked API key for this {dep.mode} deployment.")
-    return Actor(key_id=key.id, role=key.role, partner_id=key.partner_id)
+    actor = Actor(key_id=key.id, role=key.role, partner_id=key.partner_id)
+    _note_use(dep, actor, key.last_used_at)
+    return actor
+
+
+def _note_use(dep: Deployment, actor: Actor, last_used_at: str | None) -> None:
+    """Record ``last_used_at``, at most once per ``API_KEY_USE_RESOLUTION_S`` per key: a write on
+    every request would double the cost of a read."""
+    now = utc_now()
+    if last_used_at is not None:
+        age_s = (now - from_rfc3339(last_used_at)).total_seconds()
+        if 0 <= age_s < limits.API_KEY_USE_RESOLUTION_S:
+            return
+    dispatch.apply(dep, Ctx(ids.new_id(ids.REQUEST), now, actor), NoteKeyUse(actor.key_id))

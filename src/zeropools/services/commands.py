@@ -91,6 +91,13 @@ class RevokeApiKey:
     key_id: str
 
 
+@dataclass(frozen=True)
+class NoteKeyUse:
+    """Bookkeeping: when a key was last used (``last_used_at``, minute resolution)."""
+
+    key_id: str
+
+
 Command = (
     CreateQuote
     | ExecuteTrade
@@ -103,4 +110,5 @@ Command = (
     | CreatePartner
     | IssueApiKey
     | RevokeApiKey
+    | NoteKeyUse
 )

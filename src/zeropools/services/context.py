@@ -10,6 +10,7 @@ from zeropools.domain.errors import Forbidden, NotFound, ValidationFailed
 from zeropools.domain.money import Currencies
 from zeropools.domain.partners import DEMO_FUNDING_ACCOUNT, OPERATOR, FundingAccount
 from zeropools.domain.pools import PoolsConfig, default_pools
+from zeropools.store.ports import PartnersPort
 from zeropools.store.protocol import Store
 
 
@@ -73,3 +74,10 @@ def scoped_partner(ctx: Ctx, partner_id: str | None) -> str:
     if partner_id and partner_id != ctx.actor.partner_id:
         raise NotFound(f"No partner {partner_id!r}.")
     return ctx.actor.partner_id
+
+
+def require_partner(tx: PartnersPort, partner_id: str | None) -> None:
+    """A list filtered by an unknown ``partner_id`` is a 404, never an empty page that reads as
+    "nothing happened" (the same answer ``/v1/balances`` gives)."""
+    if partner_id is not None and tx.get_partner(partner_id) is None:
+        raise NotFound(f"No partner {partner_id!r}.")

@@ -20,6 +20,7 @@ from zeropools.services.commands import (
     ExecuteTrade,
     IssueApiKey,
     MoveTrade,
+    NoteKeyUse,
     RecordPayin,
     RecordPayins,
     ReturnPayin,
@@ -135,4 +136,5 @@ HANDLERS: dict[type, Handler[Any, Any]] = {
     CreatePartner: Handler(run=partners.create_partner_in, status=201),
     IssueApiKey: Handler(run=partners.issue_api_key_in, status=201),
     RevokeApiKey: Handler(run=partners.revoke_api_key_in),
+    NoteKeyUse: Handler(run=partners.note_key_use_in),
 }

@@ -15,7 +15,7 @@ from zeropools.domain.clock import from_rfc3339, to_rfc3339
 from zeropools.domain.errors import NotFound, ValidationFailed
 from zeropools.domain.ledger import EntryDraft, EntryFilter, LedgerEntry, Posting
 from zeropools.domain.paging import Page
-from zeropools.services.context import Ctx, Deployment, scoped_partner
+from zeropools.services.context import Ctx, Deployment, require_partner, scoped_partner
 from zeropools.store.protocol import LedgerState, Tx
 
 
@@ -62,6 +62,7 @@ def list_entries(
         )
 
     def work(tx: Tx) -> list[LedgerEntry]:
+        require_partner(tx, scoped)
         # an unknown cursor would read as "no more entries": a reconciliation that stops early
         if page.starting_after and tx.get_entry(scoped, page.starting_after) is None:
             raise NotFound(

@@ -8,7 +8,7 @@ from typing import cast
 
 from zeropools.domain import ids, limits, references
 from zeropools.domain.clock import to_rfc3339
-from zeropools.domain.errors import NotFound, ValidationFailed
+from zeropools.domain.errors import LastOperatorKey, NotFound, ValidationFailed
 from zeropools.domain.ledger import GENESIS_HASH, Balance
 from zeropools.domain.paging import Page
 from zeropools.domain.partners import (
@@ -25,7 +25,7 @@ from zeropools.domain.partners import (
     new_api_key_secret,
 )
 from zeropools.services import dispatch
-from zeropools.services.commands import CreatePartner, IssueApiKey, RevokeApiKey
+from zeropools.services.commands import CreatePartner, IssueApiKey, NoteKeyUse, RevokeApiKey
 from zeropools.services.context import Ctx, Deployment, require_role, scoped_partner
 from zeropools.store.protocol import Tx
 
@@ -192,10 +192,32 @@ def revoke_api_key_in(dep: Deployment, ctx: Ctx, tx: Tx, command: RevokeApiKey) 
     key = tx.get_api_key(command.key_id)
     if key is None:
         raise NotFound(f"No API key {command.key_id!r}.")
+    if key.role == OPERATOR and key.revoked_at is None:
+        others = [k for k in tx.list_operator_keys() if k.revoked_at is None and k.id != key.id]
+        if not others:
+            raise LastOperatorKey(
+                f"{key.id} is the only active operator key; issue another before revoking it.",
+                key_id=key.id,
+            )
     tx.revoke_api_key(command.key_id, to_rfc3339(ctx.now))
     revoked = tx.get_api_key(command.key_id)
     assert revoked is not None
     return revoked
+
+
+def list_operator_keys(dep: Deployment, ctx: Ctx) -> list[ApiKey]:
+    """Operator keys without their secrets, newest first."""
+    require_role(ctx, OPERATOR)
+    return dep.store.read(lambda tx: tx.list_operator_keys())
+
+
+def issue_operator_key(dep: Deployment, ctx: Ctx) -> IssuedKey:
+    """Another operator key (``POST /v1/operator-keys``), shown once."""
+    return cast(IssuedKey, dispatch.apply(dep, ctx, IssueApiKey(None, OPERATOR)))
+
+
+def note_key_use_in(dep: Deployment, ctx: Ctx, tx: Tx, command: NoteKeyUse) -> None:
+    tx.note_api_key_use(command.key_id, to_rfc3339(ctx.now))
 
 
 def ensure_operator_key(dep: Deployment, secret: str, now_text: str) -> ApiKey:

@@ -7,7 +7,8 @@ from zeropools.domain.errors import NotFound, ValidationFailed
 from zeropools.domain.paging import Page
 from zeropools.domain.partners import OPERATOR, PARTNER_ADMIN
 from zeropools.domain.payins import Payin
-from zeropools.services.context import Ctx, Deployment, require_role
+from zeropools.services.context import Ctx, Deployment, require_partner, require_role
+from zeropools.store.protocol import Tx
 
 
 def list_payins(
@@ -29,7 +30,12 @@ def list_payins(
         if partner_id and partner_id != actor.partner_id:
             raise NotFound(f"No partner {partner_id!r}.")
         partner_id = actor.partner_id
-    return dep.store.read(lambda tx: tx.list_payins(partner_id, status, page, flagged))
+
+    def work(tx: Tx) -> list[Payin]:
+        require_partner(tx, partner_id)
+        return tx.list_payins(partner_id, status, page, flagged)
+
+    return dep.store.read(work)
 
 
 def get_payin(dep: Deployment, ctx: Ctx, payin_id: str) -> Payin:

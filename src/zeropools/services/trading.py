@@ -28,7 +28,13 @@ from zeropools.domain.trades import Refusal, Trade
 from zeropools.representations import objects as views
 from zeropools.services import dispatch
 from zeropools.services.commands import CreateQuote, ExecuteTrade, MoveTrade
-from zeropools.services.context import Ctx, Deployment, require_role, scoped_partner
+from zeropools.services.context import (
+    Ctx,
+    Deployment,
+    require_partner,
+    require_role,
+    scoped_partner,
+)
 from zeropools.services.ledger import post
 from zeropools.store.protocol import Tx
 
@@ -184,6 +190,8 @@ def execute_in(dep: Deployment, ctx: Ctx, tx: Tx, command: ExecuteTrade) -> Trad
             f"partner_order_id {order_id!r} differs from the quote's {quoted_order!r}.",
             errors=[{"field": "partner_order_id", "message": f"the quote is for {quoted_order!r}"}],
         )
+    # under the lock: two executions of one order cannot both pass this check
+    trades.check_order_free(order_id, _order_trades(tx, partner_id, order_id))
     partner = _partner(tx, partner_id)
     change = trades.open_trade(
         stored.quote,
@@ -198,6 +206,16 @@ def execute_in(dep: Deployment, ctx: Ctx, tx: Tx, command: ExecuteTrade) -> Trad
     drafts = _drafts(change.trade, change.movements, tx)
     posting = post(dep, ctx, tx, partner_id, drafts, locked)
     return TradeView(change.trade, posting.entries)
+
+
+def _order_trades(tx: Tx, partner_id: str, order_id: str) -> list[Trade]:
+    return tx.list_trades(
+        partner_id,
+        partner_order_id=order_id,
+        status=None,
+        limit=limits.TRADES_PER_ORDER_MAX,
+        starting_after=None,
+    )
 
 
 def record_refusal(
@@ -342,6 +360,7 @@ def list_trades(
         raise ValidationFailed.field("status", f"one of {', '.join(sorted(trades.STATUSES))}")
 
     def work(tx: Tx) -> list[TradeView]:
+        require_partner(tx, scoped)
         found = tx.list_trades(
             scoped,
             partner_order_id=partner_order_id,
@@ -374,11 +393,14 @@ def list_refusals(
 ) -> list[Refusal]:
     """Refused executions: why an order did not trade (support starts here)."""
     scoped = scoped_partner(ctx, partner_id)
-    return dep.store.read(
-        lambda tx: tx.list_refusals(
+
+    def work(tx: Tx) -> list[Refusal]:
+        require_partner(tx, scoped)
+        return tx.list_refusals(
             scoped,
             partner_order_id=partner_order_id,
             limit=page.limit,
             starting_after=page.starting_after,
         )
-    )
+
+    return dep.store.read(work)

@@ -17,7 +17,8 @@ from zeropools.store.ports import PartnersPort
 from zeropools.store.protocol import first
 from zeropools.store.sql.executor import Executor, Row, chunks, marks
 
-_KEY_COLUMNS = "id, partner_id, role, mode, secret_hash, last4, created_at, revoked_at"
+_KEY_INSERT_COLUMNS = "id, partner_id, role, mode, secret_hash, last4, created_at, revoked_at"
+_KEY_COLUMNS = f"{_KEY_INSERT_COLUMNS}, last_used_at"
 
 
 def key_from_row(row: Row) -> ApiKey:
@@ -30,6 +31,7 @@ def key_from_row(row: Row) -> ApiKey:
         last4=row["last4"],
         created_at=row["created_at"],
         revoked_at=row["revoked_at"],
+        last_used_at=row["last_used_at"],
     )
 
 
@@ -118,7 +120,7 @@ class SqlPartners(PartnersPort):
     # api keys -----------------------------------------------------------------------------
     def insert_api_key(self, key: ApiKey) -> None:
         self._ex.run(
-            f"INSERT INTO api_keys ({_KEY_COLUMNS}) VALUES ({marks(8)})",
+            f"INSERT INTO api_keys ({_KEY_INSERT_COLUMNS}) VALUES ({marks(8)})",
             (
                 key.id,
                 key.partner_id,
@@ -149,6 +151,15 @@ class SqlPartners(PartnersPort):
             (partner_id,),
         )
         return [key_from_row(row) for row in rows]
+
+    def list_operator_keys(self) -> list[ApiKey]:
+        rows = self._ex.all(
+            f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE partner_id IS NULL ORDER BY id DESC"
+        )
+        return [key_from_row(row) for row in rows]
+
+    def note_api_key_use(self, key_id: str, used_at: str) -> None:
+        self._ex.run("UPDATE api_keys SET last_used_at = %s WHERE id = %s", (used_at, key_id))
 
     def revoke_api_key(self, key_id: str, revoked_at: str) -> None:
         self._ex.run(

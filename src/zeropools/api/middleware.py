@@ -7,13 +7,14 @@ also where an unexpected exception becomes a problem document that still carries
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zeropools.domain import ids, limits
+from zeropools.representations.encoding import json_bytes
+from zeropools.representations.problems import problem_body
 
 log = logging.getLogger("zeropools.api")
 
@@ -27,16 +28,7 @@ def default_body_limit(path: str) -> int:
 
 
 def _problem(status: int, code: str, title: str, detail: str, request_id: str) -> bytes:
-    return json.dumps(
-        {
-            "type": f"/errors/{code}",
-            "title": title,
-            "status": status,
-            "detail": detail,
-            "code": code,
-            "request_id": request_id,
-        }
-    ).encode()
+    return json_bytes(problem_body(request_id, status, code, title, detail))
 
 
 class RequestContextMiddleware:
@@ -83,7 +75,7 @@ class RequestContextMiddleware:
                 _problem(404, "not_found", "No such object", "No such object.", request_id),
             )
             return
-        if scope["method"] in _JSON_METHODS and scope["path"] not in _RAW_BODY_PATHS:
+        if _json_body(scope):
             scope = _as_json(scope)
         limit = self.body_limit(scope["path"])
         declared = _content_length(scope)
@@ -142,7 +134,20 @@ class RequestContextMiddleware:
 
 
 _JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
-_RAW_BODY_PATHS = frozenset({"/v1/payins/import"})
+# endpoints whose body is a file (statements, partner order files), read as the bytes they are
+_RAW_BODY_PATHS = frozenset({"/v1/payins/import", "/v1/reconciliation/match"})
+_API_PREFIX = "/v1/"
+
+
+def _json_body(scope: Scope) -> bool:
+    """A body the API reads as JSON: writes under /v1/ except the file uploads. Pages outside
+    the API (the dashboard's HTML forms) keep the content type they were sent with."""
+    path = scope["path"]
+    return (
+        scope["method"] in _JSON_METHODS
+        and path.startswith(_API_PREFIX)
+        and path not in _RAW_BODY_PATHS
+    )
 
 
 def _as_json(scope: Scope) -> Scope:

@@ -96,11 +96,12 @@ def executions(dep: Deployment, rounds: int, n: int) -> float:
     remaining = iter(quote_ids)
 
     def op(i: int) -> None:
+        quote_id = next(remaining)
         trading.execute_trade(
             dep,
             ctx("partner_server", partner_id),
-            quote_id=next(remaining),
-            partner_order_id=f"o{i}",
+            quote_id=quote_id,
+            partner_order_id=f"o-{quote_id}",  # an order is executed once: one per quote
         )
 
     return timed(rounds, n, op)

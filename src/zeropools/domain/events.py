@@ -122,6 +122,7 @@ class AvailableMove:
     currency: str
     before_minor: int
     after_minor: int
+    reserved_after_minor: int
 
 
 def available_moves(entries: Iterable[LedgerEntry]) -> list[AvailableMove]:
@@ -131,13 +132,22 @@ def available_moves(entries: Iterable[LedgerEntry]) -> list[AvailableMove]:
     line), ``after`` off the last, so several entries in one transaction make one move.
     """
     first: dict[tuple[str, str], int] = {}
-    last: dict[tuple[str, str], int] = {}
+    last: dict[tuple[str, str], LedgerEntry] = {}
     for entry in sorted(entries, key=lambda e: (e.partner_id, e.sequence)):
         key = (entry.partner_id, entry.currency)
         moved = sum(line.amount_minor for line in entry.lines if line.account == AVAILABLE)
         first.setdefault(key, entry.available_after_minor - moved)
-        last[key] = entry.available_after_minor
-    return [AvailableMove(p, c, first[(p, c)], last[(p, c)]) for (p, c) in first]
+        last[key] = entry
+    return [
+        AvailableMove(
+            p,
+            c,
+            first[(p, c)],
+            last[(p, c)].available_after_minor,
+            last[(p, c)].reserved_after_minor,
+        )
+        for (p, c) in first
+    ]
 
 
 def balance_crossing(threshold_minor: int | None, move: AvailableMove) -> str | None:

@@ -24,6 +24,9 @@ class Deployment:
     funding_accounts: Mapping[str, FundingAccount] = field(default_factory=dict)
     default_funding_account: FundingAccount = DEMO_FUNDING_ACCOUNT
     pools: PoolsConfig = field(default_factory=default_pools)
+    # low-balance thresholds by (partner, currency): fixed when the partner is created (no API
+    # changes them), so each process reads each one once instead of once per posting
+    thresholds: dict[tuple[str, str], int | None] = field(default_factory=dict, compare=False)
 
     def funding_account(self, currency: str) -> FundingAccount:
         return self.funding_accounts.get(currency, self.default_funding_account)

@@ -65,25 +65,32 @@ def balance_events(
     entries = [entry for posting in postings for entry in posting.entries]
     drafts: list[EventDraft] = []
     for move in ev.available_moves(entries):
-        partner = tx.get_partner(move.partner_id)
-        assert partner is not None
-        pc = partner.currency(move.currency)
-        assert pc is not None
-        kind = ev.balance_crossing(pc.low_balance_threshold_minor, move)
+        threshold = _threshold(dep, tx, move.partner_id, move.currency)
+        kind = ev.balance_crossing(threshold, move)
         if kind is None:
             continue
         pending = tx.pending_totals(move.partner_id).get(move.currency, 0)
         view = BalanceView(
             partner_id=move.partner_id,
             currency=move.currency,
-            available_minor=pc.balance.available_minor,
-            reserved_minor=pc.balance.reserved_minor,
+            available_minor=move.after_minor,
+            reserved_minor=move.reserved_after_minor,
             pending_minor=pending,
-            low_balance_threshold_minor=pc.low_balance_threshold_minor,
+            low_balance_threshold_minor=threshold,
             as_of=to_rfc3339(ctx.now),
         )
         drafts.append(EventDraft(move.partner_id, kind, views.balance(view, dep.currencies)))
     return drafts
+
+
+def _threshold(dep: Deployment, tx: Tx, partner_id: str, currency: str) -> int | None:
+    key = (partner_id, currency)
+    if key not in dep.thresholds:
+        partner = tx.get_partner(partner_id)
+        assert partner is not None
+        for pc in partner.currencies:
+            dep.thresholds[(partner_id, pc.currency)] = pc.low_balance_threshold_minor
+    return dep.thresholds.get(key)
 
 
 # -- reading the streams ------------------------------------------------------------------------

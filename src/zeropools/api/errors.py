@@ -66,6 +66,11 @@ EXPLANATIONS: dict[str, str] = {
 }
 
 
+# what FastAPI's request body reader raises when json.loads fails with anything but a
+# JSONDecodeError (RecursionError, UnicodeDecodeError, ValueError for over-long integers)
+_BODY_PARSE_FAILED = "There was an error parsing the body"
+
+
 def request_id_of(request: Request) -> str:
     return str(getattr(request.state, "request_id", "req_unknown"))
 
@@ -150,6 +155,17 @@ def install(app: FastAPI) -> None:
             )
             response.headers["Allow"] = ", ".join(_allowed_methods(request))  # RFC 9110
             return response
+        if exc.status_code == 400 and exc.detail == _BODY_PARSE_FAILED:
+            # FastAPI's own body reader gave up (nesting too deep for the parser, bytes that are
+            # not UTF-8, an integer too long to convert): the body is not JSON we can read
+            return problem(
+                request,
+                400,
+                "malformed_json",
+                e.MalformedJson.title,
+                "The request body is not JSON this API can read: it must be UTF-8, nested at "
+                "most a few hundred levels, with numbers of ordinary length.",
+            )
         return problem(request, exc.status_code, "http_error", "HTTP error", str(exc.detail))
 
     async def overloaded(request: Request, exc: Exception) -> Response:

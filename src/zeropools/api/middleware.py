@@ -7,7 +7,9 @@ also where an unexpected exception becomes a problem document that still carries
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -106,6 +108,19 @@ class RequestContextMiddleware:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        if _json_body(scope) and _has_lone_surrogate(body):
+            await fail(
+                400,
+                _problem(
+                    400,
+                    "malformed_json",
+                    "Body is not valid JSON",
+                    "The body contains a lone UTF-16 surrogate escape (such as \\ud800), which "
+                    "is not a Unicode character; send UTF-8 text.",
+                    request_id,
+                ),
+            )
+            return
         delivered = False
 
         async def replay() -> Message:
@@ -170,3 +185,36 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(body: bytes) -> bool:
+    """Whether a JSON body holds a string with an unpaired surrogate (``"1\\ud800"``).
+
+    ``json.loads`` accepts such escapes and yields strings that cannot be encoded, so every
+    later step (the database, a log line, the response) would fail on them: they are refused at
+    the door. A paired escape (an emoji) decodes to one real character and passes. Only bodies
+    with a surrogate escape at all are parsed here, so the common path costs one regex scan.
+    """
+    if not _SURROGATE_ESCAPE.search(body):
+        return False
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):
+        return False  # not JSON: the framework's parser answers malformed_json itself
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False

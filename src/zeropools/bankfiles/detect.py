@@ -121,6 +121,12 @@ def _parse_xml(data: bytes) -> ET.Element:
     except LookupError as error:
         # The XML declaration names an encoding Python does not know.
         raise StatementError(f"malformed XML: {error}") from None
+    except (ValueError, UnicodeError) as error:
+        # The declaration names an encoding the XML parser cannot read (utf-7, shift_jis, ...:
+        # "multi-byte encodings are not supported"). ISO 20022 messages are UTF-8 anyway.
+        raise StatementError(
+            f"the XML declares an encoding that cannot be read ({error}); camt files are UTF-8"
+        ) from None
     return root
 
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from zeropools.domain import ids
+from zeropools.domain import ids, limits
 from zeropools.domain.clock import to_rfc3339
-from zeropools.domain.errors import InsufficientBalance
+from zeropools.domain.errors import AmountOutOfRange, InsufficientBalance
 from zeropools.domain.money import Currencies
 
 AVAILABLE = "available"
@@ -242,6 +242,13 @@ def append(
         if after.available_minor < floor:
             raise insufficient(currencies, draft.currency, -d_available, before.available_minor)
         assert after.reserved_minor >= 0, ("reserved would go negative", draft)
+        if max(after.available_minor, after.reserved_minor) > limits.BALANCE_MINOR_MAX:
+            raise AmountOutOfRange(
+                f"This would take the {draft.currency} balance above the largest balance held "
+                f"({currencies.format(limits.BALANCE_MINOR_MAX, draft.currency)}); nothing was "
+                "written.",
+                currency=draft.currency,
+            )
         sequence += 1
         entry = LedgerEntry(
             id=ids.new_id(ids.LEDGER_ENTRY),

@@ -16,6 +16,9 @@ IDEMPOTENCY_KEY_CHARS_MAX = 255
 
 # Money: 10^15 minor units is 10 trillion EUR; far above any funded program, far below 2^63.
 AMOUNT_MINOR_MAX = 10**15
+# the most a balance account may hold, in minor units: far below the 64-bit columns (9.2 x 10^18),
+# so no sum of a partner's accounts can overflow them; a posting past it is refused
+BALANCE_MINOR_MAX = 10**16
 CURRENCY_SCALE_MAX = 18
 AMOUNT_TEXT_CHARS_MAX = 40  # far more than 10^15 with 18 decimals needs
 

@@ -62,7 +62,9 @@ def test_a_lone_surrogate_anywhere_in_the_body_is_malformed_json(
 
 
 def test_a_paired_surrogate_escape_is_an_ordinary_character(dep: Deployment) -> None:
-    body = b'{"pool_id": "EUR-USDT", "source_amount": "10.00", "partner_order_id": "\\ud83d\\ude00"}'
+    body = (
+        b'{"pool_id": "EUR-USDT", "source_amount": "10.00", "partner_order_id": "\\ud83d\\ude00"}'
+    )
     with app_client(dep) as client:
         answer = client.post("/v1/quotes", content=body, headers={**_server(dep), **JSON})
 

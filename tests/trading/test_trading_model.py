@@ -136,7 +136,11 @@ class TradingModel(RuleBasedStateMachine):
 
         def run() -> trading.TradeView:
             return trading.execute_trade(
-                self.dep, server_ctx(partner_id), quote_id=quote_id, partner_order_id="order"
+                # one order per quote: an order with an open trade is never executed again
+                self.dep,
+                server_ctx(partner_id),
+                quote_id=quote_id,
+                partner_order_id=quote_id,
             )
 
         if amount_minor > available:

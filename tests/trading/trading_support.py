@@ -93,9 +93,13 @@ class Api:
             },
         )
 
-    def trade(self, partner: HttpPartner, amount: str, order_id: str = "order-1") -> dict[str, Any]:
-        """Quote and execute ``amount``; the new trade's body."""
-        response = self.execute(partner, self.quote(partner, amount)["id"], order_id)
+    def trade(
+        self, partner: HttpPartner, amount: str, order_id: str | None = None
+    ) -> dict[str, Any]:
+        """Quote and execute ``amount`` (for a fresh order unless ``order_id`` names one: an
+        order is executed once); the new trade's body."""
+        quote_id = self.quote(partner, amount)["id"]
+        response = self.execute(partner, quote_id, order_id or f"order-{quote_id}")
         assert response.status_code == 201, response.text
         body: dict[str, Any] = response.json()
         return body

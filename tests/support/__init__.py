@@ -1,0 +1,56 @@
+"""Helpers shared by every test directory: one implementation of each.
+
+How it is found: the test directories are not packages, and pytest (``prepend`` import mode)
+puts the directory of every conftest and test module it imports at the front of ``sys.path``.
+``tests/conftest.py`` sits in ``tests/``, so ``from support import ...`` works in any test or
+helper module below it. The worker scripts (``services/payin_worker.py``,
+``trading/trading_worker.py``) run outside pytest and put ``tests/`` on ``sys.path``
+themselves.
+
+Kept free of pytest at import time so those worker processes can import it too. Module names
+must stay unique across ``tests/`` (hence ``support``, ``cli_support``, ``fuzz_support``...).
+"""
+
+from support.builders import balance_minor, entries_of, onboard, reference_of, send_payin
+from support.contexts import bearer, ctx_for, issue_operator_key
+from support.databases import (
+    PG_ADMIN_URL,
+    open_test_store,
+    opened_store,
+    sqlite_url,
+    throwaway_pg_database,
+)
+from support.http import (
+    PROBLEM_FIELDS,
+    PROBLEM_JSON,
+    HttpPartner,
+    app_client,
+    assert_problem,
+    assert_request_id,
+    post_partner,
+    post_payin,
+)
+
+__all__ = [
+    "PG_ADMIN_URL",
+    "PROBLEM_FIELDS",
+    "PROBLEM_JSON",
+    "HttpPartner",
+    "app_client",
+    "assert_problem",
+    "assert_request_id",
+    "balance_minor",
+    "bearer",
+    "ctx_for",
+    "entries_of",
+    "issue_operator_key",
+    "onboard",
+    "open_test_store",
+    "opened_store",
+    "post_partner",
+    "post_payin",
+    "reference_of",
+    "send_payin",
+    "sqlite_url",
+    "throwaway_pg_database",
+]

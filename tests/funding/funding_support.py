@@ -9,10 +9,6 @@ tests are loaded by path, so these tests use the very same code without dependin
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
@@ -23,31 +19,6 @@ from zeropools.domain import references
 from zeropools.domain.ledger import LedgerEntry
 from zeropools.domain.payins import find_references
 from zeropools.services.context import Deployment
-
-_UNIT_BANKFILES = Path(__file__).resolve().parents[1] / "unit" / "bankfiles"
-
-
-def _load(name: str, path: Path) -> ModuleType:
-    """Import a helper module by file path, once, under a name of our own."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None, path
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-generate = _load("zp_funding_camt_generate", _UNIT_BANKFILES / "generate.py")
-_shared_files = _load("zp_funding_shared_files", _UNIT_BANKFILES / "shared_files.py")
-
-
-def fixture_bytes(name: str) -> bytes:
-    """A real sample statement from ``/work/shared/fixtures/bank`` (see SOURCES.md there)."""
-    path: Path = _shared_files.bank_dir() / name
-    return path.read_bytes()
-
 
 # -- service layer --------------------------------------------------------------------------
 

@@ -27,15 +27,21 @@ from typing import Any
 import pytest
 from funding_support import (
     Http,
-    fixture_bytes,
-    generate,
     spaced_lower,
     suspense,
     suspense_minor,
     typo,
 )
 
-from support import HttpPartner, assert_problem, ctx_for, onboard, reference_of
+from support import (
+    HttpPartner,
+    assert_problem,
+    ctx_for,
+    fixture_bytes,
+    generate,
+    onboard,
+    reference_of,
+)
 from zeropools.bankfiles import parse_statement
 from zeropools.bootstrap import deployment
 from zeropools.config import Settings

@@ -14,54 +14,7 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from support import HttpPartner, entries_of, post_partner, post_payin
-from zeropools.domain import references
-from zeropools.domain.ledger import LedgerEntry
-from zeropools.domain.payins import find_references
-from zeropools.services.context import Deployment
-
-# -- service layer --------------------------------------------------------------------------
-
-
-def all_entries(dep: Deployment) -> list[LedgerEntry]:
-    partner_ids = dep.store.read(lambda tx: tx.partner_ids())
-    return [entry for partner_id in partner_ids for entry in entries_of(dep, partner_id)]
-
-
-def suspense(dep: Deployment) -> dict[str, tuple[int, int]]:
-    """Per currency: (suspense by its journals, sum of booked needs_review pay-ins)."""
-    return dep.store.read(lambda tx: tx.suspense_totals())
-
-
-def suspense_minor(dep: Deployment, currency: str) -> int:
-    """The suspense balance of ``currency``, after checking it equals the review queue's sum."""
-    journals, parked = suspense(dep).get(currency, (0, 0))
-    assert journals == parked, (currency, journals, parked)
-    return journals
-
-
-def typo(reference: str) -> str:
-    """``reference`` with wrong check digits, chosen so that no prefix of it passes mod 97.
-
-    In free text the end of a reference is not marked, so the parser tries every length; a
-    typo whose shorter prefix happens to validate is read as an unknown reference instead (see
-    ``test_a_mistyped_reference_in_free_text_is_reported_as_mistyped``). Here we want the
-    plain case, deterministically.
-    """
-    for shift in range(1, 100):
-        digits = f"{(int(reference[2:4]) + shift) % 100:02d}"
-        candidate = f"RF{digits}{reference[4:]}"
-        found, started = find_references(candidate)
-        if started and not found and not references.is_valid(candidate):
-            return candidate
-    raise AssertionError(f"no typo of {reference} without a valid prefix")
-
-
-def spaced_lower(reference: str) -> str:
-    """How a human retypes a reference: lower case, groups of four, a line break inside."""
-    printed = references.format_printed(reference).lower()
-    return printed[:9] + "\n" + printed[9:]
-
+from support import HttpPartner, post_partner, post_payin
 
 # -- HTTP -----------------------------------------------------------------------------------
 

@@ -18,9 +18,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from funding_support import Http, spaced_lower, suspense_minor, typo
+from funding_support import Http
 
-from support import app_client, bearer, generate, issue_operator_key, opened_store, sqlite_url
+from support import (
+    app_client,
+    bearer,
+    generate,
+    issue_operator_key,
+    opened_store,
+    spaced_lower,
+    sqlite_url,
+    suspense_minor,
+    typo,
+)
 from zeropools.bootstrap import deployment
 from zeropools.config import Settings
 from zeropools.services.context import Deployment

@@ -22,9 +22,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from funding_support import Http, suspense_minor
+from funding_support import Http
 
-from support import HttpPartner, assert_problem, ctx_for
+from support import HttpPartner, assert_problem, ctx_for, suspense_minor
 from zeropools.domain import references
 from zeropools.domain.errors import Forbidden
 from zeropools.services import payins as payin_service

@@ -25,13 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from funding_support import (
-    Http,
-    spaced_lower,
-    suspense,
-    suspense_minor,
-    typo,
-)
+from funding_support import Http
 
 from support import (
     HttpPartner,
@@ -41,6 +35,10 @@ from support import (
     generate,
     onboard,
     reference_of,
+    spaced_lower,
+    suspense,
+    suspense_minor,
+    typo,
 )
 from zeropools.bankfiles import parse_statement
 from zeropools.bootstrap import deployment

@@ -11,8 +11,22 @@ Kept free of pytest at import time so those worker processes can import it too. 
 must stay unique across ``tests/`` (hence ``support``, ``cli_support``, ``fuzz_support``...).
 """
 
-from support.builders import balance_minor, entries_of, onboard, reference_of, send_payin
-from support.contexts import bearer, ctx_for, issue_operator_key
+from support.builders import (
+    all_entries,
+    balance_minor,
+    entries_of,
+    fund,
+    new_partner_id,
+    onboard,
+    quote,
+    reference_of,
+    send_payin,
+    spaced_lower,
+    suspense,
+    suspense_minor,
+    typo,
+)
+from support.contexts import bearer, ctx_for, issue_operator_key, server_ctx
 from support.databases import (
     PG_ADMIN_URL,
     open_test_store,
@@ -44,6 +58,7 @@ __all__ = [
     "PROBLEM_FIELDS",
     "PROBLEM_JSON",
     "HttpPartner",
+    "all_entries",
     "all_files",
     "app_client",
     "assert_problem",
@@ -55,16 +70,24 @@ __all__ = [
     "ctx_for",
     "entries_of",
     "fixture_bytes",
+    "fund",
     "generate",
     "issue_operator_key",
     "mt940_files",
+    "new_partner_id",
     "onboard",
     "open_test_store",
     "opened_store",
     "post_partner",
     "post_payin",
+    "quote",
     "reference_of",
     "send_payin",
+    "server_ctx",
+    "spaced_lower",
     "sqlite_url",
+    "suspense",
+    "suspense_minor",
     "throwaway_pg_database",
+    "typo",
 ]

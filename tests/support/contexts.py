@@ -30,3 +30,8 @@ def issue_operator_key(dep: Deployment) -> IssuedKey:
 def bearer(secret: str) -> dict[str, str]:
     """Authorization headers for the API key ``secret``."""
     return {"Authorization": f"Bearer {secret}"}
+
+
+def server_ctx(partner_id: str, now: datetime | None = None) -> Ctx:
+    """A context of the partner's ``partner_server`` key."""
+    return ctx_for("partner_server", partner_id, now)

@@ -21,9 +21,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from trading_support import Api, server_ctx
+from trading_support import Api
 
-from support import assert_problem, assert_request_id
+from support import assert_problem, assert_request_id, server_ctx
 from zeropools.domain import clock
 from zeropools.domain.clock import from_rfc3339
 from zeropools.domain.errors import QuoteExpired

@@ -11,15 +11,12 @@ from __future__ import annotations
 import itertools
 import secrets
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
 
-from support import HttpPartner, ctx_for, onboard, post_partner, post_payin, send_payin
-from zeropools.services import trading
-from zeropools.services.context import Ctx, Deployment
+from support import HttpPartner, post_partner, post_payin
 
 GENESIS_HASH = "0" * 64
 
@@ -138,43 +135,3 @@ def assert_chained(entries: Sequence[Mapping[str, Any]]) -> None:
         assert entry["prev_hash"] == previous, entry
         assert len(entry["hash"]) == 64 and entry["hash"] != previous, entry
         previous = entry["hash"]
-
-
-# -- service layer ---------------------------------------------------------------------------
-
-
-def server_ctx(partner_id: str, now: datetime | None = None) -> Ctx:
-    return ctx_for("partner_server", partner_id, now)
-
-
-def new_partner_id(dep: Deployment, balance_model: str = "debit", name: str = "Acme Wallet") -> str:
-    """A new EUR partner of ``balance_model``; its id."""
-    return onboard(dep, name=name, balance_model=balance_model).partner.id
-
-
-def fund(dep: Deployment, partner_id: str, amount: str, currency: str = "EUR") -> None:
-    """Credit ``amount`` through a booked pay-in carrying the partner's funding reference."""
-    partner = dep.store.read(lambda tx: tx.get_partner(partner_id))
-    assert partner is not None
-    pc = partner.currency(currency)
-    assert pc is not None
-    recorded = send_payin(
-        dep,
-        f"bank-{secrets.token_hex(8)}",
-        amount,
-        currency=currency,
-        booking_status="booked",
-        reference=pc.funding_reference,
-    )
-    assert recorded.payin.status == "credited", recorded
-
-
-def quote(dep: Deployment, partner_id: str, amount: str, now: datetime | None = None) -> str:
-    view = trading.create_quote(
-        dep,
-        server_ctx(partner_id, now),
-        pool_id="EUR-USDT",
-        source_amount=amount,
-        partner_order_id=None,
-    )
-    return view.quote.id

@@ -4,8 +4,12 @@ PostgreSQL tests create a throwaway database on the server named by ``ZEROPOOLS_
 (default: the local server) and drop it afterwards. They are never skipped silently: when the
 server is unreachable they fail, unless ``ZEROPOOLS_SKIP_PG=1`` is set explicitly (never in CI).
 
-This file also makes ``tests/support.py`` importable as ``support`` everywhere below (pytest puts
-this directory on ``sys.path`` when it imports this conftest); see that module's docstring.
+This file also makes the ``tests/support/`` package importable as ``support`` everywhere below
+(pytest puts this directory on ``sys.path`` when it imports this conftest). ``support`` holds
+every shared helper: databases, contexts, service-layer builders, bank statement fixtures and the
+one HTTP driver (``support.Http``) with its partner value (``support.HttpPartner``); its
+docstring maps the modules. Directory conftests add only their area's fixtures (an ``http``
+driver on their database, an operator key...).
 """
 
 from __future__ import annotations

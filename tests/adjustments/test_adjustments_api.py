@@ -27,7 +27,7 @@ def _funded_partner(client: TestClient, operator: dict[str, str], amount: str) -
     partner = HttpPartner.from_body(post_partner(client, operator, name="Adjusted"))
     credited = post_payin(client, operator, ids.new_id("bank_"), amount, reference=partner.eur)
     assert credited.status_code == 201, credited.text
-    return partner.id, partner.admin["Authorization"].removeprefix("Bearer ")
+    return partner.id, partner.admin_secret
 
 
 def test_a_negative_and_a_positive_adjustment_post_entries_with_their_reason(

@@ -3,7 +3,8 @@
 ``client`` (from ``tests/conftest.py``) is a TestClient over ``create_app(dep)``, so every test
 that uses it runs once on SQLite and once on PostgreSQL. Keys are real: the operator key is
 issued by the service that ``zeropools init`` uses, partner keys come from ``POST /v1/partners``
-over HTTP.
+over HTTP. ``http`` is the shared driver (``support.Http``); ``make_partner`` and ``credit`` are
+this directory's shorthands over it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-from api_support import PartnerKeys
 from fastapi.testclient import TestClient
 
-from support import bearer, issue_operator_key, post_partner, post_payin
+from support import Http, HttpPartner, bearer, issue_operator_key
 from zeropools.services.context import Deployment
 
 
@@ -31,11 +31,16 @@ def operator(operator_key: str) -> dict[str, str]:
     return bearer(operator_key)
 
 
-MakePartner = Callable[..., PartnerKeys]
+@pytest.fixture
+def http(client: TestClient, operator: dict[str, str]) -> Http:
+    return Http(client, operator)
+
+
+MakePartner = Callable[..., HttpPartner]
 
 
 @pytest.fixture
-def make_partner(client: TestClient, operator: dict[str, str]) -> MakePartner:
+def make_partner(http: Http) -> MakePartner:
     """Create a partner over HTTP (EUR, debit model unless told otherwise)."""
 
     def make(
@@ -43,9 +48,10 @@ def make_partner(client: TestClient, operator: dict[str, str]) -> MakePartner:
         balance_model: str = "debit",
         currencies: list[str] | None = None,
         **extra: Any,
-    ) -> PartnerKeys:
-        body = post_partner(client, operator, name, balance_model, currencies or ["EUR"], **extra)
-        return PartnerKeys.from_body(body)
+    ) -> HttpPartner:
+        return http.partner(
+            name=name, balance_model=balance_model, currencies=currencies or ["EUR"], **extra
+        )
 
     return make
 
@@ -54,8 +60,8 @@ Credit = Callable[..., httpx.Response]
 
 
 @pytest.fixture
-def credit(client: TestClient, operator: dict[str, str]) -> Credit:
-    """Post a booked bank credit with ``reference`` over HTTP; returns the response."""
+def credit(http: Http) -> Credit:
+    """Post a booked bank credit with ``reference`` over HTTP as the operator; the response."""
     counter = iter(range(1, 10_000))
 
     def post(
@@ -66,9 +72,7 @@ def credit(client: TestClient, operator: dict[str, str]) -> Credit:
         bank_transaction_id: str | None = None,
         **extra: Any,
     ) -> httpx.Response:
-        return post_payin(
-            client,
-            operator,
+        return http.payin(
             bank_transaction_id or f"bank-tx-{next(counter):04d}",
             amount,
             currency=currency,

@@ -13,16 +13,14 @@ Free of pytest and schemathesis, so it reads as plain setup code.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import secrets
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from types import ModuleType
 
+from support.fixtures import generate
+from support.http import PROBLEM_FIELDS, PROBLEM_JSON
 from zeropools.bankfiles import parse_statement
 from zeropools.bootstrap import deployment, initialize
 from zeropools.config import Settings
@@ -32,9 +30,6 @@ from zeropools.services import partners, trading
 from zeropools.services import payins as payin_service
 from zeropools.services.context import Actor, Ctx, Deployment
 from zeropools.store.open import open_store
-
-PROBLEM_JSON = "application/problem+json"
-PROBLEM_FIELDS = ("type", "title", "status", "detail", "code", "request_id")
 
 # The funded partner keeps this much even if the fuzzer returns the one funding pay-in it sees.
 HIDDEN_FUNDING_EUR = "250000.00"
@@ -56,23 +51,8 @@ class World:
         self.dep.store.close()
 
 
-def _load_camt_generator() -> ModuleType:
-    """The bank-file unit tests' camt generator, loaded by path (test dirs are not packages)."""
-    name = "zp_fuzz_camt_generate"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[1] / "unit" / "bankfiles" / "generate.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None, path
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
 def statement_files(funded_ref: str, reserve_ref: str) -> tuple[bytes, ...]:
     """One small valid file per format, each with credits the importer attributes."""
-    generate = _load_camt_generator()
     mt940 = "\n".join(
         [
             ":20:FUZZSTMT",

@@ -16,11 +16,10 @@ import re
 import time
 from typing import Any
 
-from api_support import PartnerKeys, error_fields
 from fastapi.testclient import TestClient
 from stdnum import iso11649
 
-from support import assert_problem, assert_request_id, bearer
+from support import HttpPartner, assert_problem, assert_request_id, error_fields
 from zeropools.domain.clock import from_rfc3339
 
 BALANCE_FIELDS = {
@@ -42,10 +41,10 @@ HEX64 = re.compile(r"^[0-9a-f]{64}$")
 def test_funding_instructions_give_each_currency_its_own_rf_reference(
     client: TestClient, operator: dict[str, str], make_partner: Any
 ) -> None:
-    partner: PartnerKeys = make_partner(currencies=["EUR", "USD"])
-    other: PartnerKeys = make_partner(name="Other")
+    partner: HttpPartner = make_partner(currencies=["EUR", "USD"])
+    other: HttpPartner = make_partner(name="Other")
 
-    response = client.get("/v1/funding-instructions", headers=bearer(partner.server))
+    response = client.get("/v1/funding-instructions", headers=partner.server)
 
     assert response.status_code == 200
     assert_request_id(response)
@@ -60,7 +59,7 @@ def test_funding_instructions_give_each_currency_its_own_rf_reference(
             assert fi[name], name
         assert fi["reference_printed"].replace(" ", "") == fi["reference"]
         assert fi["reference_printed"] in fi["instructions"]
-    assert by_currency["EUR"]["reference"] == partner.reference
+    assert by_currency["EUR"]["reference"] == partner.eur
     assert by_currency["EUR"]["reference"] != by_currency["USD"]["reference"]
     assert body["data"] == partner.body["funding_instructions"]
 
@@ -69,26 +68,24 @@ def test_funding_instructions_give_each_currency_its_own_rf_reference(
     assert by_operator.json()["data"] == body["data"]
     unnamed = client.get("/v1/funding-instructions", headers=operator)
     assert "partner_id" in error_fields(assert_problem(unnamed, 422, "validation_error"))
-    foreign = client.get(
-        f"/v1/funding-instructions?partner_id={other.id}", headers=bearer(partner.admin)
-    )
+    foreign = client.get(f"/v1/funding-instructions?partner_id={other.id}", headers=partner.admin)
     assert_problem(foreign, 404, "not_found")
 
 
 def test_balances_show_decimal_strings_and_are_scoped_to_the_partner(
     client: TestClient, operator: dict[str, str], make_partner: Any, credit: Any
 ) -> None:
-    partner: PartnerKeys = make_partner(currencies=["EUR", "USD"])
-    other: PartnerKeys = make_partner(name="Other")
-    assert credit(partner.reference, "1234.5").status_code == 201
+    partner: HttpPartner = make_partner(currencies=["EUR", "USD"])
+    other: HttpPartner = make_partner(name="Other")
+    assert credit(partner.eur, "1234.5").status_code == 201
 
-    listed = client.get("/v1/balances", headers=bearer(partner.server))
+    listed = client.get("/v1/balances", headers=partner.server)
     assert listed.status_code == 200
     body = listed.json()
     assert body["object"] == "list" and body["has_more"] is False
     assert {b["currency"] for b in body["data"]} == {"EUR", "USD"}
 
-    one = client.get("/v1/balances/EUR", headers=bearer(partner.server))
+    one = client.get("/v1/balances/EUR", headers=partner.server)
     assert one.status_code == 200
     balance = one.json()
     assert set(balance) >= BALANCE_FIELDS
@@ -107,9 +104,9 @@ def test_balances_show_decimal_strings_and_are_scoped_to_the_partner(
     usd = next(b for b in body["data"] if b["currency"] == "USD")
     assert usd["available"] == "0.00"
 
-    unknown = client.get("/v1/balances/JPY", headers=bearer(partner.server))
+    unknown = client.get("/v1/balances/JPY", headers=partner.server)
     assert_problem(unknown, 404, "not_found")
-    nonsense = client.get("/v1/balances/XYZ", headers=bearer(partner.server))
+    nonsense = client.get("/v1/balances/XYZ", headers=partner.server)
     assert_problem(nonsense, 404, "not_found")
 
     for path in ("/v1/balances", "/v1/balances/EUR"):
@@ -117,7 +114,7 @@ def test_balances_show_decimal_strings_and_are_scoped_to_the_partner(
         assert "partner_id" in error_fields(assert_problem(unnamed, 422, "validation_error"))
         named = client.get(f"{path}?partner_id={partner.id}", headers=operator)
         assert named.status_code == 200, named.text
-        foreign = client.get(f"{path}?partner_id={partner.id}", headers=bearer(other.admin))
+        foreign = client.get(f"{path}?partner_id={partner.id}", headers=other.admin)
         assert_problem(foreign, 404, "not_found")
         assert_problem(client.get(path), 401, "unauthenticated")
     named_one = client.get(f"/v1/balances/EUR?partner_id={partner.id}", headers=operator).json()
@@ -131,13 +128,13 @@ def test_balances_show_decimal_strings_and_are_scoped_to_the_partner(
 def test_the_low_flag_compares_available_with_the_partners_threshold(
     client: TestClient, make_partner: Any, credit: Any
 ) -> None:
-    thin: PartnerKeys = make_partner(name="Thin", low_balance_threshold={"EUR": "100.00"})
-    rich: PartnerKeys = make_partner(name="Rich", low_balance_threshold={"EUR": "100.00"})
-    assert credit(thin.reference, "50.00").status_code == 201
-    assert credit(rich.reference, "1000.00").status_code == 201
+    thin: HttpPartner = make_partner(name="Thin", low_balance_threshold={"EUR": "100.00"})
+    rich: HttpPartner = make_partner(name="Rich", low_balance_threshold={"EUR": "100.00"})
+    assert credit(thin.eur, "50.00").status_code == 201
+    assert credit(rich.eur, "1000.00").status_code == 201
 
-    thin_balance = client.get("/v1/balances/EUR", headers=bearer(thin.server)).json()
-    rich_balance = client.get("/v1/balances/EUR", headers=bearer(rich.server)).json()
+    thin_balance = client.get("/v1/balances/EUR", headers=thin.server).json()
+    rich_balance = client.get("/v1/balances/EUR", headers=rich.server).json()
 
     assert thin_balance["low_balance_threshold"] == "100.00"
     assert thin_balance["available"] == "50.00"
@@ -150,15 +147,15 @@ def test_the_low_flag_compares_available_with_the_partners_threshold(
 def test_listing_ledger_entries_filters_and_pages_oldest_first(
     client: TestClient, operator: dict[str, str], make_partner: Any, credit: Any
 ) -> None:
-    partner: PartnerKeys = make_partner(currencies=["EUR", "USD"])
+    partner: HttpPartner = make_partner(currencies=["EUR", "USD"])
     usd_reference = next(
         fi["reference"] for fi in partner.body["funding_instructions"] if fi["currency"] == "USD"
     )
-    assert credit(partner.reference, "10.00").status_code == 201
+    assert credit(partner.eur, "10.00").status_code == 201
     time.sleep(0.005)  # a gap between entries' created_at for the time filter
     assert credit(usd_reference, "20.00", "USD").status_code == 201
-    assert credit(partner.reference, "30.00").status_code == 201
-    headers = bearer(partner.admin)
+    assert credit(partner.eur, "30.00").status_code == 201
+    headers = partner.admin
 
     response = client.get("/v1/ledger-entries", headers=headers)
     assert response.status_code == 200
@@ -209,21 +206,21 @@ def test_listing_ledger_entries_filters_and_pages_oldest_first(
     assert_problem(unnamed, 422, "validation_error")
     named = client.get(f"/v1/ledger-entries?partner_id={partner.id}", headers=operator).json()
     assert named["data"] == entries
-    by_server = client.get("/v1/ledger-entries", headers=bearer(partner.server)).json()
+    by_server = client.get("/v1/ledger-entries", headers=partner.server).json()
     assert by_server["data"] == entries
 
 
 def test_reading_a_ledger_entry_links_it_to_the_request_that_caused_it(
     client: TestClient, operator: dict[str, str], make_partner: Any, credit: Any
 ) -> None:
-    partner: PartnerKeys = make_partner()
-    other: PartnerKeys = make_partner(name="Other")
-    posted = credit(partner.reference, "1000.00")
+    partner: HttpPartner = make_partner()
+    other: HttpPartner = make_partner(name="Other")
+    posted = credit(partner.eur, "1000.00")
     assert posted.status_code == 201
     payin = posted.json()
     entry_id = payin["ledger_entry_id"]
 
-    response = client.get(f"/v1/ledger-entries/{entry_id}", headers=bearer(partner.server))
+    response = client.get(f"/v1/ledger-entries/{entry_id}", headers=partner.server)
 
     assert response.status_code == 200, response.text
     entry = response.json()
@@ -235,7 +232,7 @@ def test_reading_a_ledger_entry_links_it_to_the_request_that_caused_it(
     assert entry["available_after"] == "1000.00"
     assert entry["reserved_after"] == "0.00"
     assert entry["payin_id"] == payin["id"]
-    assert entry["funding_reference"] == partner.reference
+    assert entry["funding_reference"] == partner.eur
     assert entry["sequence"] == 1
     assert HEX64.fullmatch(entry["hash"])
     assert entry["request_id"] == posted.headers["x-request-id"]
@@ -247,8 +244,8 @@ def test_reading_a_ledger_entry_links_it_to_the_request_that_caused_it(
     by_operator = client.get(f"/v1/ledger-entries/{entry_id}", headers=operator)
     assert by_operator.status_code == 200
     assert by_operator.json() == entry
-    for secret in (other.admin, other.server):
-        foreign = client.get(f"/v1/ledger-entries/{entry_id}", headers=bearer(secret))
+    for headers in (other.admin, other.server):
+        foreign = client.get(f"/v1/ledger-entries/{entry_id}", headers=headers)
         assert_problem(foreign, 404, "not_found")
     missing = client.get("/v1/ledger-entries/ple_00000000000000000000000000", headers=operator)
     assert_problem(missing, 404, "not_found")
@@ -258,12 +255,10 @@ def test_ledger_time_filters_at_the_edges_of_the_calendar_are_refused_not_crashe
     client: TestClient, make_partner: Any
 ) -> None:
     # valid RFC 3339 texts whose UTC form falls outside what a datetime can hold
-    partner: PartnerKeys = make_partner()
+    partner: HttpPartner = make_partner()
     for name, text in (
         ("created_gte", "0001-01-01T00:00:00+01:00"),
         ("created_lt", "9999-12-31T23:59:59-01:00"),
     ):
-        response = client.get(
-            "/v1/ledger-entries", params={name: text}, headers=bearer(partner.admin)
-        )
+        response = client.get("/v1/ledger-entries", params={name: text}, headers=partner.admin)
         assert name in error_fields(assert_problem(response, 422, "validation_error"))

@@ -169,7 +169,7 @@ def test_a_problem_from_a_partner_key_carries_the_same_request_id_as_its_header(
     client: TestClient, make_partner: Any
 ) -> None:
     partner = make_partner()
-    response = client.get("/v1/partners", headers=bearer(partner.server))
+    response = client.get("/v1/partners", headers=partner.server)
     body = assert_problem(response, 403, "forbidden")
     assert body["request_id"] == response.headers["x-request-id"]
 

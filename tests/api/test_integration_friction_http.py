@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
-from api_support import PartnerKeys
 from fastapi.testclient import TestClient
 
-from support import assert_problem, bearer
+from support import HttpPartner, assert_problem, bearer
 
-MakePartner = Callable[..., PartnerKeys]  # the make_partner fixture of tests/api/conftest.py
+MakePartner = Callable[..., HttpPartner]  # the make_partner fixture of tests/api/conftest.py
 Credit = Callable[..., httpx.Response]  # the credit fixture
 
 
@@ -48,8 +47,8 @@ def test_a_key_of_the_other_mode_is_told_which_mode_this_deployment_is(
 def test_an_operator_quotes_and_executes_for_a_named_partner(
     client: TestClient, operator: dict[str, str], make_partner: MakePartner, credit: Credit
 ) -> None:
-    partner: PartnerKeys = make_partner()
-    assert credit(partner.reference, "500.00").status_code == 201
+    partner: HttpPartner = make_partner()
+    assert credit(partner.eur, "500.00").status_code == 201
     quote = client.post(
         f"/v1/quotes?partner_id={partner.id}",
         json={"pool_id": "EUR-USDT", "source_amount": "100.00"},
@@ -63,7 +62,7 @@ def test_an_operator_quotes_and_executes_for_a_named_partner(
     )
     assert trade.status_code == 201, trade.text
     assert trade.json()["partner_id"] == partner.id
-    balance = client.get("/v1/balances/EUR", headers=bearer(partner.server))
+    balance = client.get("/v1/balances/EUR", headers=partner.server)
     assert balance.json()["available"] == "400.00"
 
 
@@ -71,8 +70,8 @@ def test_a_trade_must_carry_the_order_id_its_quote_was_made_for(
     client: TestClient, make_partner: MakePartner, credit: Credit
 ) -> None:
     partner = make_partner()
-    assert credit(partner.reference, "500.00").status_code == 201
-    server = bearer(partner.server)
+    assert credit(partner.eur, "500.00").status_code == 201
+    server = partner.server
     quote = client.post(
         "/v1/quotes",
         json={"pool_id": "EUR-USDT", "source_amount": "100.00", "partner_order_id": "po-A"},
@@ -97,8 +96,8 @@ def test_a_recall_of_spent_money_is_refused_explained_and_flagged(
     client: TestClient, operator: dict[str, str], make_partner: MakePartner, credit: Credit
 ) -> None:
     partner = make_partner()
-    payin = credit(partner.reference, "100.00").json()
-    server = bearer(partner.server)
+    payin = credit(partner.eur, "100.00").json()
+    server = partner.server
     quote = client.post(
         "/v1/quotes", json={"pool_id": "EUR-USDT", "source_amount": "80.00"}, headers=server
     ).json()
@@ -128,7 +127,7 @@ def test_a_recall_of_spent_money_is_refused_explained_and_flagged(
 def test_ledger_filters_refuse_values_that_can_never_match(
     client: TestClient, make_partner: MakePartner
 ) -> None:
-    server = bearer(make_partner().server)
+    server = make_partner().server
     for query, field in (("type=bogus", "type"), ("currency=usd", "currency")):
         response = client.get(f"/v1/ledger-entries?{query}", headers=server)
         assert assert_problem(response, 422, "validation_error")["errors"][0]["field"] == field
@@ -146,24 +145,24 @@ def test_a_partners_keys_are_listed_without_secrets_for_its_admin_and_the_operat
     assert {k["id"] for k in keys} == {partner.admin_key_id, partner.server_key_id}
     assert all("secret" not in k and k["partner_id"] == partner.id for k in keys)
     # the admin's own request marks its key used (last_used_at): compare everything else
-    as_admin = client.get(path, headers=bearer(partner.admin)).json()["data"]
+    as_admin = client.get(path, headers=partner.admin).json()["data"]
     unused = [{**k, "last_used_at": None} for k in keys]
     assert [{**k, "last_used_at": None} for k in as_admin] == unused
-    assert_problem(client.get(path, headers=bearer(other.admin)), 404, "not_found")
-    assert_problem(client.get(path, headers=bearer(partner.server)), 403, "forbidden")
+    assert_problem(client.get(path, headers=other.admin), 404, "not_found")
+    assert_problem(client.get(path, headers=partner.server), 403, "forbidden")
 
 
 def test_an_unknown_ledger_cursor_is_not_found_rather_than_an_empty_last_page(
     client: TestClient, make_partner: MakePartner, credit: Credit
 ) -> None:
     partner, other = make_partner(), make_partner(name="Other")
-    assert credit(partner.reference, "10.00").status_code == 201
-    assert credit(other.reference, "10.00").status_code == 201
-    server = bearer(partner.server)
+    assert credit(partner.eur, "10.00").status_code == 201
+    assert credit(other.eur, "10.00").status_code == 201
+    server = partner.server
     [own] = client.get("/v1/ledger-entries", headers=server).json()["data"]
     after_own = client.get(f"/v1/ledger-entries?starting_after={own['id']}", headers=server)
     assert after_own.json() == {"object": "list", "data": [], "has_more": False}
-    [foreign] = client.get("/v1/ledger-entries", headers=bearer(other.server)).json()["data"]
+    [foreign] = client.get("/v1/ledger-entries", headers=other.server).json()["data"]
     for cursor in ("ple_unknown", foreign["id"]):
         response = client.get(f"/v1/ledger-entries?starting_after={cursor}", headers=server)
         assert_problem(response, 404, "not_found")

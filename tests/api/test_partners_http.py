@@ -14,11 +14,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from api_support import PartnerKeys, error_fields
 from fastapi.testclient import TestClient
 from stdnum import iso11649
 
-from support import assert_problem, assert_request_id, bearer
+from support import HttpPartner, assert_problem, assert_request_id, bearer, error_fields
 from zeropools.domain.partners import new_api_key_secret
 
 VALID = {"name": "Acme Wallet", "balance_model": "debit", "currencies": ["EUR"]}
@@ -92,9 +91,9 @@ def test_creating_a_partner_refuses_invalid_bodies_field_by_field(
 def test_creating_a_partner_needs_an_operator_key(
     client: TestClient, operator: dict[str, str], make_partner: Any
 ) -> None:
-    partner: PartnerKeys = make_partner()
-    for secret in (partner.admin, partner.server):
-        forbidden = client.post("/v1/partners", json=VALID, headers=bearer(secret))
+    partner: HttpPartner = make_partner()
+    for headers in (partner.admin, partner.server):
+        forbidden = client.post("/v1/partners", json=VALID, headers=headers)
         assert_problem(forbidden, 403, "forbidden")
 
     revoked = client.post(
@@ -146,43 +145,43 @@ def test_listing_partners_is_newest_first_and_paginates(
         body = assert_problem(refused, 422, "validation_error")
         assert "limit" in error_fields(body)
 
-    partner: PartnerKeys = make_partner()
-    assert_problem(client.get("/v1/partners", headers=bearer(partner.admin)), 403, "forbidden")
+    partner: HttpPartner = make_partner()
+    assert_problem(client.get("/v1/partners", headers=partner.admin), 403, "forbidden")
     assert_problem(client.get("/v1/partners"), 401, "unauthenticated")
 
 
 def test_reading_a_partner_follows_role_and_ownership(
     client: TestClient, operator: dict[str, str], make_partner: Any
 ) -> None:
-    mine: PartnerKeys = make_partner(name="Mine")
-    other: PartnerKeys = make_partner(name="Other")
+    mine: HttpPartner = make_partner(name="Mine")
+    other: HttpPartner = make_partner(name="Other")
 
     by_operator = client.get(f"/v1/partners/{mine.id}", headers=operator)
     assert by_operator.status_code == 200
     body = by_operator.json()
     assert body["id"] == mine.id and body["object"] == "partner" and body["name"] == "Mine"
-    assert [fi["reference"] for fi in body["funding_instructions"]] == [mine.reference]
+    assert [fi["reference"] for fi in body["funding_instructions"]] == [mine.eur]
 
-    by_own_admin = client.get(f"/v1/partners/{mine.id}", headers=bearer(mine.admin))
+    by_own_admin = client.get(f"/v1/partners/{mine.id}", headers=mine.admin)
     assert by_own_admin.status_code == 200
     assert by_own_admin.json()["id"] == mine.id
 
     # another partner's id answers exactly like an id that does not exist
-    foreign = client.get(f"/v1/partners/{other.id}", headers=bearer(mine.admin))
+    foreign = client.get(f"/v1/partners/{other.id}", headers=mine.admin)
     assert_problem(foreign, 404, "not_found")
     missing = client.get("/v1/partners/partner_00000000000000000000000000", headers=operator)
     assert_problem(missing, 404, "not_found")
 
     # services.partners.get_partner: a server key may not read partners at all (403)
     for partner_id in (mine.id, other.id):
-        by_server = client.get(f"/v1/partners/{partner_id}", headers=bearer(mine.server))
+        by_server = client.get(f"/v1/partners/{partner_id}", headers=mine.server)
         assert_problem(by_server, 403, "forbidden")
 
 
 def test_issuing_an_api_key_shows_the_secret_once_and_the_key_works(
     client: TestClient, operator: dict[str, str], make_partner: Any
 ) -> None:
-    partner: PartnerKeys = make_partner()
+    partner: HttpPartner = make_partner()
 
     response = client.post(
         f"/v1/partners/{partner.id}/api-keys", json={"role": "partner_admin"}, headers=operator
@@ -214,7 +213,7 @@ def test_issuing_an_api_key_shows_the_secret_once_and_the_key_works(
     by_partner = client.post(
         f"/v1/partners/{partner.id}/api-keys",
         json={"role": "partner_server"},
-        headers=bearer(partner.admin),
+        headers=partner.admin,
     )
     assert_problem(by_partner, 403, "forbidden")
 
@@ -222,8 +221,8 @@ def test_issuing_an_api_key_shows_the_secret_once_and_the_key_works(
 def test_revoking_an_api_key_stamps_revoked_at_and_the_key_then_gets_401(
     client: TestClient, operator: dict[str, str], make_partner: Any
 ) -> None:
-    partner: PartnerKeys = make_partner()
-    assert client.get("/v1/balances", headers=bearer(partner.server)).status_code == 200
+    partner: HttpPartner = make_partner()
+    assert client.get("/v1/balances", headers=partner.server).status_code == 200
 
     response = client.delete(f"/v1/api-keys/{partner.server_key_id}", headers=operator)
 
@@ -234,15 +233,11 @@ def test_revoking_an_api_key_stamps_revoked_at_and_the_key_then_gets_401(
     assert key["role"] == "partner_server"
     assert key["revoked_at"]
     assert "secret" not in key
-    assert_problem(
-        client.get("/v1/balances", headers=bearer(partner.server)), 401, "unauthenticated"
-    )
+    assert_problem(client.get("/v1/balances", headers=partner.server), 401, "unauthenticated")
     # the partner's other key is untouched
-    assert client.get("/v1/balances", headers=bearer(partner.admin)).status_code == 200
+    assert client.get("/v1/balances", headers=partner.admin).status_code == 200
 
     unknown = client.delete("/v1/api-keys/zpk_00000000000000000000000000", headers=operator)
     assert_problem(unknown, 404, "not_found")
-    by_partner = client.delete(
-        f"/v1/api-keys/{partner.admin_key_id}", headers=bearer(partner.admin)
-    )
+    by_partner = client.delete(f"/v1/api-keys/{partner.admin_key_id}", headers=partner.admin)
     assert_problem(by_partner, 403, "forbidden")

@@ -17,26 +17,19 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from api_support import PartnerKeys, error_fields
 from fastapi.testclient import TestClient
 
-from support import assert_problem, assert_request_id, bearer
+from support import Http, HttpPartner, assert_problem, assert_request_id, error_fields
 
 CONCURRENT_POSTS = 8
 
 
-def available(client: TestClient, partner: PartnerKeys, currency: str = "EUR") -> str:
-    response = client.get(f"/v1/balances/{currency}", headers=bearer(partner.server))
-    assert response.status_code == 200, response.text
-    return str(response.json()["available"])
-
-
 def test_a_booked_payin_with_the_exact_reference_credits_once_even_when_resent(
-    client: TestClient, make_partner: Any, credit: Any
+    client: TestClient, http: Http, make_partner: Any, credit: Any
 ) -> None:
-    partner: PartnerKeys = make_partner()
+    partner: HttpPartner = make_partner()
 
-    first = credit(partner.reference, "1000.00", bank_transaction_id="bank-1")
+    first = credit(partner.eur, "1000.00", bank_transaction_id="bank-1")
 
     assert first.status_code == 201, first.text
     payin = first.json()
@@ -48,60 +41,60 @@ def test_a_booked_payin_with_the_exact_reference_credits_once_even_when_resent(
     assert payin["amount"] == "1000.00"
     assert payin["currency"] == "EUR"
     assert payin["ledger_entry_id"].startswith("ple_")
-    assert payin["funding_reference"] == partner.reference
+    assert payin["funding_reference"] == partner.eur
     assert payin["request_id"] == assert_request_id(first)
-    assert available(client, partner) == "1000.00"
+    assert http.available(partner) == "1000.00"
 
-    resent = credit(partner.reference, "1000.00", bank_transaction_id="bank-1")
+    resent = credit(partner.eur, "1000.00", bank_transaction_id="bank-1")
 
     assert resent.status_code == 200, resent.text
     assert resent.json() == payin
-    assert available(client, partner) == "1000.00"
+    assert http.available(partner) == "1000.00"
 
-    conflict = credit(partner.reference, "999.00", bank_transaction_id="bank-1")
+    conflict = credit(partner.eur, "999.00", bank_transaction_id="bank-1")
     body = assert_problem(conflict, 409, "payin_conflict")
     assert body.get("differences") == ["amount"]
-    assert available(client, partner) == "1000.00"
+    assert http.available(partner) == "1000.00"
 
 
 def test_a_pending_payin_waits_and_credits_once_when_booked(
-    client: TestClient, make_partner: Any, credit: Any
+    client: TestClient, http: Http, make_partner: Any, credit: Any
 ) -> None:
-    partner: PartnerKeys = make_partner()
+    partner: HttpPartner = make_partner()
 
-    pending = credit(partner.reference, "250.00", "EUR", "pending", bank_transaction_id="b-7")
+    pending = credit(partner.eur, "250.00", "EUR", "pending", bank_transaction_id="b-7")
     assert pending.status_code == 201, pending.text
     assert pending.json()["status"] == "pending_confirmation"
     assert pending.json()["ledger_entry_id"] is None
-    assert available(client, partner) == "0.00"
-    again = credit(partner.reference, "250.00", "EUR", "pending", bank_transaction_id="b-7")
+    assert http.available(partner) == "0.00"
+    again = credit(partner.eur, "250.00", "EUR", "pending", bank_transaction_id="b-7")
     assert again.status_code == 200
     assert again.json()["status"] == "pending_confirmation"
 
-    booked = credit(partner.reference, "250.00", "EUR", "booked", bank_transaction_id="b-7")
+    booked = credit(partner.eur, "250.00", "EUR", "booked", bank_transaction_id="b-7")
     assert booked.status_code == 200, booked.text
     assert booked.json()["id"] == pending.json()["id"]
     assert booked.json()["status"] == "credited"
-    assert available(client, partner) == "250.00"
+    assert http.available(partner) == "250.00"
 
     for status in ("booked", "pending"):
-        resent = credit(partner.reference, "250.00", "EUR", status, bank_transaction_id="b-7")
+        resent = credit(partner.eur, "250.00", "EUR", status, bank_transaction_id="b-7")
         assert resent.status_code == 200
         assert resent.json()["status"] == "credited"
-    assert available(client, partner) == "250.00"
-    entries = client.get("/v1/ledger-entries", headers=bearer(partner.admin)).json()["data"]
+    assert http.available(partner) == "250.00"
+    entries = client.get("/v1/ledger-entries", headers=partner.admin).json()["data"]
     assert [e["type"] for e in entries] == ["payin_credit"]
 
 
 def test_payin_amounts_are_decimal_strings_with_at_most_the_currency_scale(
-    client: TestClient, operator: dict[str, str], make_partner: Any, credit: Any
+    client: TestClient, http: Http, operator: dict[str, str], make_partner: Any, credit: Any
 ) -> None:
-    partner: PartnerKeys = make_partner()
+    partner: HttpPartner = make_partner()
     for amount, expected in (("100", "100.00"), ("100.5", "100.50"), ("100.50", "100.50")):
-        accepted = credit(partner.reference, amount)
+        accepted = credit(partner.eur, amount)
         assert accepted.status_code == 201, (amount, accepted.text)
         assert accepted.json()["amount"] == expected
-    assert available(client, partner) == "301.00"
+    assert http.available(partner) == "301.00"
 
     refused: list[tuple[Any, str]] = [
         (100, "amount_invalid"),
@@ -117,13 +110,13 @@ def test_payin_amounts_are_decimal_strings_with_at_most_the_currency_scale(
         ("100.500", "amount_precision_exceeded"),
     ]
     for amount, code in refused:
-        response = credit(partner.reference, amount)
+        response = credit(partner.eur, amount)
         assert_problem(response, 422, code)
-    assert available(client, partner) == "301.00"
+    assert http.available(partner) == "301.00"
 
-    unknown_currency = credit(partner.reference, "10.00", "XYZ")
+    unknown_currency = credit(partner.eur, "10.00", "XYZ")
     assert_problem(unknown_currency, 422, "currency_not_enabled")
-    bad_booking = credit(partner.reference, "10.00", booking_status="maybe")
+    bad_booking = credit(partner.eur, "10.00", booking_status="maybe")
     assert "booking_status" in error_fields(assert_problem(bad_booking, 422, "validation_error"))
     missing = client.post(
         "/v1/payins",
@@ -134,12 +127,12 @@ def test_payin_amounts_are_decimal_strings_with_at_most_the_currency_scale(
 
 
 def test_recording_a_payin_for_another_partner_is_refused_to_partner_keys(
-    client: TestClient, make_partner: Any
+    client: TestClient, http: Http, make_partner: Any
 ) -> None:
     # API.md: POST /v1/payins is an operator route. (A partner_admin may simulate a top-up of
     # its own on a test deployment; it may never move money into another partner's balance.)
-    mine: PartnerKeys = make_partner(name="Mine")
-    other: PartnerKeys = make_partner(name="Other")
+    mine: HttpPartner = make_partner(name="Mine")
+    other: HttpPartner = make_partner(name="Other")
 
     def payload(reference: str) -> dict[str, str]:
         return {
@@ -150,16 +143,14 @@ def test_recording_a_payin_for_another_partner_is_refused_to_partner_keys(
             "reference": reference,
         }
 
-    for secret in (mine.admin, mine.server):
-        response = client.post("/v1/payins", json=payload(other.reference), headers=bearer(secret))
+    for headers in (mine.admin, mine.server):
+        response = client.post("/v1/payins", json=payload(other.eur), headers=headers)
         assert_problem(response, 403, "forbidden")
-    own_by_server = client.post(
-        "/v1/payins", json=payload(mine.reference), headers=bearer(mine.server)
-    )
+    own_by_server = client.post("/v1/payins", json=payload(mine.eur), headers=mine.server)
     assert_problem(own_by_server, 403, "forbidden")
-    assert_problem(client.post("/v1/payins", json=payload(mine.reference)), 401, "unauthenticated")
-    assert available(client, other) == "0.00"
-    assert available(client, mine) == "0.00"
+    assert_problem(client.post("/v1/payins", json=payload(mine.eur)), 401, "unauthenticated")
+    assert http.available(other) == "0.00"
+    assert http.available(mine) == "0.00"
 
 
 @pytest.mark.parametrize(
@@ -172,12 +163,13 @@ def test_recording_a_payin_for_another_partner_is_refused_to_partner_keys(
 )
 def test_a_payin_without_a_known_reference_waits_for_review(
     client: TestClient,
+    http: Http,
     operator: dict[str, str],
     make_partner: Any,
     credit: Any,
     reference: str | None,
 ) -> None:
-    partner: PartnerKeys = make_partner()
+    partner: HttpPartner = make_partner()
 
     response = credit(reference, "75.00")
 
@@ -187,7 +179,7 @@ def test_a_payin_without_a_known_reference_waits_for_review(
     assert payin["partner_id"] is None
     assert payin["ledger_entry_id"] is None
     assert payin["review_reason"], "an operator is told why"
-    assert available(client, partner) == "0.00"
+    assert http.available(partner) == "0.00"
     review = client.get("/v1/payins?status=needs_review", headers=operator).json()
     assert [p["id"] for p in review["data"]] == [payin["id"]]
 
@@ -195,11 +187,11 @@ def test_a_payin_without_a_known_reference_waits_for_review(
 def test_listing_payins_filters_by_status_and_keeps_partners_to_their_own(
     client: TestClient, operator: dict[str, str], make_partner: Any, credit: Any
 ) -> None:
-    mine: PartnerKeys = make_partner(name="Mine")
-    other: PartnerKeys = make_partner(name="Other")
-    mine_credited = credit(mine.reference, "10.00").json()["id"]
-    mine_pending = credit(mine.reference, "20.00", booking_status="pending").json()["id"]
-    other_credited = credit(other.reference, "30.00").json()["id"]
+    mine: HttpPartner = make_partner(name="Mine")
+    other: HttpPartner = make_partner(name="Other")
+    mine_credited = credit(mine.eur, "10.00").json()["id"]
+    mine_pending = credit(mine.eur, "20.00", booking_status="pending").json()["id"]
+    other_credited = credit(other.eur, "30.00").json()["id"]
     unattributed = credit("RF18539007547034", "40.00").json()["id"]
     newest_first = [unattributed, other_credited, mine_pending, mine_credited]
 
@@ -226,23 +218,23 @@ def test_listing_payins_filters_by_status_and_keeps_partners_to_their_own(
     bad = client.get("/v1/payins?status=lost", headers=operator)
     assert "status" in error_fields(assert_problem(bad, 422, "validation_error"))
 
-    own = client.get("/v1/payins", headers=bearer(mine.admin)).json()
+    own = client.get("/v1/payins", headers=mine.admin).json()
     assert [p["id"] for p in own["data"]] == [mine_pending, mine_credited]
-    foreign = client.get(f"/v1/payins?partner_id={other.id}", headers=bearer(mine.admin))
+    foreign = client.get(f"/v1/payins?partner_id={other.id}", headers=mine.admin)
     assert_problem(foreign, 404, "not_found")
-    assert_problem(client.get("/v1/payins", headers=bearer(mine.server)), 403, "forbidden")
+    assert_problem(client.get("/v1/payins", headers=mine.server), 403, "forbidden")
 
 
 def test_reading_a_payin_hides_other_partners_payins(
     client: TestClient, operator: dict[str, str], make_partner: Any, credit: Any
 ) -> None:
-    mine: PartnerKeys = make_partner(name="Mine")
-    other: PartnerKeys = make_partner(name="Other")
-    my_payin = credit(mine.reference, "10.00").json()
-    other_payin = credit(other.reference, "30.00").json()
+    mine: HttpPartner = make_partner(name="Mine")
+    other: HttpPartner = make_partner(name="Other")
+    my_payin = credit(mine.eur, "10.00").json()
+    other_payin = credit(other.eur, "30.00").json()
     unattributed = credit(None, "40.00").json()
 
-    own = client.get(f"/v1/payins/{my_payin['id']}", headers=bearer(mine.admin))
+    own = client.get(f"/v1/payins/{my_payin['id']}", headers=mine.admin)
     assert own.status_code == 200
     assert own.json() == my_payin
     by_operator = client.get(f"/v1/payins/{other_payin['id']}", headers=operator)
@@ -250,21 +242,21 @@ def test_reading_a_payin_hides_other_partners_payins(
     assert by_operator.json() == other_payin
 
     for payin_id in (other_payin["id"], unattributed["id"], "pin_00000000000000000000000000"):
-        response = client.get(f"/v1/payins/{payin_id}", headers=bearer(mine.admin))
+        response = client.get(f"/v1/payins/{payin_id}", headers=mine.admin)
         assert_problem(response, 404, "not_found")
-    by_server = client.get(f"/v1/payins/{my_payin['id']}", headers=bearer(mine.server))
+    by_server = client.get(f"/v1/payins/{my_payin['id']}", headers=mine.server)
     assert_problem(by_server, 403, "forbidden")
 
 
 def test_the_same_bank_credit_posted_concurrently_credits_once(
-    client: TestClient, make_partner: Any, credit: Any
+    client: TestClient, http: Http, make_partner: Any, credit: Any
 ) -> None:
-    partner: PartnerKeys = make_partner()
+    partner: HttpPartner = make_partner()
     barrier = threading.Barrier(CONCURRENT_POSTS)
 
     def post(_: int) -> tuple[int, str]:
         barrier.wait()
-        response = credit(partner.reference, "100.00", bank_transaction_id="bank-race")
+        response = credit(partner.eur, "100.00", bank_transaction_id="bank-race")
         return response.status_code, response.json().get("id", response.text)
 
     with ThreadPoolExecutor(CONCURRENT_POSTS) as pool:
@@ -273,27 +265,27 @@ def test_the_same_bank_credit_posted_concurrently_credits_once(
     statuses = sorted(status for status, _ in outcomes)
     assert statuses == [200] * (CONCURRENT_POSTS - 1) + [201], outcomes
     assert len({payin_id for _, payin_id in outcomes}) == 1, outcomes
-    assert available(client, partner) == "100.00"
-    entries = client.get("/v1/ledger-entries", headers=bearer(partner.admin)).json()["data"]
+    assert http.available(partner) == "100.00"
+    entries = client.get("/v1/ledger-entries", headers=partner.admin).json()["data"]
     assert [e["sequence"] for e in entries] == [1]
 
 
 def test_different_bank_credits_posted_concurrently_each_credit_with_gap_free_sequences(
-    client: TestClient, make_partner: Any, credit: Any
+    client: TestClient, http: Http, make_partner: Any, credit: Any
 ) -> None:
-    partner: PartnerKeys = make_partner()
+    partner: HttpPartner = make_partner()
     barrier = threading.Barrier(CONCURRENT_POSTS)
 
     def post(n: int) -> int:
         barrier.wait()
-        return int(credit(partner.reference, "10.00", bank_transaction_id=f"par-{n}").status_code)
+        return int(credit(partner.eur, "10.00", bank_transaction_id=f"par-{n}").status_code)
 
     with ThreadPoolExecutor(CONCURRENT_POSTS) as pool:
         statuses = list(pool.map(post, range(CONCURRENT_POSTS)))
 
     assert statuses == [201] * CONCURRENT_POSTS
-    assert available(client, partner) == f"{10 * CONCURRENT_POSTS}.00"
-    entries = client.get("/v1/ledger-entries", headers=bearer(partner.admin)).json()["data"]
+    assert http.available(partner) == f"{10 * CONCURRENT_POSTS}.00"
+    entries = client.get("/v1/ledger-entries", headers=partner.admin).json()["data"]
     assert [e["sequence"] for e in entries] == list(range(1, CONCURRENT_POSTS + 1))
     assert [e["available_after"] for e in entries] == [
         f"{10 * n}.00" for n in range(1, CONCURRENT_POSTS + 1)
@@ -301,17 +293,17 @@ def test_different_bank_credits_posted_concurrently_each_credit_with_gap_free_se
 
 
 def test_a_payin_value_date_must_be_a_calendar_date(
-    client: TestClient, make_partner: Any, credit: Any
+    client: TestClient, http: Http, make_partner: Any, credit: Any
 ) -> None:
-    partner: PartnerKeys = make_partner()
-    accepted = credit(partner.reference, "10.00", value_date="2026-02-28")
+    partner: HttpPartner = make_partner()
+    accepted = credit(partner.eur, "10.00", value_date="2026-02-28")
     assert accepted.status_code == 201, accepted.text
     assert accepted.json()["value_date"] == "2026-02-28"
 
     for bad in ("2026-13-45", "2026-02-30", "26-02-01"):
-        refused = credit(partner.reference, "10.00", value_date=bad)
+        refused = credit(partner.eur, "10.00", value_date=bad)
         assert "value_date" in error_fields(assert_problem(refused, 422, "validation_error")), bad
-    assert available(client, partner) == "10.00"
+    assert http.available(partner) == "10.00"
 
 
 def test_text_with_a_nul_character_is_refused_the_same_way_on_both_stores(

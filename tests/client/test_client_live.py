@@ -8,9 +8,10 @@ trade and the balance, releases, iterates ``ledger_entries()`` past the first pa
 on the way back is retried with the same Idempotency-Key and the money moves once.
 
 Method: ``live_api`` (conftest) serves ``create_app`` with uvicorn on a free port over a fresh
-SQLite file; the operator's steps use plain httpx, the partner's use ``zeropools.client.Client``
-(over a real ``httpx.HTTPTransport``, once wrapped to drop one answer). ``events()`` is not
-here: ``GET /v1/events`` is not served yet (see test_client_pagination.py for it).
+SQLite file; the operator's steps use the shared driver ``support.Http`` over plain httpx,
+the partner's use ``zeropools.client.Client`` (over a real ``httpx.HTTPTransport``, once wrapped
+to drop one answer). ``events()`` is not here: ``GET /v1/events`` is not served yet (see
+test_client_pagination.py for it).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import httpx
 import pytest
 from client_support import LiveApi
 
-from support import post_partner, post_payin
+from support import Http
 from zeropools.client import (
     ApiError,
     Client,
@@ -34,33 +35,25 @@ from zeropools.client import (
 )
 
 SMALL_PAYINS = 110  # with the first credit, more than one page of 100 ledger entries
-_bank_ids = itertools.count(1)
 
 
 class Partner:
-    """A partner onboarded over HTTP by the operator, with its partner_server key."""
+    """A partner onboarded over HTTP by the operator (``support.Http``), with its partner_server
+    key for the client."""
 
     def __init__(self, live: LiveApi, name: str) -> None:
         self.live = live
         with httpx.Client(base_url=live.base_url, timeout=10.0) as http:
-            body = post_partner(http, live.operator, name, "debit", ["EUR"])
-        self.id: str = body["id"]
-        self.server_key: str = body["api_keys"]["partner_server"]
-        self.reference: str = body["funding_instructions"][0]["reference"]
+            self.created = Http(http, live.operator).partner(name=name)
+        self.id: str = self.created.id
+        self.server_key: str = self.created.server_secret
 
     def credit(self, amount: str, count: int = 1) -> None:
         """``count`` booked pay-ins of ``amount`` EUR with the partner's funding reference."""
         with httpx.Client(base_url=self.live.base_url, timeout=10.0) as http:
+            driver = Http(http, self.live.operator)
             for _ in range(count):
-                response = post_payin(
-                    http,
-                    self.live.operator,
-                    f"client-live-{next(_bank_ids):05d}",
-                    amount,
-                    reference=self.reference,
-                )
-                assert response.status_code == 201, response.text
-                assert response.json()["status"] == "credited", response.text
+                driver.fund(self.created, amount)  # checks the 201 and "credited"
 
 
 @pytest.fixture

@@ -2,16 +2,17 @@
 
 ``dep`` and ``client`` (from ``tests/conftest.py``) give every test its own empty database, once
 on SQLite and once on PostgreSQL; the suspense account and ``verify`` are whole-database facts,
-so sharing a database between tests would make them depend on each other.
+so sharing a database between tests would make them depend on each other. ``http`` is the shared
+driver (``support.Http``); these tests read balances and entries as the operator would
+(``by="operator"``), the review queue being the operator's.
 """
 
 from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from funding_support import Http
 
-from support import bearer, issue_operator_key
+from support import Http, bearer, issue_operator_key
 from zeropools.services.context import Deployment
 from zeropools.services.partners import IssuedKey
 

@@ -19,9 +19,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from funding_support import all_entries, spaced_lower, suspense, suspense_minor, typo
 
-from support import ctx_for, entries_of, onboard, reference_of, send_payin
+from support import (
+    all_entries,
+    ctx_for,
+    entries_of,
+    onboard,
+    reference_of,
+    send_payin,
+    spaced_lower,
+    suspense,
+    suspense_minor,
+    typo,
+)
 from zeropools.domain import ledger, payins, references
 from zeropools.domain.paging import Page
 from zeropools.domain.payins import find_references

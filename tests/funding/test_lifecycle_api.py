@@ -22,9 +22,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from funding_support import Http, suspense_minor
 
-from support import HttpPartner, assert_problem, ctx_for
+from support import NO_KEY, Http, HttpPartner, assert_problem, ctx_for, suspense_minor
 from zeropools.domain import references
 from zeropools.domain.errors import Forbidden
 from zeropools.services import payins as payin_service
@@ -71,8 +70,8 @@ def test_a_pending_credit_waits_and_booking_it_credits_exactly_once(
     assert pending.status_code == 201, pending.text
     assert pending.json()["status"] == "pending_confirmation"
     assert pending.json()["ledger_entry_id"] is None
-    assert http.available(partner) == "0.00"
-    assert http.entries(partner) == []
+    assert http.available(partner, by="operator") == "0.00"
+    assert http.entries(partner, by="operator") == []
     assert (
         http.payin("bank-1", "250.00", booking_status="pending", reference=partner.eur).json()[
             "status"
@@ -88,20 +87,20 @@ def test_a_pending_credit_waits_and_booking_it_credits_exactly_once(
     assert (body["status"], body["booking_status"]) == ("credited", "booked")
     assert body["attribution"]["method"] == "structured_reference"
     assert body["attribution"]["by"] == "system"
-    assert http.available(partner) == "250.00"
+    assert http.available(partner, by="operator") == "250.00"
     for resend in ("booked", "pending", "booked"):
         again = http.payin("bank-1", "250.00", booking_status=resend, reference=partner.eur)
         assert again.status_code == 200, again.text
         assert again.json()["status"] == "credited"
         assert again.json()["ledger_entry_id"] == body["ledger_entry_id"]
-    (entry,) = http.entries(partner)
+    (entry,) = http.entries(partner, by="operator")
     assert (entry["type"], entry["amount"], entry["payin_id"]) == (
         "payin_credit",
         "250.00",
         body["id"],
     )
     assert entry["id"] == body["ledger_entry_id"]
-    assert http.available(partner) == "250.00"
+    assert http.available(partner, by="operator") == "250.00"
     assert verify(dep.store).ok
 
 
@@ -113,7 +112,7 @@ def test_the_same_bank_id_with_another_amount_or_currency_is_a_conflict_that_cha
     first = http.payin("bank-1", "100.00", booking_status=first_status, reference=partner.eur)
     assert first.status_code == 201, first.text
     before = http.get_payin(first.json()["id"])
-    balance_before = http.available(partner)
+    balance_before = http.available(partner, by="operator")
 
     for amount, currency, differences in (
         ("100.01", "EUR", ["amount"]),
@@ -128,13 +127,13 @@ def test_the_same_bank_id_with_another_amount_or_currency_is_a_conflict_that_cha
             assert body["differences"] == differences
             assert body["payin_id"] == before["id"]
             assert http.get_payin(before["id"]) == before
-            assert http.available(partner) == balance_before
+            assert http.available(partner, by="operator") == balance_before
 
     # the right money still books normally: once
     booked = http.payin("bank-1", "100.0", booking_status="booked", reference=partner.eur)
     assert booked.status_code == 200, booked.text
-    assert http.available(partner) == "100.00"
-    assert len(http.entries(partner)) == 1
+    assert http.available(partner, by="operator") == "100.00"
+    assert len(http.entries(partner, by="operator")) == 1
     assert verify(dep.store).ok
 
 
@@ -163,7 +162,7 @@ def test_an_operator_attributes_a_review_payin_and_the_attribution_is_audited(
     assert body["attribution"]["by"] == operator_key.key.id
     assert str(body["attribution"]["by"]).startswith("zpk_")
     assert body["attribution"]["at"].endswith("Z")
-    (entry,) = http.entries(partner)
+    (entry,) = http.entries(partner, by="operator")
     assert (entry["type"], entry["amount"], entry["payin_id"], entry["id"]) == (
         "payin_credit",
         "100.00",
@@ -171,7 +170,7 @@ def test_an_operator_attributes_a_review_payin_and_the_attribution_is_audited(
         body["ledger_entry_id"],
     )
     assert entry["request_id"] == response.headers["x-request-id"]
-    assert http.available(partner) == "100.00"
+    assert http.available(partner, by="operator") == "100.00"
     assert http.payins("needs_review") == []
     assert http.get_payin(str(payin["id"])) == body
     assert suspense_minor(dep, "EUR") == 0
@@ -181,7 +180,7 @@ def test_an_operator_attributes_a_review_payin_and_the_attribution_is_audited(
 def test_attributing_twice_replays_with_the_same_key_and_is_an_invalid_transition_otherwise(
     http: Http, dep: Deployment
 ) -> None:
-    partner, other = http.partner("A"), http.partner("B")
+    partner, other = http.partner(name="A"), http.partner(name="B")
     payin_id = str(_review_payin(http)["id"])
     first = http.attribute(payin_id, partner.id, key="attr-1")
     assert first.status_code == 200, first.text
@@ -199,16 +198,21 @@ def test_attributing_twice_replays_with_the_same_key_and_is_an_invalid_transitio
     reused = http.attribute(payin_id, other.id, key="attr-1")
     assert assert_problem(reused, 422, "idempotency_key_reused")["differences"] == ["partner_id"]
 
-    assert len(http.entries(partner)) == 1 and http.entries(other) == []
-    assert (http.available(partner), http.available(other)) == ("100.00", "0.00")
+    assert (
+        len(http.entries(partner, by="operator")) == 1 and http.entries(other, by="operator") == []
+    )
+    assert (http.available(partner, by="operator"), http.available(other, by="operator")) == (
+        "100.00",
+        "0.00",
+    )
     assert verify(dep.store).ok
 
 
 def test_attributing_to_a_partner_without_the_currency_is_refused_and_changes_nothing(
     http: Http, dep: Deployment
 ) -> None:
-    euro_only = http.partner("EUR only")
-    dollars = http.partner("EUR and USD", currencies=("EUR", "USD"))
+    euro_only = http.partner(name="EUR only")
+    dollars = http.partner(name="EUR and USD", currencies=("EUR", "USD"))
     payin = _review_payin(http, currency="USD", reference=euro_only.eur)
     assert payin["review_reason"] == "reference is for EUR, pay-in is USD"
     before = http.get_payin(str(payin["id"]))
@@ -218,7 +222,7 @@ def test_attributing_to_a_partner_without_the_currency_is_refused_and_changes_no
     body = assert_problem(refused, 422, "currency_not_enabled")
     assert body["currency"] == "USD"
     assert http.get_payin(str(payin["id"])) == before
-    assert http.entries(euro_only) == []
+    assert http.entries(euro_only, by="operator") == []
     assert suspense_minor(dep, "USD") == 100_00
     assert assert_problem(
         http.attribute(str(payin["id"]), "partner_nobody", key="attr-2"), 404, "not_found"
@@ -227,7 +231,7 @@ def test_attributing_to_a_partner_without_the_currency_is_refused_and_changes_no
     accepted = http.attribute(str(payin["id"]), dollars.id, key="attr-3")
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["funding_reference"] == dollars.references["USD"]
-    assert http.available(dollars, "USD") == "100.00"
+    assert http.available(dollars, "USD", by="operator") == "100.00"
     assert suspense_minor(dep, "USD") == 0
     assert verify(dep.store).ok
 
@@ -244,13 +248,16 @@ def test_returning_a_review_payin_sends_the_money_back_and_credits_nobody(
     body = response.json()
     assert (body["status"], body["return_reason"]) == ("returned", "sender unknown")
     assert body["partner_id"] is None and body["ledger_entry_id"] is None
-    assert http.entries(partner) == [] and http.available(partner) == "0.00"
+    assert (
+        http.entries(partner, by="operator") == []
+        and http.available(partner, by="operator") == "0.00"
+    )
     assert http.payins("needs_review") == []
     assert suspense_minor(dep, "EUR") == 0, "the money left suspense back to the sender"
     assert verify(dep.store).ok
     assert_problem(http.give_back(payin_id, "again", key="ret-2"), 409, "invalid_transition")
     assert_problem(http.attribute(payin_id, partner.id, key="attr-1"), 409, "invalid_transition")
-    assert http.entries(partner) == [] and suspense_minor(dep, "EUR") == 0
+    assert http.entries(partner, by="operator") == [] and suspense_minor(dep, "EUR") == 0
 
 
 def test_a_recall_of_a_credited_payin_posts_a_reversal_linked_to_the_credit(
@@ -263,14 +270,14 @@ def test_a_recall_of_a_credited_payin_posts_a_reversal_linked_to_the_credit(
 
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "returned"
-    credit, reversal = http.entries(partner)
+    credit, reversal = http.entries(partner, by="operator")
     assert credit["type"] == "payin_credit"
     assert reversal["type"] == "payin_reversal"
     assert reversal["amount"] == "-100.00"
     assert reversal["related_entry_id"] == credit["id"]
     assert reversal["payin_id"] == payin_id
     assert reversal["available_after"] == "0.00"
-    assert http.available(partner) == "0.00"
+    assert http.available(partner, by="operator") == "0.00"
     assert verify(dep.store).ok
 
 
@@ -280,8 +287,8 @@ def test_a_recall_of_money_already_spent_is_refused_flagged_and_replayed_identic
     partner = http.partner()
     payin_id = _credited_payin(http, partner)
     _spend(dep, partner, "60.00")
-    assert http.available(partner) == "40.00"
-    entries_before = http.entries(partner)
+    assert http.available(partner, by="operator") == "40.00"
+    entries_before = http.entries(partner, by="operator")
 
     refused = http.give_back(payin_id, "bank recall", key="recall-1")
 
@@ -292,8 +299,8 @@ def test_a_recall_of_money_already_spent_is_refused_flagged_and_replayed_identic
         "40.00",
         "60.00",
     )
-    assert http.entries(partner) == entries_before, "nothing posted"
-    assert http.available(partner) == "40.00"
+    assert http.entries(partner, by="operator") == entries_before, "nothing posted"
+    assert http.available(partner, by="operator") == "40.00"
     flagged = http.get_payin(payin_id)
     assert flagged["status"] == "credited"
     assert str(flagged["review_reason"]).startswith("recall refused")
@@ -301,7 +308,7 @@ def test_a_recall_of_money_already_spent_is_refused_flagged_and_replayed_identic
     assert replay.status_code == 409
     assert replay.content == refused.content
     assert replay.headers["idempotent-replayed"] == "true"
-    assert http.entries(partner) == entries_before
+    assert http.entries(partner, by="operator") == entries_before
     assert verify(dep.store).ok
 
 
@@ -313,16 +320,18 @@ def test_payin_actions_without_an_idempotency_key_are_refused_and_change_nothing
     credited_id = _credited_payin(http, partner)
 
     assert_problem(
-        http.attribute(str(review["id"]), partner.id, key=None), 400, "idempotency_key_required"
+        http.attribute(str(review["id"]), partner.id, key=NO_KEY), 400, "idempotency_key_required"
     )
     assert_problem(
-        http.give_back(str(review["id"]), "why", key=None), 400, "idempotency_key_required"
+        http.give_back(str(review["id"]), "why", key=NO_KEY), 400, "idempotency_key_required"
     )
-    assert_problem(http.give_back(credited_id, "recall", key=None), 400, "idempotency_key_required")
+    assert_problem(
+        http.give_back(credited_id, "recall", key=NO_KEY), 400, "idempotency_key_required"
+    )
 
     assert http.get_payin(str(review["id"]))["status"] == "needs_review"
     assert http.get_payin(credited_id)["status"] == "credited"
-    assert http.available(partner) == "100.00"
+    assert http.available(partner, by="operator") == "100.00"
     assert suspense_minor(dep, "EUR") == 100_00
 
 
@@ -345,7 +354,7 @@ def test_partner_keys_may_not_attribute_or_return_payins(
 
     assert http.get_payin(review_id)["status"] == "needs_review"
     assert http.get_payin(credited_id)["status"] == "credited"
-    assert http.available(partner) == "100.00"
+    assert http.available(partner, by="operator") == "100.00"
     assert suspense_minor(dep, "EUR") == 100_00
     assert verify(dep.store).ok
 
@@ -389,7 +398,7 @@ def test_in_test_mode_a_partner_admin_may_simulate_a_top_up_with_its_own_referen
         "topup-2", "20.00", remittance_info=f"top up {partner.eur.lower()}", headers=partner.admin
     )
     assert in_text.status_code == 201 and in_text.json()["status"] == "credited"
-    assert http.available(partner) == "520.00"
+    assert http.available(partner, by="operator") == "520.00"
     own = http.client.get("/v1/payins", headers=partner.admin).json()["data"]
     assert {p["id"] for p in own} == {body["id"], in_text.json()["id"]}
     assert verify(dep.store).ok
@@ -398,7 +407,7 @@ def test_in_test_mode_a_partner_admin_may_simulate_a_top_up_with_its_own_referen
 def test_a_sandbox_top_up_without_the_partners_own_reference_is_forbidden(
     http: Http, dep: Deployment
 ) -> None:
-    partner, other = http.partner("A"), http.partner("B")
+    partner, other = http.partner(name="A"), http.partner(name="B")
     attempts = [
         {"reference": other.eur},
         {"remittance_info": f"for {other.eur}"},
@@ -412,7 +421,7 @@ def test_a_sandbox_top_up_without_the_partners_own_reference_is_forbidden(
         assert_problem(response, 403, "forbidden")
 
     assert http.payins() == [], "nothing was recorded"
-    assert http.available(partner) == http.available(other) == "0.00"
+    assert http.available(partner, by="operator") == http.available(other, by="operator") == "0.00"
     assert suspense_minor(dep, "EUR") == 0
 
 
@@ -422,7 +431,7 @@ def test_a_partner_server_key_may_not_simulate_a_top_up(http: Http) -> None:
     response = http.payin("topup-1", "500.00", reference=partner.eur, headers=partner.server)
 
     assert_problem(response, 403, "forbidden")
-    assert http.payins() == [] and http.available(partner) == "0.00"
+    assert http.payins() == [] and http.available(partner, by="operator") == "0.00"
 
 
 def test_a_live_deployment_refuses_sandbox_top_ups(http: Http, dep: Deployment) -> None:
@@ -440,7 +449,7 @@ def test_a_live_deployment_refuses_sandbox_top_ups(http: Http, dep: Deployment) 
     with pytest.raises(Forbidden):
         payin_service.record_payin(live, ctx_for("partner_admin", partner.id), note)
 
-    assert http.payins() == [] and http.available(partner) == "0.00"
+    assert http.payins() == [] and http.available(partner, by="operator") == "0.00"
 
 
 def test_two_different_long_sandbox_top_ups_each_credit(http: Http) -> None:
@@ -459,4 +468,4 @@ def test_two_different_long_sandbox_top_ups_each_credit(http: Http) -> None:
     assert first.status_code == 201, first.text
     assert second.status_code == 201, second.text
     assert second.json()["id"] != first.json()["id"]
-    assert http.available(partner) == "20.00"
+    assert http.available(partner, by="operator") == "20.00"

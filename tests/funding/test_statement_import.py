@@ -25,17 +25,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from funding_support import (
+
+from support import (
     Http,
+    HttpPartner,
+    assert_problem,
+    ctx_for,
     fixture_bytes,
     generate,
+    onboard,
+    reference_of,
     spaced_lower,
     suspense,
     suspense_minor,
     typo,
 )
-
-from support import HttpPartner, assert_problem, ctx_for, onboard, reference_of
 from zeropools.bankfiles import parse_statement
 from zeropools.bootstrap import deployment
 from zeropools.config import Settings
@@ -86,8 +90,8 @@ def _state(http: Http, partners: list[HttpPartner], dep: Deployment) -> dict[str
     """Everything an import may change: pay-ins, balances, entries, suspense."""
     return {
         "payins": sorted((p["id"], p["status"], p["updated_at"]) for p in http.payins()),
-        "balances": [http.available(p) for p in partners],
-        "entries": [[e["id"] for e in http.entries(p)] for p in partners],
+        "balances": [http.available(p, by="operator") for p in partners],
+        "entries": [[e["id"] for e in http.entries(p, by="operator")] for p in partners],
         "suspense": suspense(dep),
     }
 
@@ -147,7 +151,7 @@ def _mixed_camt053(a: str, b: str) -> tuple[bytes, Entry]:
 def test_a_mixed_camt053_imported_twice_credits_exactly_once_and_queues_the_rest(
     http: Http, dep: Deployment
 ) -> None:
-    a, b = http.partner("A"), http.partner("B")
+    a, b = http.partner(name="A"), http.partner(name="B")
     data, pending = _mixed_camt053(a.eur, b.eur)
 
     first = _imported(http, data)
@@ -163,7 +167,10 @@ def test_a_mixed_camt053_imported_twice_credits_exactly_once_and_queues_the_rest
         "ignored_debits": 2,
     }
     assert first["conflicts"] == 0
-    assert (http.available(a), http.available(b)) == ("260.00", "105.50")
+    assert (http.available(a, by="operator"), http.available(b, by="operator")) == (
+        "260.00",
+        "105.50",
+    )
     assert _review_reasons(http) == {
         "75.00 EUR": "structured reference check digits fail",
         "60.00 USD": "reference is for EUR, pay-in is USD",
@@ -195,8 +202,8 @@ def test_a_mixed_camt053_imported_twice_credits_exactly_once_and_queues_the_rest
     booked = generate.camt053([Entry(**{**pending.__dict__, "status": "BOOK"})])
     assert _summary(_imported(http, booked))["credited"] == 1
     assert _summary(_imported(http, booked))["duplicates"] == 1
-    assert http.available(a) == "760.00"
-    assert len(http.entries(a)) == 3  # 250.00, the batch's 10.00, the booked 500.00
+    assert http.available(a, by="operator") == "760.00"
+    assert len(http.entries(a, by="operator")) == 3  # 250.00, the batch's 10.00, the booked 500.00
     assert verify(dep.store).ok
 
 
@@ -224,8 +231,8 @@ def test_an_edited_real_camt053_credits_the_partner_its_reference_names_once(
     }
     assert _summary(first) == expected
     assert _summary(second) == _all_duplicates(expected)
-    assert http.available(partner) == "8.85"
-    (entry,) = http.entries(partner)
+    assert http.available(partner, by="operator") == "8.85"
+    (entry,) = http.entries(partner, by="operator")
     assert (entry["type"], entry["amount"], entry["funding_reference"]) == (
         "payin_credit",
         "8.85",
@@ -246,7 +253,7 @@ def test_the_unedited_real_camt053_waits_for_review_because_its_reference_is_not
         "8.85 EUR": "structured reference is not an RF creditor reference"
     }
     assert suspense_minor(dep, "EUR") == 8_85
-    assert http.available(partner) == "0.00"
+    assert http.available(partner, by="operator") == "0.00"
     assert verify(dep.store).ok
 
 
@@ -298,8 +305,8 @@ def test_a_credit_notified_by_camt054_and_listed_again_in_the_camt053_credits_on
 
     assert (intraday["format"], intraday["credited"]) == ("camt.054", 1)
     assert (evening["format"], evening["credited"], evening["duplicates"]) == ("camt.053", 0, 1)
-    assert http.available(partner, "SEK") == "200000.00"
-    assert len(http.entries(partner)) == 1
+    assert http.available(partner, "SEK", by="operator") == "200000.00"
+    assert len(http.entries(partner, by="operator")) == 1
     assert verify(dep.store).ok
 
 
@@ -328,12 +335,15 @@ def test_amounts_are_taken_exactly_as_the_bank_wrote_them_never_rounded(
         assert (first["credited"], first["needs_review"]) == (1, 0)
         assert (payin["status"], payin["amount"]) == ("credited", credited)
         assert payin["attribution"]["method"] == "remittance_reference"
-        assert http.available(partner) == credited
+        assert http.available(partner, by="operator") == credited
     else:
         assert (first["credited"], first["needs_review"]) == (0, 1)
         assert (payin["status"], payin["amount"]) == ("needs_review", written)
         assert payin["review_reason"] == f"amount {written} has more decimals than EUR allows"
-        assert http.available(partner) == "0.00" and http.entries(partner) == []
+        assert (
+            http.available(partner, by="operator") == "0.00"
+            and http.entries(partner, by="operator") == []
+        )
         assert suspense(dep) == {}, "an amount we cannot express is not parked as a number"
         refused = http.attribute(payin["id"], partner.id, key="attr-1")
         assert assert_problem(refused, 422, "amount_precision_exceeded")
@@ -377,7 +387,7 @@ def test_a_resent_bank_id_with_another_amount_is_reported_and_the_rest_of_the_fi
     assert (body["conflicts"], body["credited"], body["duplicates"]) == (1, 1, 0)
     amounts = sorted(p["amount"] for p in http.payins())
     assert amounts == ["10.00", "20.00"]
-    assert http.available(partner) == "20.00"
+    assert http.available(partner, by="operator") == "20.00"
     assert verify(dep.store).ok
 
 
@@ -408,7 +418,7 @@ def test_an_edited_real_mt940_imported_twice_credits_once_and_queues_the_rest(
         "ignored_debits": 5,
     }
     assert _summary(first) == expected
-    assert http.available(partner) == "3.68"
+    assert http.available(partner, by="operator") == "3.68"
     assert _review_reasons(http) == {"1.00 EUR": "no payment reference"}
     assert suspense_minor(dep, "EUR") == 1_00
     before = _state(http, [partner], dep)
@@ -449,7 +459,7 @@ def test_a_reference_in_a_german_structured_86_field_credits_the_partner(
         "ignored_debits": 56,
     }
     assert _summary(first) == expected
-    assert http.available(partner) == "15000.05"
+    assert http.available(partner, by="operator") == "15000.05"
     assert suspense_minor(dep, "EUR") == parked_minor
     before = _state(http, [partner], dep)
     assert _summary(_imported(http, data)) == _all_duplicates(expected)
@@ -507,7 +517,10 @@ EXTERNAL_DTD = b"""<?xml version="1.0"?>
 
 def _nothing_written(http: Http, dep: Deployment, partner: HttpPartner) -> None:
     assert http.payins() == []
-    assert http.available(partner) == "0.00" and http.entries(partner) == []
+    assert (
+        http.available(partner, by="operator") == "0.00"
+        and http.entries(partner, by="operator") == []
+    )
     assert suspense(dep) == {}
 
 

@@ -4,10 +4,10 @@ Why a database per module rather than per test (as ``tests/conftest.py``'s ``dep
 throwaway PostgreSQL database costs about a second to create, migrate and drop, which for the
 hundred-odd HTTP cases here would dominate the run. The HTTP tests stay independent anyway:
 every test onboards its own partners (balances, sequences, trades and partner-scoped
-idempotency keys are all per partner) and ``Api.key`` makes the operator's keys unique per test.
+idempotency keys are all per partner) and ``Http.key`` makes the operator's keys unique per test.
 Tests that need an empty database of their own (the concurrency figures) use ``dep``.
 
-``module_dep`` is parametrized like ``db_url``: every test using ``api`` runs once on SQLite
+``module_dep`` is parametrized like ``db_url``: every test using ``http`` runs once on SQLite
 and once on PostgreSQL. PostgreSQL is never skipped silently: an unreachable server fails,
 unless ``ZEROPOOLS_SKIP_PG=1`` is set explicitly (never in CI).
 """
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from trading_support import Api
 
 from support import (
+    Http,
     app_client,
     bearer,
     issue_operator_key,
@@ -61,5 +61,5 @@ def operator_headers(module_dep: Deployment) -> dict[str, str]:
 
 
 @pytest.fixture
-def api(client: TestClient, operator_headers: dict[str, str]) -> Api:
-    return Api(client, operator_headers)
+def http(client: TestClient, operator_headers: dict[str, str]) -> Http:
+    return Http(client, operator_headers)

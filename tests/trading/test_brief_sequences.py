@@ -17,9 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trading_support import Api, assert_chained
-
-from support import assert_request_id
+from support import Http, assert_chained, assert_request_id
 from zeropools.services.context import Deployment
 from zeropools.services.verify import verify
 
@@ -30,30 +28,30 @@ def figures(balance: dict[str, Any]) -> tuple[str, str, str, str]:
 
 
 def test_the_debit_model_reproduces_the_briefs_example_ledger_sequence(
-    api: Api, module_dep: Deployment
+    http: Http, module_dep: Deployment
 ) -> None:
-    partner = api.partner("debit")
-    funded = api.fund(partner, "1000.00")
+    partner = http.partner(balance_model="debit")
+    funded = http.fund(partner, "1000.00")
     payin_request = assert_request_id(funded)
 
-    first_quote = api.quote(partner, "100.00")
-    first = api.execute(partner, first_quote["id"], "order_123")
+    first_quote = http.quote(partner, "100.00")
+    first = http.execute(partner, first_quote["id"], "order_123")
     assert first.status_code == 201, first.text
     first_trade = first.json()
     assert first_trade["status"] == "debited"
-    released = api.move(partner.server, first_trade["id"], "release")
+    released = http.move(partner.server, first_trade["id"], "release")
     assert released.status_code == 200, released.text
     assert released.json()["status"] == "released"
 
-    second_quote = api.quote(partner, "250.00")
-    second = api.execute(partner, second_quote["id"], "order_124")
+    second_quote = http.quote(partner, "250.00")
+    second = http.execute(partner, second_quote["id"], "order_124")
     assert second.status_code == 201, second.text
     second_trade = second.json()
-    settled = api.move(api.operator, second_trade["id"], "settle", {"tx_hash": "0xabc"})
+    settled = http.move(http.operator, second_trade["id"], "settle", {"tx_hash": "0xabc"})
     assert settled.status_code == 200, settled.text
     assert settled.json()["status"] == "settled"
 
-    entries = api.entries(partner)
+    entries = http.entries(partner)
     assert [(e["type"], e["amount"], e["available_after"]) for e in entries] == [
         ("payin_credit", "1000.00", "1000.00"),
         ("buy_debit", "-100.00", "900.00"),
@@ -96,30 +94,30 @@ def test_the_debit_model_reproduces_the_briefs_example_ledger_sequence(
     assert first_trade["ledger_entry_ids"] == [debit["id"]]
     assert released.json()["ledger_entry_ids"] == [debit["id"], refund["id"]]
 
-    assert figures(api.balance(partner)) == ("750.00", "0.00", "0.00", "750.00")
+    assert figures(http.balance(partner)) == ("750.00", "0.00", "0.00", "750.00")
     assert verify(module_dep.store).ok
 
 
 def test_the_reserve_model_reproduces_the_briefs_reserve_then_settle_sequence(
-    api: Api, module_dep: Deployment
+    http: Http, module_dep: Deployment
 ) -> None:
-    partner = api.partner("reserve")
-    funded = api.fund(partner, "50000.00")
+    partner = http.partner(balance_model="reserve")
+    funded = http.fund(partner, "50000.00")
 
-    quoted = api.quote(partner, "100.00")
-    executed = api.execute(partner, quoted["id"], "order_9A2")
+    quoted = http.quote(partner, "100.00")
+    executed = http.execute(partner, quoted["id"], "order_9A2")
     assert executed.status_code == 201, executed.text
     trade = executed.json()
     assert trade["status"] == "reserved"
 
-    assert figures(api.balance(partner)) == ("49900.00", "100.00", "100.00", "50000.00")
+    assert figures(http.balance(partner)) == ("49900.00", "100.00", "100.00", "50000.00")
 
-    settled = api.move(api.operator, trade["id"], "settle")
+    settled = http.move(http.operator, trade["id"], "settle")
     assert settled.status_code == 200, settled.text
     assert settled.json()["status"] == "settled"
     assert settled.json()["delivered_amount"] == trade["target_amount"]
 
-    entries = api.entries(partner)
+    entries = http.entries(partner)
     assert [
         (e["type"], e["amount"], e["available_after"], e["reserved_after"]) for e in entries
     ] == [
@@ -139,5 +137,5 @@ def test_the_reserve_model_reproduces_the_briefs_reserve_then_settle_sequence(
         assert entry["request_id"] == assert_request_id(response)
     assert settled.json()["ledger_entry_ids"] == [reserve["id"], settle["id"]]
 
-    assert figures(api.balance(partner)) == ("49900.00", "0.00", "0.00", "49900.00")
+    assert figures(http.balance(partner)) == ("49900.00", "0.00", "0.00", "49900.00")
     assert verify(module_dep.store).ok

@@ -9,7 +9,7 @@ capabilities that only allow execution once funded; the ``low`` and ``pending`` 
 
 Method: TestClient over ``create_app(module_dep)`` on SQLite and PostgreSQL (one database of
 each kind per module, a fresh partner per test; see conftest.py), driven through
-``trading_support.Api`` exactly as a partner backend and an operator would. Quote expiry is
+``support.Http`` exactly as a partner backend and an operator would. Quote expiry is
 reached by moving the API's clock (``zeropools.api.deps.utc_now``) past ``expires_at``, and at
 the service layer with a ``Ctx`` whose ``now`` sits exactly on the boundary. Every refusal is
 checked to have changed nothing in the ledger.
@@ -21,9 +21,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from trading_support import Api, server_ctx
 
-from support import assert_problem, assert_request_id
+from support import Http, assert_problem, assert_request_id, server_ctx
 from zeropools.domain import clock
 from zeropools.domain.clock import from_rfc3339
 from zeropools.domain.errors import QuoteExpired
@@ -42,10 +41,10 @@ def _later(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
 # -- pools ---------------------------------------------------------------------------------
 
 
-def test_pools_list_each_pair_with_its_limits_as_decimal_strings(api: Api) -> None:
-    partner = api.partner()
+def test_pools_list_each_pair_with_its_limits_as_decimal_strings(http: Http) -> None:
+    partner = http.partner()
 
-    response = api.client.get("/v1/pools", headers=partner.server)
+    response = http.client.get("/v1/pools", headers=partner.server)
 
     assert response.status_code == 200
     assert_request_id(response)
@@ -61,18 +60,18 @@ def test_pools_list_each_pair_with_its_limits_as_decimal_strings(api: Api) -> No
     for pool in pools.values():
         assert isinstance(pool["min_amount"], str) and isinstance(pool["max_amount"], str)
     # operators read the same list
-    assert api.client.get("/v1/pools", headers=api.operator).json()["data"] == body["data"]
+    assert http.client.get("/v1/pools", headers=http.operator).json()["data"] == body["data"]
 
 
 # -- quotes --------------------------------------------------------------------------------
 
 
-def test_a_quote_is_firm_priced_and_moves_no_money(api: Api) -> None:
-    partner = api.partner()
-    api.fund(partner, "1000.00")
-    entries_before, balance_before = api.entries(partner), api.balance(partner)
+def test_a_quote_is_firm_priced_and_moves_no_money(http: Http) -> None:
+    partner = http.partner()
+    http.fund(partner, "1000.00")
+    entries_before, balance_before = http.entries(partner), http.balance(partner)
 
-    response = api.client.post(
+    response = http.client.post(
         "/v1/quotes",
         json={"pool_id": "EUR-USDT", "source_amount": "100", "partner_order_id": "order-7"},
         headers=partner.server,
@@ -92,18 +91,18 @@ def test_a_quote_is_firm_priced_and_moves_no_money(api: Api) -> None:
     assert (quote["source_amount"], quote["fee"], quote["rate"]) == ("100.00", "0.50", "1.0850")
     assert quote["target_amount"] == "107.957500"
     assert from_rfc3339(quote["expires_at"]) > from_rfc3339(quote["created_at"])
-    assert api.entries(partner) == entries_before
-    balance_after = api.balance(partner)
+    assert http.entries(partner) == entries_before
+    balance_after = http.balance(partner)
     assert {k: v for k, v in balance_after.items() if k != "as_of"} == {
         k: v for k, v in balance_before.items() if k != "as_of"
     }
 
 
 @pytest.mark.parametrize("amount", ["9.99", "0.01", "1000000.01"])
-def test_a_quote_outside_the_pools_limits_is_amount_out_of_range(api: Api, amount: str) -> None:
-    partner = api.partner()
+def test_a_quote_outside_the_pools_limits_is_amount_out_of_range(http: Http, amount: str) -> None:
+    partner = http.partner()
 
-    response = api.client.post(
+    response = http.client.post(
         "/v1/quotes", json={"pool_id": "EUR-USDT", "source_amount": amount}, headers=partner.server
     )
 
@@ -112,18 +111,18 @@ def test_a_quote_outside_the_pools_limits_is_amount_out_of_range(api: Api, amoun
     assert body["pool_id"] == "EUR-USDT"
 
 
-def test_a_quote_on_exactly_the_pools_limits_is_given(api: Api) -> None:
-    partner = api.partner()
+def test_a_quote_on_exactly_the_pools_limits_is_given(http: Http) -> None:
+    partner = http.partner()
     for amount in ("10.00", "1000000.00"):
-        assert api.quote(partner, amount)["source_amount"] == amount
+        assert http.quote(partner, amount)["source_amount"] == amount
 
 
 def test_a_quote_on_a_pool_whose_currency_the_partner_lacks_is_currency_not_enabled(
-    api: Api,
+    http: Http,
 ) -> None:
-    partner = api.partner(currencies=["EUR"])
+    partner = http.partner(currencies=["EUR"])
 
-    response = api.client.post(
+    response = http.client.post(
         "/v1/quotes",
         json={"pool_id": "USD-USDT", "source_amount": "100.00"},
         headers=partner.server,
@@ -133,10 +132,10 @@ def test_a_quote_on_a_pool_whose_currency_the_partner_lacks_is_currency_not_enab
     assert body["currency"] == "USD"
 
 
-def test_a_quote_on_an_unknown_pool_is_not_found(api: Api) -> None:
-    partner = api.partner()
+def test_a_quote_on_an_unknown_pool_is_not_found(http: Http) -> None:
+    partner = http.partner()
 
-    response = api.client.post(
+    response = http.client.post(
         "/v1/quotes",
         json={"pool_id": "EUR-DOGE", "source_amount": "100.00"},
         headers=partner.server,
@@ -157,52 +156,54 @@ def test_a_quote_on_an_unknown_pool_is_not_found(api: Api) -> None:
     ],
 )
 def test_a_quote_amount_that_is_not_a_plain_decimal_string_is_refused(
-    api: Api, amount: Any, code: str
+    http: Http, amount: Any, code: str
 ) -> None:
-    partner = api.partner()
+    partner = http.partner()
 
-    response = api.client.post(
+    response = http.client.post(
         "/v1/quotes", json={"pool_id": "EUR-USDT", "source_amount": amount}, headers=partner.server
     )
 
     assert_problem(response, 422, code)
 
 
-def test_operators_quote_for_the_partner_they_name(api: Api) -> None:
+def test_operators_quote_for_the_partner_they_name(http: Http) -> None:
     # API.md: operators may do everything; partner-scoped calls name the partner
     body = {"pool_id": "EUR-USDT", "source_amount": "100.00"}
-    unnamed = api.client.post("/v1/quotes", json=body, headers=api.operator)
+    unnamed = http.client.post("/v1/quotes", json=body, headers=http.operator)
     assert_problem(unnamed, 422, "validation_error")
-    partner = api.partner()
-    named = api.client.post(f"/v1/quotes?partner_id={partner.id}", json=body, headers=api.operator)
+    partner = http.partner()
+    named = http.client.post(
+        f"/v1/quotes?partner_id={partner.id}", json=body, headers=http.operator
+    )
     assert named.status_code == 201, named.text
     assert named.json()["partner_id"] == partner.id
 
 
 def test_a_quote_reads_back_open_then_used_and_is_not_found_for_another_partner(
-    api: Api,
+    http: Http,
 ) -> None:
-    partner, other = api.partner(), api.partner(name="Other")
-    api.fund(partner, "1000.00")
-    quote = api.quote(partner, "100.00")
+    partner, other = http.partner(), http.partner(name="Other")
+    http.fund(partner, "1000.00")
+    quote = http.quote(partner, "100.00")
 
-    read = api.client.get(f"/v1/quotes/{quote['id']}", headers=partner.admin)
+    read = http.client.get(f"/v1/quotes/{quote['id']}", headers=partner.admin)
     assert read.status_code == 200
     assert read.json() == quote
 
-    assert api.execute(partner, quote["id"]).status_code == 201
-    used = api.client.get(f"/v1/quotes/{quote['id']}", headers=partner.server).json()
+    assert http.execute(partner, quote["id"]).status_code == 201
+    used = http.client.get(f"/v1/quotes/{quote['id']}", headers=partner.server).json()
     assert used["status"] == "used"
     assert {k: v for k, v in used.items() if k != "status"} == {
         k: v for k, v in quote.items() if k != "status"
     }
-    assert api.client.get(f"/v1/quotes/{quote['id']}", headers=api.operator).status_code == 200
+    assert http.client.get(f"/v1/quotes/{quote['id']}", headers=http.operator).status_code == 200
 
     foreign = assert_problem(
-        api.client.get(f"/v1/quotes/{quote['id']}", headers=other.server), 404, "not_found"
+        http.client.get(f"/v1/quotes/{quote['id']}", headers=other.server), 404, "not_found"
     )
     unknown = assert_problem(
-        api.client.get("/v1/quotes/pq_test_00000000000000000000000000", headers=other.server),
+        http.client.get("/v1/quotes/pq_test_00000000000000000000000000", headers=other.server),
         404,
         "not_found",
     )
@@ -211,48 +212,48 @@ def test_a_quote_reads_back_open_then_used_and_is_not_found_for_another_partner(
 
 
 def test_an_unused_quote_reads_back_expired_once_its_ttl_has_passed(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    http: Http, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    partner = api.partner()
-    quote = api.quote(partner, "100.00")
+    partner = http.partner()
+    quote = http.quote(partner, "100.00")
     ttl = from_rfc3339(quote["expires_at"]) - from_rfc3339(quote["created_at"])
 
     _later(monkeypatch, ttl.total_seconds() + 1)
 
-    read = api.client.get(f"/v1/quotes/{quote['id']}", headers=partner.server)
+    read = http.client.get(f"/v1/quotes/{quote['id']}", headers=partner.server)
     assert read.json()["status"] == "expired"
 
 
 # -- executing -----------------------------------------------------------------------------
 
 
-def test_executing_without_an_idempotency_key_is_refused_and_moves_nothing(api: Api) -> None:
-    partner = api.partner()
-    api.fund(partner, "1000.00")
-    quote = api.quote(partner, "100.00")
-    before = api.entries(partner)
+def test_executing_without_an_idempotency_key_is_refused_and_moves_nothing(http: Http) -> None:
+    partner = http.partner()
+    http.fund(partner, "1000.00")
+    quote = http.quote(partner, "100.00")
+    before = http.entries(partner)
 
     for headers in (partner.server, {**partner.server, "Idempotency-Key": ""}):
-        response = api.client.post(
+        response = http.client.post(
             "/v1/trades", json={"quote_id": quote["id"], "partner_order_id": "o1"}, headers=headers
         )
         assert_problem(response, 400, "idempotency_key_required")
 
-    assert api.entries(partner) == before
-    read = api.client.get(f"/v1/quotes/{quote['id']}", headers=partner.server)
+    assert http.entries(partner) == before
+    read = http.client.get(f"/v1/quotes/{quote['id']}", headers=partner.server)
     assert read.json()["status"] == "open"
 
 
-def test_an_idempotency_key_has_at_most_255_characters(api: Api) -> None:
-    partner = api.partner()
-    api.fund(partner, "1000.00")
-    quote = api.quote(partner, "100.00")
+def test_an_idempotency_key_has_at_most_255_characters(http: Http) -> None:
+    partner = http.partner()
+    http.fund(partner, "1000.00")
+    quote = http.quote(partner, "100.00")
     body = {"quote_id": quote["id"], "partner_order_id": "o1"}
 
-    too_long = api.client.post(
+    too_long = http.client.post(
         "/v1/trades", json=body, headers={**partner.server, "Idempotency-Key": "k" * 256}
     )
-    longest = api.client.post(
+    longest = http.client.post(
         "/v1/trades", json=body, headers={**partner.server, "Idempotency-Key": "k" * 255}
     )
 
@@ -260,22 +261,22 @@ def test_an_idempotency_key_has_at_most_255_characters(api: Api) -> None:
     assert longest.status_code == 201, longest.text
 
 
-def test_a_partner_admin_key_may_execute_too(api: Api) -> None:
-    partner = api.partner()
-    api.fund(partner, "1000.00")
+def test_a_partner_admin_key_may_execute_too(http: Http) -> None:
+    partner = http.partner()
+    http.fund(partner, "1000.00")
 
-    response = api.execute(partner, api.quote(partner, "100.00")["id"], headers=partner.admin)
+    response = http.execute(partner, http.quote(partner, "100.00")["id"], headers=partner.admin)
 
     assert response.status_code == 201, response.text
     assert response.json()["partner_id"] == partner.id
 
 
-def test_an_execution_answers_201_with_the_trade_and_its_debit(api: Api) -> None:
-    partner = api.partner("debit")
-    api.fund(partner, "1000.00")
-    quote = api.quote(partner, "100.00")
+def test_an_execution_answers_201_with_the_trade_and_its_debit(http: Http) -> None:
+    partner = http.partner(balance_model="debit")
+    http.fund(partner, "1000.00")
+    quote = http.quote(partner, "100.00")
 
-    response = api.execute(partner, quote["id"], "order-42")
+    response = http.execute(partner, quote["id"], "order-42")
 
     assert response.status_code == 201, response.text
     assert "idempotent-replayed" not in response.headers
@@ -293,27 +294,27 @@ def test_an_execution_answers_201_with_the_trade_and_its_debit(api: Api) -> None
         "EUR",
     )
     assert (trade["target_amount"], trade["asset"]) == (quote["target_amount"], "USDT")
-    [debit] = api.entries(partner, type="buy_debit")
+    [debit] = http.entries(partner, type="buy_debit")
     assert trade["ledger_entry_ids"] == [debit["id"]]
-    assert api.balance(partner)["available"] == "900.00"
+    assert http.balance(partner)["available"] == "900.00"
 
 
-def test_an_exact_replay_answers_the_first_response_byte_for_byte(api: Api) -> None:
-    partner = api.partner()
-    api.fund(partner, "1000.00")
-    quote = api.quote(partner, "100.00")
-    first = api.execute(partner, quote["id"], "o1", key="key-1")
+def test_an_exact_replay_answers_the_first_response_byte_for_byte(http: Http) -> None:
+    partner = http.partner()
+    http.fund(partner, "1000.00")
+    quote = http.quote(partner, "100.00")
+    first = http.execute(partner, quote["id"], "o1", key="key-1")
     assert first.status_code == 201
 
-    replay = api.execute(partner, quote["id"], "o1", key="key-1")
+    replay = http.execute(partner, quote["id"], "o1", key="key-1")
 
     assert replay.status_code == 201
     assert replay.content == first.content
     assert replay.headers["idempotent-replayed"] == "true"
     assert assert_request_id(replay) == assert_request_id(first)
     assert replay.headers["content-type"] == first.headers["content-type"]
-    assert len(api.entries(partner, type="buy_debit")) == 1
-    assert api.balance(partner)["available"] == "900.00"
+    assert len(http.entries(partner, type="buy_debit")) == 1
+    assert http.balance(partner)["available"] == "900.00"
 
 
 @pytest.mark.parametrize(
@@ -326,32 +327,32 @@ def test_an_exact_replay_answers_the_first_response_byte_for_byte(api: Api) -> N
     ],
 )
 def test_the_same_key_with_a_different_body_is_idempotency_key_reused(
-    api: Api, changed: dict[str, str], differences: list[str]
+    http: Http, changed: dict[str, str], differences: list[str]
 ) -> None:
-    partner = api.partner()
-    api.fund(partner, "1000.00")
-    quote, other = api.quote(partner, "100.00"), api.quote(partner, "200.00")
+    partner = http.partner()
+    http.fund(partner, "1000.00")
+    quote, other = http.quote(partner, "100.00"), http.quote(partner, "200.00")
     body = {"quote_id": quote["id"], "partner_order_id": "o1"}
     headers = {**partner.server, "Idempotency-Key": "key-1"}
-    assert api.client.post("/v1/trades", json=body, headers=headers).status_code == 201
-    before = api.entries(partner)
+    assert http.client.post("/v1/trades", json=body, headers=headers).status_code == 201
+    before = http.entries(partner)
 
     changed = {k: other["id"] if v == "other" else v for k, v in changed.items()}
-    response = api.client.post("/v1/trades", json={**body, **changed}, headers=headers)
+    response = http.client.post("/v1/trades", json={**body, **changed}, headers=headers)
 
     reused = assert_problem(response, 422, "idempotency_key_reused")
     assert reused["differences"] == differences
     assert "idempotent-replayed" not in response.headers
-    assert api.entries(partner) == before
+    assert http.entries(partner) == before
 
 
-def test_idempotency_keys_are_scoped_to_the_partner(api: Api) -> None:
-    first, second = api.partner(), api.partner(name="Second")
+def test_idempotency_keys_are_scoped_to_the_partner(http: Http) -> None:
+    first, second = http.partner(), http.partner(name="Second")
     for partner in (first, second):
-        api.fund(partner, "1000.00")
+        http.fund(partner, "1000.00")
 
     responses = [
-        api.execute(p, api.quote(p, "100.00")["id"], "o1", key="same") for p in (first, second)
+        http.execute(p, http.quote(p, "100.00")["id"], "o1", key="same") for p in (first, second)
     ]
 
     assert [r.status_code for r in responses] == [201, 201]
@@ -361,13 +362,13 @@ def test_idempotency_keys_are_scoped_to_the_partner(api: Api) -> None:
 
 
 def test_a_key_refused_for_insufficient_balance_stays_refused_after_funding(
-    api: Api, module_dep: Deployment
+    http: Http, module_dep: Deployment
 ) -> None:
-    partner = api.partner()
-    api.fund(partner, "100.00")
-    quote = api.quote(partner, "500.00")
+    partner = http.partner()
+    http.fund(partner, "100.00")
+    quote = http.quote(partner, "500.00")
 
-    refused = api.execute(partner, quote["id"], "o1", key="key-1")
+    refused = http.execute(partner, quote["id"], "o1", key="key-1")
 
     body = assert_problem(refused, 409, "insufficient_balance")
     assert (body["currency"], body["requested"], body["available"], body["shortfall"]) == (
@@ -376,59 +377,59 @@ def test_a_key_refused_for_insufficient_balance_stays_refused_after_funding(
         "100.00",
         "400.00",
     )
-    assert [e["type"] for e in api.entries(partner)] == ["payin_credit"]
+    assert [e["type"] for e in http.entries(partner)] == ["payin_credit"]
 
-    api.fund(partner, "1000.00")
-    replay = api.execute(partner, quote["id"], "o1", key="key-1")
+    http.fund(partner, "1000.00")
+    replay = http.execute(partner, quote["id"], "o1", key="key-1")
 
     assert replay.status_code == 409
     assert replay.content == refused.content
     assert replay.headers["idempotent-replayed"] == "true"
     assert assert_request_id(replay) == assert_request_id(refused) == body["request_id"]
-    assert api.balance(partner)["available"] == "1100.00"
+    assert http.balance(partner)["available"] == "1100.00"
     # the refusal did not spend the quote: a new key may execute it now
-    retried = api.execute(partner, quote["id"], "o1", key="key-2")
+    retried = http.execute(partner, quote["id"], "o1", key="key-2")
     assert retried.status_code == 201, retried.text
-    assert api.balance(partner)["available"] == "600.00"
+    assert http.balance(partner)["available"] == "600.00"
     assert verify(module_dep.store).ok
 
 
-def test_a_quote_executes_only_once(api: Api) -> None:
-    partner = api.partner()
-    api.fund(partner, "1000.00")
-    quote = api.quote(partner, "100.00")
-    assert api.execute(partner, quote["id"], "o1", key="key-1").status_code == 201
+def test_a_quote_executes_only_once(http: Http) -> None:
+    partner = http.partner()
+    http.fund(partner, "1000.00")
+    quote = http.quote(partner, "100.00")
+    assert http.execute(partner, quote["id"], "o1", key="key-1").status_code == 201
 
-    again = api.execute(partner, quote["id"], "o2", key="key-2")
+    again = http.execute(partner, quote["id"], "o2", key="key-2")
 
     body = assert_problem(again, 409, "quote_already_used")
     assert body["quote_id"] == quote["id"]
-    assert len(api.entries(partner, type="buy_debit")) == 1
+    assert len(http.entries(partner, type="buy_debit")) == 1
 
 
 def test_an_expired_quote_is_refused_with_quote_expired(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    http: Http, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    partner = api.partner()
-    api.fund(partner, "1000.00")
-    quote = api.quote(partner, "100.00")
+    partner = http.partner()
+    http.fund(partner, "1000.00")
+    quote = http.quote(partner, "100.00")
     ttl = from_rfc3339(quote["expires_at"]) - from_rfc3339(quote["created_at"])
 
     _later(monkeypatch, ttl.total_seconds() + 1)
-    response = api.execute(partner, quote["id"], "o1")
+    response = http.execute(partner, quote["id"], "o1")
 
     body = assert_problem(response, 409, "quote_expired")
     assert body["quote_id"] == quote["id"]
     assert from_rfc3339(body["expires_at"]) == from_rfc3339(quote["expires_at"])
-    assert [e["type"] for e in api.entries(partner)] == ["payin_credit"]
+    assert [e["type"] for e in http.entries(partner)] == ["payin_credit"]
 
 
 def test_a_quote_is_firm_until_just_before_expires_at_and_gone_at_that_instant(
-    api: Api, module_dep: Deployment
+    http: Http, module_dep: Deployment
 ) -> None:
-    partner = api.partner()
-    api.fund(partner, "1000.00")
-    late, in_time = api.quote(partner, "100.00"), api.quote(partner, "100.00")
+    partner = http.partner()
+    http.fund(partner, "1000.00")
+    late, in_time = http.quote(partner, "100.00"), http.quote(partner, "100.00")
     expires_at = from_rfc3339(late["expires_at"])
 
     with pytest.raises(QuoteExpired):
@@ -447,40 +448,40 @@ def test_a_quote_is_firm_until_just_before_expires_at_and_gone_at_that_instant(
     )
 
     assert view.trade.status == "debited"
-    assert api.balance(partner)["available"] == "900.00"
+    assert http.balance(partner)["available"] == "900.00"
 
 
-def test_executing_another_partners_quote_is_not_found(api: Api) -> None:
-    owner, thief = api.partner(), api.partner(name="Thief")
+def test_executing_another_partners_quote_is_not_found(http: Http) -> None:
+    owner, thief = http.partner(), http.partner(name="Thief")
     for partner in (owner, thief):
-        api.fund(partner, "1000.00")
-    quote = api.quote(owner, "100.00")
+        http.fund(partner, "1000.00")
+    quote = http.quote(owner, "100.00")
 
-    stolen = assert_problem(api.execute(thief, quote["id"], "o1"), 404, "not_found")
+    stolen = assert_problem(http.execute(thief, quote["id"], "o1"), 404, "not_found")
     unknown = assert_problem(
-        api.execute(thief, "pq_test_00000000000000000000000000", "o1"), 404, "not_found"
+        http.execute(thief, "pq_test_00000000000000000000000000", "o1"), 404, "not_found"
     )
 
     assert set(stolen) == set(unknown)
-    assert [e["type"] for e in api.entries(thief)] == ["payin_credit"]
-    assert [e["type"] for e in api.entries(owner)] == ["payin_credit"]
+    assert [e["type"] for e in http.entries(thief)] == ["payin_credit"]
+    assert [e["type"] for e in http.entries(owner)] == ["payin_credit"]
     # the owner can still execute it
-    assert api.execute(owner, quote["id"], "o1").status_code == 201
+    assert http.execute(owner, quote["id"], "o1").status_code == 201
 
 
-def test_operators_may_execute_a_partners_quote_and_refusals_stay_final(api: Api) -> None:
-    partner = api.partner()
-    api.fund(partner, "1000.00")
-    quote = api.quote(partner, "100.00")
+def test_operators_may_execute_a_partners_quote_and_refusals_stay_final(http: Http) -> None:
+    partner = http.partner()
+    http.fund(partner, "1000.00")
+    quote = http.quote(partner, "100.00")
 
-    response = api.execute(partner, quote["id"], "o1", key="op-key", headers=api.operator)
+    response = http.execute(partner, quote["id"], "o1", key="op-key", headers=http.operator)
 
     assert response.status_code == 201, response.text
-    assert [e["type"] for e in api.entries(partner)] == ["payin_credit", "buy_debit"]
+    assert [e["type"] for e in http.entries(partner)] == ["payin_credit", "buy_debit"]
     # a refusal is final for its key: the replay answers the same 404, never "in use"
-    missing = api.execute(partner, "pq_test_missing", "o2", key="op-key-2", headers=api.operator)
+    missing = http.execute(partner, "pq_test_missing", "o2", key="op-key-2", headers=http.operator)
     assert_problem(missing, 404, "not_found")
-    replay = api.execute(partner, "pq_test_missing", "o2", key="op-key-2", headers=api.operator)
+    replay = http.execute(partner, "pq_test_missing", "o2", key="op-key-2", headers=http.operator)
     assert replay.status_code == 404
     assert replay.content == missing.content
 
@@ -493,40 +494,43 @@ def test_operators_may_execute_a_partners_quote_and_refusals_stay_final(api: Api
     [("settle", None), ("fail", {"reason": "venue rejected"}), ("return", {"reason": "bounced"})],
 )
 def test_settle_fail_and_return_are_operator_actions(
-    api: Api, action: str, body: dict[str, str] | None
+    http: Http, action: str, body: dict[str, str] | None
 ) -> None:
-    partner = api.partner()
-    api.fund(partner, "1000.00")
-    trade = api.trade(partner, "100.00")
-    before = api.entries(partner)
+    partner = http.partner()
+    http.fund(partner, "1000.00")
+    trade = http.trade(partner, "100.00")
+    before = http.entries(partner)
 
     for headers in (partner.server, partner.admin):
-        assert_problem(api.move(headers, trade["id"], action, body), 403, "forbidden")
+        assert_problem(http.move(headers, trade["id"], action, body), 403, "forbidden")
 
-    read = api.client.get(f"/v1/trades/{trade['id']}", headers=partner.server).json()
+    read = http.client.get(f"/v1/trades/{trade['id']}", headers=partner.server).json()
     assert read["status"] == "debited"
-    assert api.entries(partner) == before
+    assert http.entries(partner) == before
 
 
 @pytest.mark.parametrize("model", ["debit", "reserve"])
-def test_a_partner_releases_its_own_open_trade(api: Api, model: str) -> None:
-    partner, other = api.partner(model), api.partner(model, name="Other")
-    api.fund(partner, "1000.00")
-    by_server, by_admin = api.trade(partner, "100.00"), api.trade(partner, "200.00")
+def test_a_partner_releases_its_own_open_trade(http: Http, model: str) -> None:
+    partner, other = (
+        http.partner(balance_model=model),
+        http.partner(balance_model=model, name="Other"),
+    )
+    http.fund(partner, "1000.00")
+    by_server, by_admin = http.trade(partner, "100.00"), http.trade(partner, "200.00")
 
-    assert_problem(api.move(other.server, by_server["id"], "release"), 404, "not_found")
+    assert_problem(http.move(other.server, by_server["id"], "release"), 404, "not_found")
     released = [
-        api.move(partner.server, by_server["id"], "release"),
-        api.move(partner.admin, by_admin["id"], "release", {"reason": "user cancelled"}),
+        http.move(partner.server, by_server["id"], "release"),
+        http.move(partner.admin, by_admin["id"], "release", {"reason": "user cancelled"}),
     ]
 
     for response in released:
         assert response.status_code == 200, response.text
         assert response.json()["status"] == "released"
-    unwinds = api.entries(partner, type="buy_refund" if model == "debit" else "trade_release")
-    opens = api.entries(partner, type="buy_debit" if model == "debit" else "trade_reserve")
+    unwinds = http.entries(partner, type="buy_refund" if model == "debit" else "trade_release")
+    opens = http.entries(partner, type="buy_debit" if model == "debit" else "trade_reserve")
     assert [e["related_entry_id"] for e in unwinds] == [e["id"] for e in opens]
-    balance = api.balance(partner)
+    balance = http.balance(partner)
     assert (balance["available"], balance["reserved"], balance["pending"]) == (
         "1000.00",
         "0.00",
@@ -535,33 +539,33 @@ def test_a_partner_releases_its_own_open_trade(api: Api, model: str) -> None:
 
 
 def test_invalid_transitions_are_refused_naming_from_and_to_status(
-    api: Api, module_dep: Deployment
+    http: Http, module_dep: Deployment
 ) -> None:
-    partner = api.partner()
-    api.fund(partner, "1000.00")
-    released, settled, returned = (api.trade(partner, "100.00") for _ in range(3))
-    assert api.move(partner.server, released["id"], "release").status_code == 200
-    assert api.move(api.operator, settled["id"], "settle").status_code == 200
-    assert api.move(api.operator, returned["id"], "settle").status_code == 200
-    assert api.move(api.operator, returned["id"], "return", {"reason": "r"}).status_code == 200
-    before, balance = api.entries(partner), api.balance(partner)["available"]
+    partner = http.partner()
+    http.fund(partner, "1000.00")
+    released, settled, returned = (http.trade(partner, "100.00") for _ in range(3))
+    assert http.move(partner.server, released["id"], "release").status_code == 200
+    assert http.move(http.operator, settled["id"], "settle").status_code == 200
+    assert http.move(http.operator, returned["id"], "settle").status_code == 200
+    assert http.move(http.operator, returned["id"], "return", {"reason": "r"}).status_code == 200
+    before, balance = http.entries(partner), http.balance(partner)["available"]
 
     cases = [
-        (api.operator, released["id"], "settle", None, "released", "settled"),
+        (http.operator, released["id"], "settle", None, "released", "settled"),
         (partner.server, settled["id"], "release", None, "settled", "released"),
-        (api.operator, returned["id"], "fail", {"reason": "late"}, "returned", "failed"),
-        (api.operator, released["id"], "release", None, "released", "released"),
-        (api.operator, settled["id"], "settle", None, "settled", "settled"),
-        (api.operator, released["id"], "return", {"reason": "r"}, "released", "returned"),
+        (http.operator, returned["id"], "fail", {"reason": "late"}, "returned", "failed"),
+        (http.operator, released["id"], "release", None, "released", "released"),
+        (http.operator, settled["id"], "settle", None, "settled", "settled"),
+        (http.operator, released["id"], "return", {"reason": "r"}, "released", "returned"),
     ]
     for headers, trade_id, action, body, from_status, to_status in cases:
         refused = assert_problem(
-            api.move(headers, trade_id, action, body), 409, "invalid_transition"
+            http.move(headers, trade_id, action, body), 409, "invalid_transition"
         )
         assert (refused["from_status"], refused["to_status"]) == (from_status, to_status)
 
-    assert api.entries(partner) == before
-    assert api.balance(partner)["available"] == balance
+    assert http.entries(partner) == before
+    assert http.balance(partner)["available"] == balance
     assert verify(module_dep.store).ok
 
 
@@ -569,26 +573,26 @@ def test_invalid_transitions_are_refused_naming_from_and_to_status(
     ("model", "unwound_type"), [("debit", "buy_debit"), ("reserve", "trade_settle")]
 )
 def test_returning_a_settled_trade_posts_buy_return_linked_to_what_it_unwinds(
-    api: Api, module_dep: Deployment, model: str, unwound_type: str
+    http: Http, module_dep: Deployment, model: str, unwound_type: str
 ) -> None:
-    partner = api.partner(model)
-    api.fund(partner, "1000.00")
-    trade = api.trade(partner, "100.00", "order-r")
-    assert api.move(api.operator, trade["id"], "settle").status_code == 200
-    assert api.balance(partner)["total"] == "900.00"
+    partner = http.partner(balance_model=model)
+    http.fund(partner, "1000.00")
+    trade = http.trade(partner, "100.00", "order-r")
+    assert http.move(http.operator, trade["id"], "settle").status_code == 200
+    assert http.balance(partner)["total"] == "900.00"
 
-    returned = api.move(api.operator, trade["id"], "return", {"reason": "venue sent it back"})
+    returned = http.move(http.operator, trade["id"], "return", {"reason": "venue sent it back"})
 
     assert returned.status_code == 200, returned.text
     body = returned.json()
     assert (body["status"], body["failure_reason"]) == ("returned", "venue sent it back")
-    [unwound] = api.entries(partner, type=unwound_type)
-    [posted] = api.entries(partner, type="buy_return")
+    [unwound] = http.entries(partner, type=unwound_type)
+    [posted] = http.entries(partner, type="buy_return")
     assert (posted["amount"], posted["related_entry_id"]) == ("100.00", unwound["id"])
     assert (posted["trade_id"], posted["partner_order_id"]) == (trade["id"], "order-r")
     assert posted["request_id"] == assert_request_id(returned)
     assert body["ledger_entry_ids"][-1] == posted["id"]
-    balance = api.balance(partner)
+    balance = http.balance(partner)
     assert (balance["available"], balance["reserved"], balance["pending"]) == (
         "1000.00",
         "0.00",
@@ -597,17 +601,17 @@ def test_returning_a_settled_trade_posts_buy_return_linked_to_what_it_unwinds(
     assert verify(module_dep.store).ok
 
 
-def test_failing_a_reserved_trade_releases_the_reservation_linked_to_it(api: Api) -> None:
-    partner = api.partner("reserve")
-    api.fund(partner, "1000.00")
-    trade = api.trade(partner, "100.00")
+def test_failing_a_reserved_trade_releases_the_reservation_linked_to_it(http: Http) -> None:
+    partner = http.partner(balance_model="reserve")
+    http.fund(partner, "1000.00")
+    trade = http.trade(partner, "100.00")
 
-    failed = api.move(api.operator, trade["id"], "fail", {"reason": "venue down"})
+    failed = http.move(http.operator, trade["id"], "fail", {"reason": "venue down"})
 
     assert failed.status_code == 200, failed.text
     assert (failed.json()["status"], failed.json()["failure_reason"]) == ("failed", "venue down")
-    [reserve] = api.entries(partner, type="trade_reserve")
-    [release] = api.entries(partner, type="trade_release")
+    [reserve] = http.entries(partner, type="trade_reserve")
+    [release] = http.entries(partner, type="trade_release")
     assert (release["amount"], release["related_entry_id"]) == ("100.00", reserve["id"])
     assert (release["available_after"], release["reserved_after"]) == ("1000.00", "0.00")
 
@@ -615,59 +619,59 @@ def test_failing_a_reserved_trade_releases_the_reservation_linked_to_it(api: Api
 @pytest.mark.parametrize("action", ["fail", "return"])
 @pytest.mark.parametrize("body", [None, {}, {"reason": ""}])
 def test_fail_and_return_without_a_reason_are_refused(
-    api: Api, action: str, body: dict[str, str] | None
+    http: Http, action: str, body: dict[str, str] | None
 ) -> None:
-    partner = api.partner()
-    api.fund(partner, "1000.00")
-    trade = api.trade(partner, "100.00")
+    partner = http.partner()
+    http.fund(partner, "1000.00")
+    trade = http.trade(partner, "100.00")
     if action == "return":
-        assert api.move(api.operator, trade["id"], "settle").status_code == 200
-    before = api.entries(partner)
+        assert http.move(http.operator, trade["id"], "settle").status_code == 200
+    before = http.entries(partner)
 
-    response = api.move(api.operator, trade["id"], action, body)
+    response = http.move(http.operator, trade["id"], action, body)
 
     if body is None:
         # no body at all is not JSON (API.md: 400 malformed_json), and says so
         assert "empty" in assert_problem(response, 400, "malformed_json")["detail"]
     else:
         assert assert_problem(response, 422, "validation_error")["errors"]
-    assert api.entries(partner) == before
+    assert http.entries(partner) == before
 
 
-def test_lifecycle_actions_need_an_idempotency_key_and_replay(api: Api) -> None:
-    partner = api.partner()
-    api.fund(partner, "1000.00")
-    trade = api.trade(partner, "100.00")
-    no_key = api.client.post(f"/v1/trades/{trade['id']}/settle", headers=api.operator)
+def test_lifecycle_actions_need_an_idempotency_key_and_replay(http: Http) -> None:
+    partner = http.partner()
+    http.fund(partner, "1000.00")
+    trade = http.trade(partner, "100.00")
+    no_key = http.client.post(f"/v1/trades/{trade['id']}/settle", headers=http.operator)
     assert_problem(no_key, 400, "idempotency_key_required")
 
-    first = api.move(api.operator, trade["id"], "settle", {"tx_hash": "0x1"}, key="s-1")
-    replay = api.move(api.operator, trade["id"], "settle", {"tx_hash": "0x1"}, key="s-1")
+    first = http.move(http.operator, trade["id"], "settle", {"tx_hash": "0x1"}, key="s-1")
+    replay = http.move(http.operator, trade["id"], "settle", {"tx_hash": "0x1"}, key="s-1")
 
     assert first.status_code == replay.status_code == 200
     assert replay.content == first.content
     assert replay.headers["idempotent-replayed"] == "true"
     assert assert_request_id(replay) == assert_request_id(first)
-    other = api.move(api.operator, trade["id"], "settle", {"tx_hash": "0x2"}, key="s-1")
+    other = http.move(http.operator, trade["id"], "settle", {"tx_hash": "0x2"}, key="s-1")
     assert assert_problem(other, 422, "idempotency_key_reused")["differences"] == ["tx_hash"]
 
 
 # -- reading trades ------------------------------------------------------------------------
 
 
-def test_trades_list_newest_first_with_filters_and_pages(api: Api) -> None:
-    partner, other = api.partner(), api.partner(name="Other")
+def test_trades_list_newest_first_with_filters_and_pages(http: Http) -> None:
+    partner, other = http.partner(), http.partner(name="Other")
     for p in (partner, other):
-        api.fund(p, "1000.00")
-    oldest = api.trade(partner, "10.00", "order-a")
-    middle = api.trade(partner, "20.00", "order-b")
+        http.fund(p, "1000.00")
+    oldest = http.trade(partner, "10.00", "order-a")
+    middle = http.trade(partner, "20.00", "order-b")
     # released first: an order with an open trade is not executed again (order_already_executed)
-    assert api.move(partner.server, middle["id"], "release").status_code == 200
-    newest = api.trade(partner, "30.00", "order-b")
-    api.trade(other, "40.00", "order-b")
+    assert http.move(partner.server, middle["id"], "release").status_code == 200
+    newest = http.trade(partner, "30.00", "order-b")
+    http.trade(other, "40.00", "order-b")
 
     def ids(params: dict[str, str]) -> tuple[list[str], bool]:
-        response = api.client.get("/v1/trades", params=params, headers=partner.server)
+        response = http.client.get("/v1/trades", params=params, headers=partner.server)
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["object"] == "list"
@@ -680,45 +684,45 @@ def test_trades_list_newest_first_with_filters_and_pages(api: Api) -> None:
     assert ids({"limit": "2"}) == ([newest["id"], middle["id"]], True)
     assert ids({"limit": "2", "starting_after": middle["id"]}) == ([oldest["id"]], False)
     assert_problem(
-        api.client.get("/v1/trades", params={"status": "lost"}, headers=partner.server),
+        http.client.get("/v1/trades", params={"status": "lost"}, headers=partner.server),
         422,
         "validation_error",
     )
-    listed = api.client.get(
-        "/v1/trades", params={"partner_id": partner.id}, headers=api.operator
+    listed = http.client.get(
+        "/v1/trades", params={"partner_id": partner.id}, headers=http.operator
     ).json()
     assert [t["id"] for t in listed["data"]] == [newest["id"], middle["id"], oldest["id"]]
 
 
-def test_a_trade_reads_back_with_its_ledger_entry_ids(api: Api) -> None:
-    partner, other = api.partner("reserve"), api.partner(name="Other")
-    api.fund(partner, "1000.00")
-    trade = api.trade(partner, "100.00")
-    assert api.move(api.operator, trade["id"], "settle").status_code == 200
+def test_a_trade_reads_back_with_its_ledger_entry_ids(http: Http) -> None:
+    partner, other = http.partner(balance_model="reserve"), http.partner(name="Other")
+    http.fund(partner, "1000.00")
+    trade = http.trade(partner, "100.00")
+    assert http.move(http.operator, trade["id"], "settle").status_code == 200
 
-    read = api.client.get(f"/v1/trades/{trade['id']}", headers=partner.server)
+    read = http.client.get(f"/v1/trades/{trade['id']}", headers=partner.server)
 
     assert read.status_code == 200
     body = read.json()
     assert body["status"] == "settled"
-    by_trade = api.entries(partner, trade_id=trade["id"])
+    by_trade = http.entries(partner, trade_id=trade["id"])
     assert body["ledger_entry_ids"] == [e["id"] for e in by_trade]
     assert [e["type"] for e in by_trade] == ["trade_reserve", "trade_settle"]
-    assert api.client.get(f"/v1/trades/{trade['id']}", headers=api.operator).json() == body
+    assert http.client.get(f"/v1/trades/{trade['id']}", headers=http.operator).json() == body
     assert_problem(
-        api.client.get(f"/v1/trades/{trade['id']}", headers=other.server), 404, "not_found"
+        http.client.get(f"/v1/trades/{trade['id']}", headers=other.server), 404, "not_found"
     )
 
 
 # -- capabilities and balances -------------------------------------------------------------
 
 
-def test_capabilities_allow_execution_only_once_a_currency_is_funded(api: Api) -> None:
-    partner = api.partner("reserve")
+def test_capabilities_allow_execution_only_once_a_currency_is_funded(http: Http) -> None:
+    partner = http.partner(balance_model="reserve")
 
-    before = api.client.get("/v1/capabilities", headers=partner.server).json()
-    api.fund(partner, "100.00")
-    after = api.client.get("/v1/capabilities", headers=partner.server).json()
+    before = http.client.get("/v1/capabilities", headers=partner.server).json()
+    http.fund(partner, "100.00")
+    after = http.client.get("/v1/capabilities", headers=partner.server).json()
 
     assert before["partner_id"] == partner.id
     assert (before["mode"], before["balance_model"], before["currencies"]) == (
@@ -731,26 +735,26 @@ def test_capabilities_allow_execution_only_once_a_currency_is_funded(api: Api) -
     assert before["actions"]["execute"] is False
     assert after["actions"]["execute"] is True
     assert_problem(
-        api.client.get("/v1/capabilities", headers=api.operator), 422, "validation_error"
+        http.client.get("/v1/capabilities", headers=http.operator), 422, "validation_error"
     )
-    as_operator = api.client.get(
-        "/v1/capabilities", params={"partner_id": partner.id}, headers=api.operator
+    as_operator = http.client.get(
+        "/v1/capabilities", params={"partner_id": partner.id}, headers=http.operator
     )
     assert as_operator.status_code == 200
     assert as_operator.json()["actions"] == after["actions"]
 
 
 def test_the_balance_turns_low_when_a_trade_takes_available_below_the_threshold(
-    api: Api,
+    http: Http,
 ) -> None:
-    partner = api.partner(low_balance_threshold={"EUR": "500.00"})
-    api.fund(partner, "1000.00")
-    assert api.balance(partner)["low"] is False
+    partner = http.partner(low_balance_threshold={"EUR": "500.00"})
+    http.fund(partner, "1000.00")
+    assert http.balance(partner)["low"] is False
 
-    api.trade(partner, "500.00")
-    at_threshold = api.balance(partner)
-    api.trade(partner, "10.00")
-    below = api.balance(partner)
+    http.trade(partner, "500.00")
+    at_threshold = http.balance(partner)
+    http.trade(partner, "10.00")
+    below = http.balance(partner)
 
     assert (at_threshold["available"], at_threshold["low"]) == ("500.00", False)
     assert (below["available"], below["low_balance_threshold"], below["low"]) == (
@@ -762,17 +766,17 @@ def test_the_balance_turns_low_when_a_trade_takes_available_below_the_threshold(
 
 @pytest.mark.parametrize("model", ["debit", "reserve"])
 def test_pending_counts_open_trades_and_drops_when_they_settle_or_release(
-    api: Api, model: str
+    http: Http, model: str
 ) -> None:
-    partner = api.partner(model)
-    api.fund(partner, "1000.00")
-    small, large = api.trade(partner, "100.00"), api.trade(partner, "250.00")
-    assert api.balance(partner)["pending"] == "350.00"
+    partner = http.partner(balance_model=model)
+    http.fund(partner, "1000.00")
+    small, large = http.trade(partner, "100.00"), http.trade(partner, "250.00")
+    assert http.balance(partner)["pending"] == "350.00"
 
-    assert api.move(api.operator, small["id"], "settle").status_code == 200
-    assert api.balance(partner)["pending"] == "250.00"
-    assert api.move(partner.server, large["id"], "release").status_code == 200
-    balance = api.balance(partner)
+    assert http.move(http.operator, small["id"], "settle").status_code == 200
+    assert http.balance(partner)["pending"] == "250.00"
+    assert http.move(partner.server, large["id"], "release").status_code == 200
+    balance = http.balance(partner)
 
     assert (balance["pending"], balance["available"], balance["reserved"]) == (
         "0.00",

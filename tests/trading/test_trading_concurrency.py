@@ -31,9 +31,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from trading_support import fund, new_partner_id, quote, server_ctx
 
-from support import balance_minor, entries_of
+from support import balance_minor, entries_of, fund, new_partner_id, quote, server_ctx
 from zeropools.bootstrap import deployment, initialize
 from zeropools.config import Settings
 from zeropools.domain.errors import IdempotencyKeyInUse, InsufficientBalance

@@ -32,9 +32,17 @@ from hypothesis.stateful import (
     invariant,
     rule,
 )
-from trading_support import fund, new_partner_id, quote, server_ctx
 
-from support import ctx_for, entries_of, open_test_store, sqlite_url
+from support import (
+    ctx_for,
+    entries_of,
+    fund,
+    new_partner_id,
+    open_test_store,
+    quote,
+    server_ctx,
+    sqlite_url,
+)
 from zeropools import bootstrap
 from zeropools.config import Settings
 from zeropools.domain.errors import InsufficientBalance, InvalidTransition

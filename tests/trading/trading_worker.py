@@ -9,9 +9,8 @@ before any of them executes:
    ``services.trading.execute_trade`` as the partner's server key) and answers
    ``{"trade_ids": [...], "insufficient": n, "errors": [...]}``.
 
-Run as a script (``python tests/trading/trading_worker.py``): its directory is then on
-``sys.path``, so ``trading_support`` imports as in the tests; it adds ``tests/`` itself for the
-``support`` module that ``trading_support`` builds on.
+Run as a script (``python tests/trading/trading_worker.py``): only its own directory is then on
+``sys.path``, so it adds ``tests/`` itself for the ``support`` package (free of pytest).
 """
 
 from __future__ import annotations
@@ -24,8 +23,7 @@ from pathlib import Path
 # Run as a script, only this directory is on sys.path; the shared helpers live in tests/.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from trading_support import server_ctx
-
+from support import server_ctx
 from zeropools.bootstrap import deployment
 from zeropools.config import Settings
 from zeropools.domain.errors import InsufficientBalance

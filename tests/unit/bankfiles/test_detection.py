@@ -12,10 +12,10 @@ import re
 
 import pytest
 
+from support.fixtures import bank_dir
 from zeropools.bankfiles import StatementError, parse_statement
 
 from .generate import Entry, camt053, camt054
-from .shared_files import bank_dir
 
 _MT940 = (
     b":20:STARTUMS\n:25:DE89370400440532013000\n:28C:1/1\n:60F:C240501EUR0,00\n"

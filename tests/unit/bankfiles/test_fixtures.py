@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from support.fixtures import bank_dir, camt_files, mt940_files
 from zeropools.bankfiles import StatementCredit, StatementError, StatementParse, parse_statement
 
 from . import genkgo
-from .shared_files import bank_dir, camt_files, mt940_files
 
 _EXPONENT = {"EUR": 2, "SEK": 2, "CHF": 2, "PLN": 2, "DEM": 2, "JPY": 0}
 _EXPECTED_FILES = {

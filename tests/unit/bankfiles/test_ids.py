@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from support.fixtures import all_files
 from zeropools.bankfiles import parse_statement
 from zeropools.domain.limits import BANK_TRANSACTION_ID_CHARS_MAX
 
 from .generate import ACCOUNT_IBAN, Detail, Entry, camt053, camt054
-from .shared_files import all_files
 
 _READABLE = [path for path in all_files() if path.name != "self-provided-sparkassen.sta"]
 

@@ -23,6 +23,14 @@ class Deployment:
     funding_accounts: Mapping[str, FundingAccount] = field(default_factory=dict)
     default_funding_account: FundingAccount = DEMO_FUNDING_ACCOUNT
     pools: PoolsConfig = field(default_factory=default_pools)
+    # ZEROPOOLS_WEBHOOK_ALLOW_PRIVATE: live endpoints may be loopback or private addresses too
+    webhook_allow_private: bool = False
+
+    @property
+    def webhook_private_targets_allowed(self) -> bool:
+        """Test deployments deliver to local receivers; live ones only to public addresses,
+        unless the operator allowed private ones (checked at registration and at delivery)."""
+        return self.mode == "test" or self.webhook_allow_private
 
     def funding_account(self, currency: str) -> FundingAccount:
         return self.funding_accounts.get(currency, self.default_funding_account)

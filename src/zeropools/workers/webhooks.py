@@ -178,6 +178,7 @@ class Worker:
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="webhook-sender")
         self._lock = threading.Lock()
         self._in_flight = 0
+        self._attempts_made = 0
         self._stop = threading.Event()
         self._wake = threading.Event()  # an attempt finished: its endpoint may be due again
         self._coordinator = threading.Thread(target=self._run, name="webhook-worker", daemon=True)
@@ -196,6 +197,12 @@ class Worker:
         self._pool.shutdown(wait=True, cancel_futures=True)
         if self._own_client:
             self._client.close()
+
+    @property
+    def attempts_made(self) -> int:
+        """Attempts sent and recorded since ``start`` (for logs and tests)."""
+        with self._lock:
+            return self._attempts_made
 
     def _idle_senders(self) -> int:
         with self._lock:
@@ -230,6 +237,8 @@ class Worker:
                 recorded_at=utc_now,
                 resolve=self._resolve,
             )
+            with self._lock:
+                self._attempts_made += 1
         except Exception:  # unrecorded: the lease runs out and the event is sent again
             log.exception(
                 "webhook attempt %s -> %s not recorded", claim.event.id, claim.endpoint.id

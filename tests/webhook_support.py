@@ -1,10 +1,11 @@
-"""Local webhook receivers and shortcuts for the webhook tests.
+"""Local webhook receivers and shortcuts for the webhook tests (``tests/webhooks``, ``tests/cli``).
 
 ``Receiver`` is a threaded ``http.server`` on 127.0.0.1 that records every request it gets (the
 headers, the exact body bytes) and answers as its ``script`` says: a status code, or a pause
 before answering (to make the sender time out). ``stop``/``start`` take it down and bring it
-back on the same port (connections refused meanwhile). Free of pytest, so the worker scripts
-run in subprocesses can import it too.
+back on the same port (connections refused meanwhile). Beside ``support.py`` in ``tests/`` so
+every test directory finds it (see that module's docstring); free of pytest, so the worker
+scripts run in subprocesses can import it too.
 """
 
 from __future__ import annotations

@@ -217,6 +217,9 @@ def test_rotating_a_secret_answers_the_new_one_and_when_the_old_one_stops(
         refused = client.post(path, json={"overlap_s": overlap}, headers=partner.admin)
         assert_problem(refused, 422, "validation_error")
     assert_problem(client.post(path, headers=partner.server), 403, "forbidden")
+    client.delete(f"/v1/webhook-endpoints/{created['id']}", headers=partner.admin)
+    gone = assert_problem(client.post(path, headers=partner.admin), 409, "invalid_transition")
+    assert gone["endpoint_status"] == "deleted"
 
 
 def test_the_delivery_log_lists_attempts_newest_first(
@@ -279,6 +282,13 @@ def test_redelivering_an_event_answers_202_with_what_was_queued(
     assert_problem(
         client.post(f"/v1/events/{event_id}/redeliver", headers=partner.server), 403, "forbidden"
     )
+    client.delete(f"/v1/webhook-endpoints/{second['id']}", headers=partner.admin)
+    to_deleted = client.post(
+        f"/v1/events/{event_id}/redeliver",
+        json={"endpoint_id": second["id"]},
+        headers=partner.admin,
+    )
+    assert assert_problem(to_deleted, 409, "invalid_transition")["endpoint_status"] == "deleted"
 
 
 def test_another_partners_endpoints_deliveries_and_events_are_not_found(

@@ -213,7 +213,7 @@ def redeliver_in(dep: Deployment, ctx: Ctx, tx: Tx, command: RequestRedelivery) 
         if not endpoint.enabled:
             raise InvalidTransition(
                 f"Webhook endpoint {endpoint.id} is deleted; nothing is sent to it.",
-                status=endpoint.status,
+                endpoint_status=endpoint.status,
             )
         targets = [endpoint]
     else:

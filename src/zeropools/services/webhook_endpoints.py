@@ -163,7 +163,7 @@ def rotate_in(dep: Deployment, ctx: Ctx, tx: Tx, command: RotateWebhookSecret) -
     if not endpoint.enabled:
         raise InvalidTransition(
             f"Webhook endpoint {endpoint.id} is deleted; its secret no longer signs anything.",
-            status=endpoint.status,
+            endpoint_status=endpoint.status,
         )
     secret = _new_secret()
     if command.overlap_s is None:

@@ -3,8 +3,9 @@
 Built through ``zeropools.services`` (no HTTP), on one SQLite database: an operator key, a funded
 debit-model partner whose ``partner_server`` key is the second caller, a reserve-model partner,
 pay-ins in each status, quotes, trades in several states and their ledger entries, a webhook
-endpoint with its events queued. The ids are offered to the fuzzer (see ``KNOWN`` and the hooks in ``test_fuzz_openapi.py``) so generated
-requests reach past ``not_found`` into the handlers' real paths.
+endpoint with its events queued. The ids are offered to the fuzzer (see ``KNOWN`` and the hooks
+in ``test_fuzz_openapi.py``) so generated requests reach past ``not_found`` into the handlers'
+real paths.
 
 ``statement_files`` adds one valid MT940, camt.053 and camt.054 file, which the import hook
 sends whole or cut short. ``problem_violations`` is the response contract the fuzz test checks.

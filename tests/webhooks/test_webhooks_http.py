@@ -25,7 +25,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from webhook_support import receiving, sender
 
 from support import (
     HttpPartner,
@@ -40,6 +39,7 @@ from support import (
     send_payin,
     sqlite_url,
 )
+from webhook_support import receiving, sender
 from zeropools.bootstrap import deployment, initialize
 from zeropools.config import from_env
 from zeropools.domain.errors import ValidationFailed

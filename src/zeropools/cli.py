@@ -1,4 +1,4 @@
-"""``zeropools`` command line: init, serve, verify, demo."""
+"""``zeropools`` command line: init, serve, worker, verify, import-statement, demo."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from zeropools.bootstrap import (
     initialize,
     open_store,
 )
-from zeropools.domain import ids
+from zeropools.domain import ids, limits
 from zeropools.domain.clock import to_rfc3339, utc_now
 from zeropools.domain.errors import DomainError
 from zeropools.domain.partners import MODES, key_mode
@@ -92,12 +92,25 @@ def init(
         store.close()
 
 
-def _serve(dep: Deployment, host: str, port: int) -> None:
+WebhookWorkerOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--webhook-worker/--no-webhook-worker",
+        help="deliver webhooks in this process; default on ($ZEROPOOLS_WEBHOOK_WORKER=off "
+        "turns it off when 'zeropools worker' processes deliver instead)",
+    ),
+]
+
+
+def _serve(dep: Deployment, host: str, port: int, *, webhook_worker: bool) -> None:
     import uvicorn
 
     from zeropools.api.app import create_app
+    from zeropools.workers import webhooks
 
-    uvicorn.run(create_app(dep), host=host, port=port, log_level="info")
+    # started and stopped with the app (its lifespan), so it never outlives the server
+    background = [webhooks.Worker(dep)] if webhook_worker else []
+    uvicorn.run(create_app(dep, background), host=host, port=port, log_level="info")
 
 
 def _open(settings: config.Settings) -> Deployment:
@@ -117,8 +130,13 @@ def _require_database(url: str) -> None:
 
 
 @app.command()
-def serve(db: DbOption = None, host: HostOption = None, port: PortOption = None) -> None:
-    """Serve the HTTP API; applies pending migrations first."""
+def serve(
+    db: DbOption = None,
+    host: HostOption = None,
+    port: PortOption = None,
+    webhook_worker: WebhookWorkerOption = None,
+) -> None:
+    """Serve the HTTP API (and deliver webhooks); applies pending migrations first."""
     settings = _settings(db)
     dep = _open(settings)
     if settings.operator_key:
@@ -126,7 +144,44 @@ def serve(db: DbOption = None, host: HostOption = None, port: PortOption = None)
             err.print(f"ZEROPOOLS_OPERATOR_KEY must start with zpk_{dep.mode}_")
             raise typer.Exit(2)
         partners.ensure_operator_key(dep, settings.operator_key, to_rfc3339(utc_now()))
-    _serve(dep, host or settings.host, port or settings.port)
+    _serve(
+        dep,
+        host or settings.host,
+        port or settings.port,
+        webhook_worker=settings.webhook_worker if webhook_worker is None else webhook_worker,
+    )
+
+
+@app.command()
+def worker(
+    db: DbOption = None,
+    threads: Annotated[
+        int,
+        typer.Option(
+            "--threads", min=1, max=256, help="attempts in flight at once (one per endpoint)"
+        ),
+    ] = limits.WEBHOOK_WORKER_THREADS,
+) -> None:
+    """Deliver webhooks without serving the API; several may run against one PostgreSQL."""
+    import signal
+    import threading
+
+    from zeropools.workers import webhooks
+
+    settings = _settings(db)
+    dep = _open(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # process managers stop with TERM
+    delivering = webhooks.Worker(dep, threads=threads)
+    delivering.start()
+    out.print(f"webhook worker {delivering.worker_id} on {settings.db_url} ({threads} senders)")
+    try:
+        while not stop.wait(limits.WEBHOOK_POLL_INTERVAL_S):
+            pass
+    finally:
+        delivering.stop()
+        dep.store.close()
+    out.print("webhook worker stopped")
 
 
 @app.command()
@@ -193,7 +248,12 @@ def import_statement(
 
 
 @app.command()
-def demo(db: DbOption = None, host: HostOption = None, port: PortOption = None) -> None:
+def demo(
+    db: DbOption = None,
+    host: HostOption = None,
+    port: PortOption = None,
+    webhook_worker: WebhookWorkerOption = None,
+) -> None:
     """A demo on SQLite: a partner, the brief's ledger sequence, a venue simulator; serve."""
     from zeropools.demo import seed
     from zeropools.workers import venue
@@ -212,7 +272,12 @@ def demo(db: DbOption = None, host: HostOption = None, port: PortOption = None) 
     out.print(f"  operator key {operator_key}")
     for line in seeded.lines():
         out.print(f"  {line}")
-    _serve(dep, host, port)
+    _serve(
+        dep,
+        host,
+        port,
+        webhook_worker=settings.webhook_worker if webhook_worker is None else webhook_worker,
+    )
 
 
 def main() -> None:

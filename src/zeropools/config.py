@@ -21,7 +21,11 @@ class Settings:
     funding_account: FundingAccount = DEMO_FUNDING_ACCOUNT
     funding_accounts: Mapping[str, FundingAccount] = field(default_factory=dict)
     webhook_allow_private: bool = False
+    webhook_worker: bool = True  # `serve` delivers webhooks itself; off when workers run apart
     pools_file: str | None = None
+
+
+_OFF = ("off", "false", "0", "no")
 
 
 def _account(env: Mapping[str, str], suffix: str, fallback: FundingAccount) -> FundingAccount:
@@ -53,5 +57,6 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         funding_account=default_account,
         funding_accounts=per_currency,
         webhook_allow_private=env.get("ZEROPOOLS_WEBHOOK_ALLOW_PRIVATE", "").lower() == "true",
+        webhook_worker=env.get("ZEROPOOLS_WEBHOOK_WORKER", "on").lower() not in _OFF,
         pools_file=env.get("ZEROPOOLS_POOLS_FILE") or None,
     )

@@ -2,9 +2,10 @@
 
 Built through ``zeropools.services`` (no HTTP), on one SQLite database: an operator key, a funded
 debit-model partner whose ``partner_server`` key is the second caller, a reserve-model partner,
-pay-ins in each status, quotes, trades in several states and their ledger entries. The ids are
-offered to the fuzzer (see ``KNOWN`` and the hooks in ``test_fuzz_openapi.py``) so generated
-requests reach past ``not_found`` into the handlers' real paths.
+pay-ins in each status, quotes, trades in several states and their ledger entries, a webhook
+endpoint with its events queued. The ids are offered to the fuzzer (see ``KNOWN`` and the hooks
+in ``test_fuzz_openapi.py``) so generated requests reach past ``not_found`` into the handlers'
+real paths.
 
 ``statement_files`` adds one valid MT940, camt.053 and camt.054 file, which the import hook
 sends whole or cut short. ``problem_violations`` is the response contract the fuzz test checks.
@@ -26,7 +27,8 @@ from zeropools.bootstrap import deployment, initialize
 from zeropools.config import Settings
 from zeropools.domain import ids
 from zeropools.domain.ledger import LedgerEntry
-from zeropools.services import partners, trading
+from zeropools.domain.paging import Page
+from zeropools.services import events, partners, trading, webhook_endpoints
 from zeropools.services import payins as payin_service
 from zeropools.services.context import Actor, Ctx, Deployment
 from zeropools.store.open import open_store
@@ -157,6 +159,10 @@ def build_world(db_url: str) -> World:
     funded_ref = funded.partner.currency("EUR").funding_reference  # type: ignore[union-attr]
     reserve_ref = reserve.partner.currency("EUR").funding_reference  # type: ignore[union-attr]
 
+    # an endpoint before the activity, so its events are queued to it (no worker runs here)
+    endpoint = webhook_endpoints.create_endpoint(
+        dep, op, url="http://127.0.0.1:9/hooks", partner_id=funded_id
+    )
     _payin(dep, op, HIDDEN_FUNDING_EUR, reference=funded_ref)
     credited = _payin(dep, op, VISIBLE_FUNDING_EUR, reference=funded_ref)
     _payin(dep, op, "5000.00", reference=reserve_ref)
@@ -190,8 +196,17 @@ def build_world(db_url: str) -> World:
     entries = [entry.id for pid in (funded_id, reserve_id) for entry in _entries(dep, pid)]
     trade_ids = tuple(t.trade.id for t in (debited, settled, released, reserved))
     quote_ids = (open_quote.quote.id, debited.trade.quote_id, reserved.trade.quote_id)
+    event_ids = tuple(
+        e.id
+        for e in events.list_events(
+            dep, op, partner_id=funded_id, after_sequence=0, types=[], page=Page.of(3)
+        )
+    )
     known: dict[str, tuple[str, ...]] = {
         "partner_id": (funded_id, reserve_id),
+        "endpoint_id": (endpoint.endpoint.id,),
+        "event_id": event_ids,
+        "url": ("http://127.0.0.1:9/hooks", "https://hooks.example.com/zeropools"),
         "key_id": tuple(spare_keys),
         "payin_id": (credited.payin.id, review.payin.id, pending.payin.id),
         "trade_id": trade_ids,

@@ -1,18 +1,54 @@
-"""The FastAPI application, built from a ``Deployment`` (no globals, nothing at import)."""
+"""The FastAPI application, built from a ``Deployment`` (no globals, nothing at import).
+
+``background`` is work that lives as long as the app (``zeropools serve`` passes the webhook
+worker): started when the app starts, stopped when it stops. The API itself knows nothing of
+what runs there, so building an app (tests, the OpenAPI document) starts nothing.
+"""
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Protocol
 
 from fastapi import FastAPI
 
 from zeropools import __version__
 from zeropools.api import errors, openapi
 from zeropools.api.middleware import RequestContextMiddleware
-from zeropools.api.routes import adjustments, balances, events, partners, payins, trading
+from zeropools.api.routes import (
+    adjustments,
+    balances,
+    events,
+    partners,
+    payins,
+    trading,
+    webhooks,
+)
 from zeropools.services.context import Deployment
 
 
-def create_app(dep: Deployment) -> FastAPI:
+class Background(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+def create_app(dep: Deployment, background: Sequence[Background] = ()) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        started: list[Background] = []
+        try:
+            for task in background:
+                task.start()
+                started.append(task)
+            yield
+        finally:
+            for task in reversed(started):
+                await asyncio.to_thread(task.stop)  # may wait for attempts in flight
+
     app = FastAPI(
+        lifespan=lifespan,
         title="zeropools",
         version=__version__,
         description="Prefunded partner balances on an immutable, hash-chained ledger.",
@@ -22,7 +58,7 @@ def create_app(dep: Deployment) -> FastAPI:
     app.state.deployment = dep
     errors.install(app)
     openapi.install(app)
-    for module in (partners, payins, balances, trading, adjustments, events):
+    for module in (partners, payins, balances, trading, adjustments, events, webhooks):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -115,3 +115,27 @@ class AdjustmentCreate(Body):
     currency: Currency
     amount: SignedMoney
     reason: Annotated[str, Field(min_length=1, max_length=limits.REASON_CHARS_MAX)]
+
+
+class WebhookEndpointCreate(Body):
+    url: Annotated[str, Field(min_length=1, max_length=limits.WEBHOOK_URL_CHARS_MAX)]
+    event_types: (
+        Annotated[
+            list[Annotated[str, Field(max_length=limits.ID_CHARS_MAX)]],
+            Field(max_length=limits.EVENT_TYPE_FILTERS_MAX),
+        ]
+        | None
+    ) = None
+    description: Annotated[str, Field(max_length=limits.WEBHOOK_DESCRIPTION_CHARS_MAX)] | None = (
+        None
+    )
+
+
+class WebhookSecretRotate(Body):
+    overlap_s: (
+        Annotated[int, Field(strict=True, ge=0, le=limits.WEBHOOK_ROTATION_OVERLAP_MAX_S)] | None
+    ) = None
+
+
+class EventRedeliver(Body):
+    endpoint_id: Annotated[str, Field(min_length=1, max_length=limits.ID_CHARS_MAX)] | None = None

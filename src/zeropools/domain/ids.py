@@ -19,6 +19,8 @@ PAYIN = "pin_"
 LEDGER_ENTRY = "ple_"
 EVENT = "evt_"
 WEBHOOK_ENDPOINT = "we_"
+WEBHOOK_DELIVERY = "wd_"  # one attempt in the delivery log
+WEBHOOK_REDELIVERY = "wr_"
 REQUEST = "req_"
 
 

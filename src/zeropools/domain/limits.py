@@ -78,6 +78,12 @@ WEBHOOK_RESPONSE_BODY_BYTES_MAX = 1024  # of the receiver's answer, kept for the
 WEBHOOK_ERROR_CHARS_MAX = 300  # of the readable reason a failed attempt carries
 WEBHOOK_LEASE_S = 60  # a worker's claim on a delivery; longer than one attempt can take
 WEBHOOK_CONNECTIONS_MAX = 100  # attempts in flight through one sender client at once
+# Workers: each process runs this many attempts at once, one per leased endpoint, so a slow
+# endpoint holds one thread for at most WEBHOOK_TOTAL_TIMEOUT_S and never the others.
+WEBHOOK_WORKER_THREADS = 8
+WEBHOOK_POLL_INTERVAL_S = 1.0  # an idle worker looks for due work this often
+WEBHOOK_TICK_ATTEMPTS_MAX = 100  # attempts one deliver_once call makes at most
+WEBHOOK_WORKER_STOP_WAIT_S = WEBHOOK_TOTAL_TIMEOUT_S + 5  # in-flight attempts end within this
 # Secrets and endpoints
 WEBHOOK_SECRET_BYTES = 32  # random bytes in the secrets we generate
 WEBHOOK_SECRET_BYTES_MIN = 24  # Standard Webhooks: secrets are 24 to 64 bytes
@@ -85,3 +91,5 @@ WEBHOOK_SECRET_BYTES_MAX = 64
 WEBHOOK_ROTATION_OVERLAP_DEFAULT_S = 24 * 3600  # both secrets sign this long after a rotation
 WEBHOOK_ROTATION_OVERLAP_MAX_S = 7 * 24 * 3600
 WEBHOOK_URL_CHARS_MAX = 2048  # what browsers and most servers accept in a request line
+WEBHOOK_ENDPOINTS_PER_PARTNER_MAX = 16  # enabled ones; each is a delivery queue of its own
+WEBHOOK_DESCRIPTION_CHARS_MAX = 500

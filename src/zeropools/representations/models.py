@@ -268,3 +268,59 @@ class Event(Out):
     created_at: str
     request_id: str | None
     data: EventData
+
+
+class WebhookEndpoint(Out):
+    id: str
+    object: Literal["webhook_endpoint"]
+    partner_id: str
+    url: str
+    description: str | None
+    event_types: list[str] = Field(description='event types, or ["*"]: every type')
+    status: Literal["enabled", "deleted"]
+    previous_secret_expires_at: str | None = Field(
+        description="after a rotation, the old secret signs too until then"
+    )
+    delivered_sequence: int = Field(
+        description="every event of the partner's stream up to this sequence is done "
+        "(delivered, or given up after the last attempt)"
+    )
+    created_at: str
+    deleted_at: str | None
+
+
+class WebhookEndpointWithSecret(WebhookEndpoint):
+    secret: str = Field(description="whsec_...: verify deliveries with it; shown only now")
+
+
+class WebhookDelivery(Out):
+    id: str
+    object: Literal["webhook_delivery"]
+    partner_id: str
+    event_id: str
+    endpoint_id: str
+    redelivery_id: str | None
+    attempt: int
+    status: Literal["succeeded", "failed", "pending"]
+    status_code: int | None
+    latency_ms: int | None
+    error: str | None
+    attempted_at: str
+    next_attempt_at: str | None
+
+
+class WebhookRedelivery(Out):
+    id: str
+    object: Literal["webhook_redelivery"]
+    partner_id: str
+    event_id: str
+    endpoint_id: str
+    status: Literal["pending", "succeeded", "failed", "canceled"]
+    requested_at: str
+    request_id: str
+
+
+class RedeliveryRequest(Out):
+    object: Literal["redelivery_request"]
+    event_id: str
+    redeliveries: list[WebhookRedelivery]

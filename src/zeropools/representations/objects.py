@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from zeropools.domain import references
 from zeropools.domain.clock import to_rfc3339
+from zeropools.domain.deliveries import DeliveryAttempt, Redelivery
 from zeropools.domain.ledger import LedgerEntry
 from zeropools.domain.money import Currencies
 from zeropools.domain.partners import ApiKey, FundingInstructions, Partner
@@ -14,6 +15,7 @@ from zeropools.domain.payins import Payin
 from zeropools.domain.pools import Pool
 from zeropools.domain.readmodels import BalanceView, Capabilities, QuoteView, TradeView
 from zeropools.domain.trades import Refusal
+from zeropools.domain.webhook_endpoints import WebhookEndpoint
 
 T = TypeVar("T")
 JSON = dict[str, Any]
@@ -257,3 +259,65 @@ def event_list_bytes(bodies: Sequence[bytes], has_more: bool) -> bytes:
     partner reads are the bytes its webhook received."""
     more = b"true" if has_more else b"false"
     return b'{"object":"list","data":[' + b",".join(bodies) + b'],"has_more":' + more + b"}"
+
+
+def webhook_endpoint(e: WebhookEndpoint, secret: str | None = None) -> JSON:
+    """Never the stored secrets; ``secret`` only in the answer that made it (shown once)."""
+    expires = e.secrets.previous_expires_at
+    body: JSON = {
+        "id": e.id,
+        "object": "webhook_endpoint",
+        "partner_id": e.partner_id,
+        "url": e.url,
+        "description": e.description,
+        "event_types": list(e.event_types),
+        "status": e.status,
+        # a rotation's old secret signs too until then (two v1 signatures)
+        "previous_secret_expires_at": None if expires is None else to_rfc3339(expires),
+        "delivered_sequence": e.delivered_sequence,
+        "created_at": e.created_at,
+        "deleted_at": e.deleted_at,
+    }
+    if secret is not None:
+        body["secret"] = secret
+    return body
+
+
+def webhook_delivery(d: DeliveryAttempt) -> JSON:
+    return {
+        "id": d.id,
+        "object": "webhook_delivery",
+        "partner_id": d.partner_id,
+        "event_id": d.event_id,
+        "endpoint_id": d.endpoint_id,
+        "redelivery_id": d.redelivery_id,
+        "attempt": d.attempt,
+        "status": d.status,
+        "status_code": d.status_code,
+        "latency_ms": d.latency_ms,
+        "error": d.error,
+        "attempted_at": d.attempted_at,
+        "next_attempt_at": d.next_attempt_at,
+    }
+
+
+def webhook_redelivery(r: Redelivery) -> JSON:
+    return {
+        "id": r.id,
+        "object": "webhook_redelivery",
+        "partner_id": r.partner_id,
+        "event_id": r.event_id,
+        "endpoint_id": r.endpoint_id,
+        "status": r.status,
+        "requested_at": r.requested_at,
+        "request_id": r.request_id,
+    }
+
+
+def redelivery_request(event_id: str, redeliveries: Sequence[Redelivery]) -> JSON:
+    """The 202 answer of ``POST /v1/events/{id}/redeliver``: what was queued, to which endpoints."""
+    return {
+        "object": "redelivery_request",
+        "event_id": event_id,
+        "redeliveries": [webhook_redelivery(r) for r in redeliveries],
+    }

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
+from zeropools.domain.deliveries import Claim
 from zeropools.domain.payins import PayinNotification
 
 
@@ -98,6 +100,54 @@ class NoteKeyUse:
     key_id: str
 
 
+@dataclass(frozen=True)
+class CreateWebhookEndpoint:
+    url: object
+    event_types: object = None  # None: every type
+    description: object = None
+    partner_id: str | None = None  # operators: for whom; partner keys: their own
+
+
+@dataclass(frozen=True)
+class DeleteWebhookEndpoint:
+    endpoint_id: str
+    partner_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RotateWebhookSecret:
+    endpoint_id: str
+    overlap_s: object = None  # None: the default overlap
+    partner_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RequestRedelivery:
+    event_id: str
+    endpoint_id: str | None = None  # None: every enabled endpoint that wants the event
+
+
+@dataclass(frozen=True)
+class ClaimWebhookWork:
+    """A worker takes up to ``limit`` due attempts under leases of its own (``ctx.now``)."""
+
+    worker_id: str
+    limit: int
+
+
+@dataclass(frozen=True)
+class RecordWebhookAttempt:
+    """What the attempt of ``claim`` did; ``jitter`` in [0, 1) spreads the next attempt."""
+
+    claim: Claim
+    attempted_at: datetime
+    succeeded: bool
+    status_code: int | None
+    latency_ms: int
+    error: str | None
+    jitter: float
+
+
 Command = (
     CreateQuote
     | ExecuteTrade
@@ -111,4 +161,10 @@ Command = (
     | IssueApiKey
     | RevokeApiKey
     | NoteKeyUse
+    | CreateWebhookEndpoint
+    | DeleteWebhookEndpoint
+    | RotateWebhookSecret
+    | RequestRedelivery
+    | ClaimWebhookWork
+    | RecordWebhookAttempt
 )

@@ -27,6 +27,14 @@ class Deployment:
     # low-balance thresholds by (partner, currency): fixed when the partner is created (no API
     # changes them), so each process reads each one once instead of once per posting
     thresholds: dict[tuple[str, str], int | None] = field(default_factory=dict, compare=False)
+    # ZEROPOOLS_WEBHOOK_ALLOW_PRIVATE: live endpoints may be loopback or private addresses too
+    webhook_allow_private: bool = False
+
+    @property
+    def webhook_private_targets_allowed(self) -> bool:
+        """Test deployments deliver to local receivers; live ones only to public addresses,
+        unless the operator allowed private ones (checked at registration and at delivery)."""
+        return self.mode == "test" or self.webhook_allow_private
 
     def funding_account(self, currency: str) -> FundingAccount:
         return self.funding_accounts.get(currency, self.default_funding_account)

@@ -11,20 +11,34 @@ from typing import Any
 from zeropools.domain.errors import DomainError
 from zeropools.domain.events import EventDraft
 from zeropools.representations import objects as views
-from zeropools.services import adjustments, events, partners, payins, trading
+from zeropools.services import (
+    adjustments,
+    events,
+    partners,
+    payins,
+    trading,
+    webhook_delivery,
+    webhook_endpoints,
+)
 from zeropools.services.commands import (
     Adjust,
     AttributePayin,
+    ClaimWebhookWork,
     CreatePartner,
     CreateQuote,
+    CreateWebhookEndpoint,
+    DeleteWebhookEndpoint,
     ExecuteTrade,
     IssueApiKey,
     MoveTrade,
     NoteKeyUse,
     RecordPayin,
     RecordPayins,
+    RecordWebhookAttempt,
+    RequestRedelivery,
     ReturnPayin,
     RevokeApiKey,
+    RotateWebhookSecret,
 )
 from zeropools.services.context import Ctx, Deployment
 from zeropools.services.dispatch import Handler
@@ -137,4 +151,11 @@ HANDLERS: dict[type, Handler[Any, Any]] = {
     IssueApiKey: Handler(run=partners.issue_api_key_in, status=201),
     RevokeApiKey: Handler(run=partners.revoke_api_key_in),
     NoteKeyUse: Handler(run=partners.note_key_use_in),
+    # webhooks: configuration and delivery state, no balance touched, so no lane
+    CreateWebhookEndpoint: Handler(run=webhook_endpoints.create_in, status=201),
+    DeleteWebhookEndpoint: Handler(run=webhook_endpoints.delete_in),
+    RotateWebhookSecret: Handler(run=webhook_endpoints.rotate_in),
+    RequestRedelivery: Handler(run=webhook_delivery.redeliver_in, status=202),
+    ClaimWebhookWork: Handler(run=webhook_delivery.claim_in),
+    RecordWebhookAttempt: Handler(run=webhook_delivery.record_in),
 }

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from zeropools.domain.deliveries import DeliveryAttempt, Redelivery
 from zeropools.domain.events import Event
 from zeropools.domain.ledger import (
     Balance,
@@ -30,6 +31,7 @@ from zeropools.domain.partners import ApiKey, Partner
 from zeropools.domain.payins import Payin, ReferenceOwner
 from zeropools.domain.quotes import Quote, StoredQuote
 from zeropools.domain.trades import Refusal, Trade
+from zeropools.domain.webhook_endpoints import WebhookEndpoint
 
 
 @dataclass(frozen=True)
@@ -172,3 +174,76 @@ class EventsPort(Protocol):
         self, stream: str, after_sequence: int, types: Sequence[str], limit: int
     ) -> list[Event]: ...
     def get_event(self, event_id: str) -> Event | None: ...
+    def last_event_sequence(self, stream: str) -> int:
+        """The stream's last committed sequence (0 before its first event); every event up to
+        it is visible, because a stream's events commit in sequence order."""
+        ...
+
+
+class WebhooksPort(Protocol):
+    """Webhook endpoints with their delivery state, the attempt log, redeliveries.
+
+    ``lease_*`` take due rows for ``owner`` until ``lease_expires_at``, skipping rows another
+    worker holds (``FOR NO KEY UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's write lock already
+    makes the claim exclusive), and write the lease before the transaction commits. ``release_*``
+    change the row only while ``owner`` still holds it, and say whether it did.
+    """
+
+    def insert_webhook_endpoint(self, endpoint: WebhookEndpoint) -> None: ...
+    def get_webhook_endpoint(self, endpoint_id: str) -> WebhookEndpoint | None: ...
+    def list_webhook_endpoints(self, partner_id: str, page: Page) -> list[WebhookEndpoint]:
+        """The partner's enabled endpoints, newest first."""
+        ...
+
+    def count_webhook_endpoints(self, partner_id: str) -> int:
+        """The partner's enabled endpoints."""
+        ...
+
+    def update_webhook_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        """Its configuration: status, deleted_at and secrets (never its delivery state)."""
+        ...
+
+    def webhook_work_due(self, now: str) -> bool:
+        """Whether any endpoint or redelivery could be leased at ``now`` (a cheap read, so an
+        idle worker need not open a write transaction to find nothing)."""
+        ...
+
+    def lease_webhook_endpoints(
+        self, now: str, owner: str, lease_expires_at: str, limit: int
+    ) -> list[WebhookEndpoint]:
+        """Enabled endpoints due at ``now``, not leased (or the lease expired), with events
+        after their cursor; earliest due first."""
+        ...
+
+    def release_webhook_endpoint(
+        self,
+        endpoint_id: str,
+        owner: str,
+        *,
+        delivered_sequence: int,
+        attempt: int,
+        next_attempt_at: str,
+    ) -> bool: ...
+    def insert_webhook_delivery(self, attempt: DeliveryAttempt) -> None: ...
+    def list_webhook_deliveries(
+        self, partner_id: str, endpoint_id: str, page: Page
+    ) -> list[DeliveryAttempt]:
+        """The endpoint's attempt log, newest first."""
+        ...
+
+    def insert_webhook_redeliveries(self, redeliveries: Sequence[Redelivery]) -> None: ...
+    def lease_webhook_redeliveries(
+        self, now: str, owner: str, lease_expires_at: str, limit: int
+    ) -> list[Redelivery]: ...
+    def release_webhook_redelivery(
+        self,
+        redelivery_id: str,
+        owner: str,
+        *,
+        status: str,
+        attempt: int,
+        next_attempt_at: str,
+    ) -> bool: ...
+    def cancel_webhook_redeliveries(self, endpoint_id: str) -> int:
+        """Cancel the endpoint's pending redeliveries; how many there were."""
+        ...

@@ -30,6 +30,7 @@ from zeropools.store.ports import (
     PayinsPort,
     SettingsPort,
     TradesPort,
+    WebhooksPort,
 )
 
 __all__ = [
@@ -62,6 +63,7 @@ class Tx(
     TradesPort,
     IdempotencyPort,
     EventsPort,
+    WebhooksPort,
     Protocol,
 ):
     """One open transaction: every aggregate's port, and savepoints."""

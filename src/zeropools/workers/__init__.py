@@ -1,1 +1,2 @@
-"""Background work: the venue simulator for the demo (webhook delivery and sweeps come later)."""
+"""Background work: webhook delivery (``webhooks``, sending in ``webhook_sender``) and the venue
+simulator of the demo."""

@@ -64,6 +64,11 @@ class SqlEvents(EventsPort):
         row = first(self._ex.all(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = %s", (event_id,)))
         return None if row is None else _event(row)
 
+    def last_event_sequence(self, stream: str) -> int:
+        rows = self._ex.all("SELECT max(sequence) AS last FROM events WHERE stream = %s", (stream,))
+        last = rows[0]["last"] if rows else None
+        return 0 if last is None else int(last)
+
 
 def _params(event: Event) -> tuple[Any, ...]:
     return (

@@ -48,13 +48,16 @@ class Dialect:
     name: str
     placeholder: str  # what "%s" in our SQL becomes for the driver
     row_lock: str  # appended to a SELECT that locks the rows it reads; "" where BEGIN locks
+    # appended to a SELECT that takes rows no other transaction holds, skipping the held ones
+    # (work queues: each worker gets different rows, nobody waits)
+    skip_locked: str
 
 
 # SQLite's BEGIN IMMEDIATE already holds the database write lock: there is no row lock to take.
-SQLITE = Dialect("sqlite", "?", "")
+SQLITE = Dialect("sqlite", "?", "", "")
 # NO KEY UPDATE: inserts referencing the partner (pay-ins, entries) take KEY SHARE on its row,
 # which FOR UPDATE would deadlock against.
-POSTGRES = Dialect("postgres", "%s", "FOR NO KEY UPDATE")
+POSTGRES = Dialect("postgres", "%s", "FOR NO KEY UPDATE", "FOR NO KEY UPDATE SKIP LOCKED")
 
 
 class Executor:

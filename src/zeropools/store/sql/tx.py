@@ -14,9 +14,19 @@ from zeropools.store.sql.partners import SqlPartners
 from zeropools.store.sql.payins import SqlPayins
 from zeropools.store.sql.settings import SqlSettings
 from zeropools.store.sql.trades import SqlTrades
+from zeropools.store.sql.webhooks import SqlWebhooks
 
 
-class SqlTx(SqlSettings, SqlPartners, SqlLedger, SqlPayins, SqlTrades, SqlIdempotency, SqlEvents):
+class SqlTx(
+    SqlSettings,
+    SqlPartners,
+    SqlLedger,
+    SqlPayins,
+    SqlTrades,
+    SqlIdempotency,
+    SqlEvents,
+    SqlWebhooks,
+):
     """One open transaction of either database."""
 
     def __init__(self, executor: Executor) -> None:

@@ -28,6 +28,9 @@ EXPLANATIONS: dict[str, str] = {
     "malformed_json": "The request body is not valid JSON. Send a JSON object.",
     "idempotency_key_required": "Money-moving POSTs need an Idempotency-Key header "
     "(1 to 255 printable characters). Reuse the key when you retry the same request.",
+    "idempotency_key_invalid": "The Idempotency-Key header is longer than 255 characters or "
+    "holds a character that is not printable ASCII (spaces and control characters included). "
+    "Use a UUID or your own order id.",
     "unauthenticated": "The Authorization header is missing, or the key is unknown, revoked "
     "or of the other mode (test/live). Send 'Authorization: Bearer zpk_...'.",
     "forbidden": "The key's role may not do this. Operators manage partners and pay-ins; "

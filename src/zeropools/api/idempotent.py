@@ -11,8 +11,8 @@ from zeropools.services import dispatch, idempotency
 from zeropools.services.context import Ctx, Deployment
 
 IDEMPOTENCY = {
-    "description": "Idempotency-Key header missing: 1 to 255 printable characters "
-    "(idempotency_key_required)"
+    "description": "Idempotency-Key header missing (idempotency_key_required) or not 1 to 255 "
+    "printable characters (idempotency_key_invalid)"
 }
 
 

@@ -30,6 +30,13 @@ class IdempotencyKeyRequired(DomainError):
     title = "Idempotency-Key header required"
 
 
+class IdempotencyKeyInvalid(DomainError):
+    """A key was sent but is not 1..255 printable characters: a typo, not a missing key."""
+
+    code = "idempotency_key_invalid"
+    title = "Idempotency-Key header invalid"
+
+
 class Unauthenticated(DomainError):
     code = "unauthenticated"
     title = "Missing or invalid API key"

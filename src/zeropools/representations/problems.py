@@ -16,6 +16,7 @@ PROBLEM_JSON = "application/problem+json"
 STATUS: dict[type[e.DomainError], int] = {
     e.MalformedJson: 400,
     e.IdempotencyKeyRequired: 400,
+    e.IdempotencyKeyInvalid: 400,
     e.Unauthenticated: 401,
     e.Forbidden: 403,
     e.NotFound: 404,

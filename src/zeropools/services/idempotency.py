@@ -18,6 +18,7 @@ from zeropools.domain.clock import to_rfc3339
 from zeropools.domain.errors import (
     DomainError,
     IdempotencyKeyInUse,
+    IdempotencyKeyInvalid,
     IdempotencyKeyRequired,
     IdempotencyKeyReused,
 )
@@ -38,14 +39,20 @@ class StoredResponse:
 
 
 def check_key(key: str | None) -> str:
+    """The key as sent, or why not: missing (``idempotency_key_required``) or malformed
+    (``idempotency_key_invalid``, with its length, so a truncation bug shows itself)."""
     if key is None or key == "":
         raise IdempotencyKeyRequired(
             "Send an Idempotency-Key header (1 to 255 printable characters) with this request; "
             "reuse it when you retry."
         )
     if len(key) > limits.IDEMPOTENCY_KEY_CHARS_MAX or not all(" " < ch <= "~" for ch in key):
-        raise IdempotencyKeyRequired(
-            "The Idempotency-Key must be 1 to 255 printable ASCII characters without spaces."
+        raise IdempotencyKeyInvalid(
+            f"The Idempotency-Key must be 1 to {limits.IDEMPOTENCY_KEY_CHARS_MAX} printable "
+            f"ASCII characters without spaces; this one has {len(key)} characters"
+            + ("." if len(key) > limits.IDEMPOTENCY_KEY_CHARS_MAX else ", not all printable."),
+            length=len(key),
+            length_max=limits.IDEMPOTENCY_KEY_CHARS_MAX,
         )
     return key
 

@@ -104,6 +104,7 @@ def deployment(settings: Settings, store: Store | None = None) -> Deployment:
         pools=load_pools(settings.pools_file, currencies),
         funding_accounts=settings.funding_accounts,
         default_funding_account=settings.funding_account,
+        delivery_tolerance_bps=settings.delivery_tolerance_bps,
     )
 
 

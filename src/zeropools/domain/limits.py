@@ -35,6 +35,11 @@ ENTRY_READ_BATCH_ROWS = 1000  # verify streams a ledger in batches of this many 
 
 # Trading
 QUOTE_TTL_S = 30
+# how far a venue's delivered amount may be from the quoted target and still settle (100 bps =
+# 1 %); beyond it a settle is refused as a mistyped or wrong report. Overridden by
+# ZEROPOOLS_DELIVERY_TOLERANCE_BPS.
+DELIVERY_TOLERANCE_BPS = 100
+BPS_PER_UNIT = 10_000
 RATE_DECIMALS_MAX = 12
 VENUE_SIMULATOR_DELAY_S = 5
 VENUE_SIMULATOR_INTERVAL_S = 1.0

@@ -196,6 +196,9 @@ class Trade(Out):
     target_amount: Money
     asset: str
     delivered_amount: Money | None
+    delivery_difference: Money | None = Field(
+        description="delivered_amount minus target_amount (signed); null until settled"
+    )
     tx_hash: str | None
     failure_reason: str | None
     destination: str | None

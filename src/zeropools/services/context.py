@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from zeropools.domain import limits
 from zeropools.domain.errors import Forbidden, NotFound, ValidationFailed
 from zeropools.domain.money import Currencies
 from zeropools.domain.partners import DEMO_FUNDING_ACCOUNT, OPERATOR, FundingAccount
@@ -23,6 +24,7 @@ class Deployment:
     funding_accounts: Mapping[str, FundingAccount] = field(default_factory=dict)
     default_funding_account: FundingAccount = DEMO_FUNDING_ACCOUNT
     pools: PoolsConfig = field(default_factory=default_pools)
+    delivery_tolerance_bps: int = limits.DELIVERY_TOLERANCE_BPS
 
     def funding_account(self, currency: str) -> FundingAccount:
         return self.funding_accounts.get(currency, self.default_funding_account)

@@ -124,7 +124,11 @@ def get_quote(dep: Deployment, ctx: Ctx, quote_id: str) -> QuoteView:
     return QuoteView(stored.quote, quotes.quote_status(stored.quote, stored.used, ctx.now))
 
 
-def _drafts(trade: Trade, movements: Sequence[trades.Movement], tx: Tx) -> list[EntryDraft]:
+def _drafts(
+    trade: Trade, movements: Sequence[trades.Movement], tx: Tx, reason: str | None = None
+) -> list[EntryDraft]:
+    """Entry drafts for ``movements``; ``reason`` (why a trade was released, failed or
+    returned) goes on each entry, so the ledger alone explains the money coming back."""
     earlier: dict[str, LedgerEntry] = {}
     if any(movement.links for movement in movements):  # only unwinds look back
         found = tx.trade_entries(trade.partner_id, [trade.id]).get(trade.id, [])
@@ -147,6 +151,7 @@ def _drafts(trade: Trade, movements: Sequence[trades.Movement], tx: Tx) -> list[
                     related_entry_id=related,
                     partner_order_id=trade.partner_order_id,
                 ),
+                reason=reason,
             )
         )
     return drafts
@@ -227,8 +232,9 @@ def move_in(dep: Deployment, ctx: Ctx, tx: Tx, command: MoveTrade) -> TradeView:
     delivered_minor = None
     if delivered_amount is not None:
         delivered_minor = dep.currencies.parse(delivered_amount, found.asset, allow_zero=True)
-    if to_status in (trades.FAILED, trades.RETURNED):
-        _text("reason", reason, True, limits.REASON_CHARS_MAX)
+    # required where the venue reports a problem; optional (and still checked) on a release
+    required = to_status in (trades.FAILED, trades.RETURNED)
+    reason = _text("reason", reason, required, limits.REASON_CHARS_MAX)
     locked = tx.lock_ledger(found.partner_id)
     trade = tx.get_trade(trade_id)  # re-read under the lock: the status may have moved
     assert trade is not None
@@ -240,7 +246,14 @@ def move_in(dep: Deployment, ctx: Ctx, tx: Tx, command: MoveTrade) -> TradeView:
         tx_hash=_text("tx_hash", tx_hash, False, limits.TX_HASH_CHARS_MAX),
         reason=reason,
     )
-    drafts = _drafts(trade, change.movements, tx)
+    if to_status == trades.SETTLED and delivered_minor is not None:
+        trades.check_delivery(
+            trade,
+            delivered_minor,
+            tolerance_bps=dep.delivery_tolerance_bps,
+            currencies=dep.currencies,
+        )
+    drafts = _drafts(trade, change.movements, tx, reason)
     tx.update_trade(change.trade, trade.status)
     if drafts:
         post(dep, ctx, tx, trade.partner_id, drafts, locked)

@@ -30,6 +30,10 @@ DEFAULT_SCALES: Mapping[str, int] = {
     "USDC": 6,
 }
 
+# The settings key under which a deployment pins its scales with the data (bootstrap writes
+# it on start); readers of stored minor units, like verify, take their scales from it.
+CURRENCY_SCALES_SETTING = "currency_scales"
+
 # ASCII digits only: Python's \d also matches Arabic-Indic and other digits.
 _UNSIGNED = re.compile(r"(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]+))?")
 _SIGNED = re.compile(r"(?P<sign>-?)(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]+))?")

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
 
 from zeropools.config import Settings
+from zeropools.domain import limits
 from zeropools.domain.errors import ValidationFailed
 from zeropools.domain.ledger import canonical_json
-from zeropools.domain.money import Currencies
+from zeropools.domain.money import CURRENCY_SCALES_SETTING, Currencies
 from zeropools.domain.partners import MODES
 from zeropools.domain.pools import PoolsConfig, default_pools, parse_pools_config
 from zeropools.services.context import Deployment
@@ -19,10 +23,10 @@ from zeropools.store.protocol import Store
 from zeropools.store.sqlite import path_from_url
 
 __all__ = ["ConfigurationError", "NotInitialized", "database_missing", "deployment", "initialize"]
-__all__ += ["open_store"]  # the CLI opens stores only through here (the dependency rule)
+__all__ += ["Store", "open_database", "open_store"]  # the CLI opens stores only through here
 
 MODE_SETTING = "mode"
-SCALES_SETTING = "currency_scales"
+SCALES_SETTING = CURRENCY_SCALES_SETTING
 
 
 class NotInitialized(RuntimeError):
@@ -31,6 +35,38 @@ class NotInitialized(RuntimeError):
 
 class ConfigurationError(RuntimeError):
     """The configuration contradicts what the database holds; the service must not start."""
+
+
+SUPPORTED_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+
+
+def redacted(url: str) -> str:
+    """``url`` without its password, fit for a message or a log line."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def open_database(url: str) -> Store:
+    """``open_store`` for the command line: an unsupported scheme or an unreachable server is
+    one ``ConfigurationError`` with one line to print, never a traceback or a pool's retries."""
+    if not url.startswith(SUPPORTED_SCHEMES):
+        raise ConfigurationError(
+            f"unsupported database URL {redacted(url)!r}: use sqlite:///FILE or "
+            "postgresql://USER@HOST:PORT/DATABASE"
+        )
+    if url.startswith(("postgresql://", "postgres://")):
+        try:  # one attempt before the pool exists: the pool would retry, warning each time
+            psycopg.connect(url, connect_timeout=limits.PG_CONNECT_PROBE_TIMEOUT_S).close()
+        except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigurationError(
+                f"cannot reach PostgreSQL at {redacted(url)}: {reason}"
+            ) from exc
+    return open_store(url)
 
 
 def initialize(store: Store, mode: str | None) -> tuple[list[str], str]:
@@ -90,7 +126,7 @@ def load_pools(path: str | None, currencies: Currencies) -> PoolsConfig:
 
 def deployment(settings: Settings, store: Store | None = None) -> Deployment:
     """Open (and migrate) the store for a running service; the mode comes from the database."""
-    store = store or open_store(settings.db_url)
+    store = store or open_database(settings.db_url)
     store.migrate()  # pending migrations apply on start, so upgrading is one command
     mode = store.read(lambda tx: tx.get_setting(MODE_SETTING))
     if mode is None:

@@ -28,6 +28,9 @@ CURRENCIES_PER_PARTNER_MAX = 20
 # Storage
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_CONNECTION_POOL_SIZE_MAX = 20
+# the one connection attempt made before a PostgreSQL pool is opened: an unreachable server is
+# one clear error after this long, not a pool retrying (and warning) for half a minute
+PG_CONNECT_PROBE_TIMEOUT_S = 5
 TRANSACTION_RETRIES_MAX = 5
 TRANSACTION_RETRY_BACKOFF_S = 0.005  # times the attempt number, between retries of a conflict
 IN_LIST_VALUES_MAX = 500  # SQLite allows 32766 parameters, PostgreSQL 65535: far below both

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import cast
 
 from zeropools.domain import ids, limits, quotes, trades
-from zeropools.domain.clock import to_rfc3339
+from zeropools.domain.clock import from_rfc3339, to_rfc3339
 from zeropools.domain.errors import (
     CurrencyNotEnabled,
     DomainError,
@@ -312,9 +312,29 @@ def move_lane(dep: Deployment, ctx: Ctx, command: MoveTrade) -> str | None:
     return trade.partner_id if trade is not None else None
 
 
-def due_trades(dep: Deployment, created_before: str, limit: int) -> list[Trade]:
-    """Open trades older than ``created_before`` (what a venue has to decide)."""
-    return dep.store.read(lambda tx: tx.open_trades_before(created_before, limit))
+def due_trades(
+    dep: Deployment, created_before: str, limit: int, partner_id: str | None = None
+) -> list[Trade]:
+    """Open trades older than ``created_before`` (what a venue has to decide), oldest first;
+    only ``partner_id``'s when given."""
+    if partner_id is None:
+        return dep.store.read(lambda tx: tx.open_trades_before(created_before, limit))
+    cutoff = from_rfc3339(created_before)
+
+    def work(tx: Tx) -> list[Trade]:
+        found: list[Trade] = []
+        for status in sorted(trades.PENDING_STATUSES):
+            found += tx.list_trades(
+                partner_id,
+                partner_order_id=None,
+                status=status,
+                limit=limits.PAGE_SIZE_MAX,
+                starting_after=None,
+            )
+        due = sorted((t for t in found if t.created_at < cutoff), key=lambda t: t.created_at)
+        return due[:limit]
+
+    return dep.store.read(work)
 
 
 def get_trade(dep: Deployment, ctx: Ctx, trade_id: str) -> TradeView:

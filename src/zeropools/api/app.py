@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from zeropools import __version__
-from zeropools.api import errors, openapi
+from zeropools.api import docs, errors, openapi
 from zeropools.api.middleware import RequestContextMiddleware
 from zeropools.api.routes import adjustments, balances, partners, payins, trading
 from zeropools.services.context import Deployment
@@ -16,12 +16,13 @@ def create_app(dep: Deployment) -> FastAPI:
         title="zeropools",
         version=__version__,
         description="Prefunded partner balances on an immutable, hash-chained ledger.",
-        docs_url="/docs",
+        docs_url=None,  # served from the package by ``docs``, not from a CDN
         redoc_url=None,
     )
     app.state.deployment = dep
     errors.install(app)
     openapi.install(app)
+    docs.install(app)
     for module in (partners, payins, balances, trading, adjustments):
         app.include_router(module.router)
 

@@ -18,6 +18,7 @@ def create_app(dep: Deployment) -> FastAPI:
         description="Prefunded partner balances on an immutable, hash-chained ledger.",
         docs_url=None,  # served from the package by ``docs``, not from a CDN
         redoc_url=None,
+        generate_unique_id_function=openapi.operation_id,
     )
     app.state.deployment = dep
     errors.install(app)

@@ -76,3 +76,15 @@ def test_every_error_page_says_what_why_what_next_with_an_example(client: TestCl
 def test_each_page_names_the_status_its_code_is_answered_with() -> None:
     for cls, status in STATUS.items():
         assert error_pages.PAGES[cls.code].status == status, cls.code
+
+
+def test_a_body_that_is_not_utf8_is_malformed_json(
+    client: TestClient, operator: dict[str, str]
+) -> None:
+    response = client.post(
+        "/v1/adjustments",
+        content=b'{"amount": "\xff\xfe"}',
+        headers={**operator, "Idempotency-Key": "k", "Content-Type": "application/json"},
+    )
+
+    assert_problem(response, 400, "malformed_json")

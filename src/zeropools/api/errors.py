@@ -106,6 +106,16 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 404:
             return problem(request, 404, "not_found", e.NotFound.title, "No such path.")
+        if exc.status_code == 400:
+            # FastAPI's "There was an error parsing the body": bytes that are not UTF-8 (API.md:
+            # malformed_json), not a generic HTTP error
+            return problem(
+                request,
+                400,
+                "malformed_json",
+                e.MalformedJson.title,
+                "The request body is not valid UTF-8 JSON.",
+            )
         if exc.status_code == 405:
             response = problem(
                 request,

@@ -38,6 +38,24 @@ STATUS: dict[type[e.DomainError], int] = {
 }
 
 
+# Codes answered outside the DomainError map: by the API's own handlers and middleware, or
+# named in API.md for endpoints still to come. With STATUS's they make Problem.code's enum,
+# so a generated client knows every code it can meet.
+OTHER_CODES = frozenset(
+    {
+        "overloaded",
+        "internal_error",
+        "method_not_allowed",
+        "http_error",
+        "rate_limited",
+        "order_already_executed",
+        "period_not_ended",
+        "last_operator_key",
+    }
+)
+PROBLEM_CODES = tuple(sorted({cls.code for cls in STATUS} | OTHER_CODES))
+
+
 def problem_body(
     request_id: str, status: int, code: str, title: str, detail: str, **extra: Any
 ) -> dict[str, Any]:

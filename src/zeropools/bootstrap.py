@@ -22,7 +22,8 @@ from zeropools.store.open import open_store
 from zeropools.store.protocol import Store
 from zeropools.store.sqlite import path_from_url
 
-__all__ = ["ConfigurationError", "NotInitialized", "database_missing", "deployment", "initialize"]
+__all__ = ["ConfigurationError", "DatabaseUrlError", "NotInitialized", "database_missing"]
+__all__ += ["deployment", "initialize"]
 __all__ += ["Store", "open_database", "open_store"]  # the CLI opens stores only through here
 
 MODE_SETTING = "mode"
@@ -35,6 +36,11 @@ class NotInitialized(RuntimeError):
 
 class ConfigurationError(RuntimeError):
     """The configuration contradicts what the database holds; the service must not start."""
+
+
+class DatabaseUrlError(ConfigurationError):
+    """The database URL cannot be used: an unsupported scheme, or a server that cannot be
+    reached. A usage error (the command line exits 2), not a problem of the data."""
 
 
 SUPPORTED_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
@@ -52,9 +58,9 @@ def redacted(url: str) -> str:
 
 def open_database(url: str) -> Store:
     """``open_store`` for the command line: an unsupported scheme or an unreachable server is
-    one ``ConfigurationError`` with one line to print, never a traceback or a pool's retries."""
+    one ``DatabaseUrlError`` with one line to print, never a traceback or a pool's retries."""
     if not url.startswith(SUPPORTED_SCHEMES):
-        raise ConfigurationError(
+        raise DatabaseUrlError(
             f"unsupported database URL {redacted(url)!r}: use sqlite:///FILE or "
             "postgresql://USER@HOST:PORT/DATABASE"
         )
@@ -63,9 +69,7 @@ def open_database(url: str) -> Store:
             psycopg.connect(url, connect_timeout=limits.PG_CONNECT_PROBE_TIMEOUT_S).close()
         except psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ConfigurationError(
-                f"cannot reach PostgreSQL at {redacted(url)}: {reason}"
-            ) from exc
+            raise DatabaseUrlError(f"cannot reach PostgreSQL at {redacted(url)}: {reason}") from exc
     return open_store(url)
 
 

@@ -12,6 +12,7 @@ from rich.console import Console
 from zeropools import config
 from zeropools.bootstrap import (
     ConfigurationError,
+    DatabaseUrlError,
     NotInitialized,
     Store,
     database_missing,
@@ -181,7 +182,7 @@ def _serve(dep: Deployment, sock: socket.socket, host: str, port: int) -> None:
 def _open_database(url: str) -> Store:
     try:
         return open_database(url)
-    except ConfigurationError as exc:
+    except DatabaseUrlError as exc:
         raise fail(str(exc), 2) from exc
 
 
@@ -191,9 +192,10 @@ def _open(settings: config.Settings) -> Deployment:
         return deployment(settings)
     except NotInitialized as exc:
         raise fail(str(exc), 1) from exc
-    except ConfigurationError as exc:
-        # unreachable server, unsupported URL or scales that contradict the data
-        raise fail(str(exc), 2 if "unsupported" in str(exc) or "reach" in str(exc) else 1) from exc
+    except DatabaseUrlError as exc:  # unsupported scheme, unreachable server: a usage error
+        raise fail(str(exc), 2) from exc
+    except ConfigurationError as exc:  # e.g. currency scales that contradict the stored data
+        raise fail(str(exc), 1) from exc
 
 
 def _require_database(url: str) -> None:

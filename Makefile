@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# make run PORT=8001 serves on another port; make run ARGS=--fresh starts from a new database
+PORT ?=
+ARGS ?=
 run: venv
-	$(BIN)/zeropools demo
+	$(BIN)/zeropools demo $(if $(PORT),--port $(PORT)) $(ARGS)
 
 lint: venv
 	$(BIN)/ruff check src tests bench

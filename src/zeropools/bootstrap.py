@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
 
 from zeropools.config import Settings
+from zeropools.domain import limits
 from zeropools.domain.errors import ValidationFailed
 from zeropools.domain.ledger import canonical_json
-from zeropools.domain.money import Currencies
+from zeropools.domain.money import CURRENCY_SCALES_SETTING, Currencies
 from zeropools.domain.partners import MODES
 from zeropools.domain.pools import PoolsConfig, default_pools, parse_pools_config
 from zeropools.services.context import Deployment
@@ -18,11 +22,12 @@ from zeropools.store.open import open_store
 from zeropools.store.protocol import Store
 from zeropools.store.sqlite import path_from_url
 
-__all__ = ["ConfigurationError", "NotInitialized", "database_missing", "deployment", "initialize"]
-__all__ += ["open_store"]  # the CLI opens stores only through here (the dependency rule)
+__all__ = ["ConfigurationError", "DatabaseUrlError", "NotInitialized", "database_missing"]
+__all__ += ["deployment", "initialize"]
+__all__ += ["Store", "open_database", "open_store"]  # the CLI opens stores only through here
 
 MODE_SETTING = "mode"
-SCALES_SETTING = "currency_scales"
+SCALES_SETTING = CURRENCY_SCALES_SETTING
 
 
 class NotInitialized(RuntimeError):
@@ -31,6 +36,41 @@ class NotInitialized(RuntimeError):
 
 class ConfigurationError(RuntimeError):
     """The configuration contradicts what the database holds; the service must not start."""
+
+
+class DatabaseUrlError(ConfigurationError):
+    """The database URL cannot be used: an unsupported scheme, or a server that cannot be
+    reached. A usage error (the command line exits 2), not a problem of the data."""
+
+
+SUPPORTED_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+
+
+def redacted(url: str) -> str:
+    """``url`` without its password, fit for a message or a log line."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def open_database(url: str) -> Store:
+    """``open_store`` for the command line: an unsupported scheme or an unreachable server is
+    one ``DatabaseUrlError`` with one line to print, never a traceback or a pool's retries."""
+    if not url.startswith(SUPPORTED_SCHEMES):
+        raise DatabaseUrlError(
+            f"unsupported database URL {redacted(url)!r}: use sqlite:///FILE or "
+            "postgresql://USER@HOST:PORT/DATABASE"
+        )
+    if url.startswith(("postgresql://", "postgres://")):
+        try:  # one attempt before the pool exists: the pool would retry, warning each time
+            psycopg.connect(url, connect_timeout=limits.PG_CONNECT_PROBE_TIMEOUT_S).close()
+        except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DatabaseUrlError(f"cannot reach PostgreSQL at {redacted(url)}: {reason}") from exc
+    return open_store(url)
 
 
 def initialize(store: Store, mode: str | None) -> tuple[list[str], str]:
@@ -90,7 +130,7 @@ def load_pools(path: str | None, currencies: Currencies) -> PoolsConfig:
 
 def deployment(settings: Settings, store: Store | None = None) -> Deployment:
     """Open (and migrate) the store for a running service; the mode comes from the database."""
-    store = store or open_store(settings.db_url)
+    store = store or open_database(settings.db_url)
     store.migrate()  # pending migrations apply on start, so upgrading is one command
     mode = store.read(lambda tx: tx.get_setting(MODE_SETTING))
     if mode is None:
@@ -105,6 +145,7 @@ def deployment(settings: Settings, store: Store | None = None) -> Deployment:
         funding_accounts=settings.funding_accounts,
         default_funding_account=settings.funding_account,
         webhook_allow_private=settings.webhook_allow_private,
+        delivery_tolerance_bps=settings.delivery_tolerance_bps,
     )
 
 

@@ -1,7 +1,9 @@
-"""``zeropools`` command line: init, serve, worker, verify, import-statement, demo."""
+"""The zeropools command line: create a database, serve the API, deliver webhooks, verify and
+import."""
 
 from __future__ import annotations
 
+import socket
 import sys
 from typing import Annotated
 
@@ -11,11 +13,13 @@ from rich.console import Console
 from zeropools import config
 from zeropools.bootstrap import (
     ConfigurationError,
+    DatabaseUrlError,
     NotInitialized,
+    Store,
     database_missing,
     deployment,
     initialize,
-    open_store,
+    open_database,
 )
 from zeropools.domain import ids, limits
 from zeropools.domain.clock import to_rfc3339, utc_now
@@ -25,7 +29,15 @@ from zeropools.services import partners
 from zeropools.services.context import Ctx, Deployment
 from zeropools.services.verify import verify as verify_ledger
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+PORT_MAX = 65_535
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="zeropools: prefunded partner balances on a hash-chained ledger. Create a database "
+    "with 'init', run the API with 'serve' (or try it all with 'demo'), check the ledger with "
+    "'verify'.",
+)
 # soft_wrap: a summary piped into a log stays one line
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -34,16 +46,51 @@ DbOption = Annotated[
     str | None,
     typer.Option(
         "--db",
-        help="sqlite:///FILE or postgresql://...; default $ZEROPOOLS_DB or "
-        "sqlite:///./var/zeropools.db",
+        metavar="URL",
+        help="Database: sqlite:///FILE or postgresql://USER@HOST:PORT/DB. Default: "
+        "$ZEROPOOLS_DB, else sqlite:///./var/zeropools.db.",
+        show_default=False,
     ),
 ]
-HostOption = Annotated[str | None, typer.Option("--host")]
-PortOption = Annotated[int | None, typer.Option("--port")]
+HostOption = Annotated[
+    str | None,
+    typer.Option(
+        "--host",
+        metavar="HOST",
+        help="Address to listen on. Default: $ZEROPOOLS_HOST, else 127.0.0.1.",
+        show_default=False,
+    ),
+]
+PortOption = Annotated[
+    int | None,
+    typer.Option(
+        "--port",
+        metavar="PORT",
+        min=1,
+        max=PORT_MAX,
+        help="TCP port to listen on (1-65535). Default: $ZEROPOOLS_PORT, else 8000.",
+        show_default=False,
+    ),
+]
+
+
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """``1 entry``, ``2 entries``, ``0 problems``: counts that read right."""
+    word = singular if count == 1 else (many or f"{singular}s")
+    return f"{count} {word}"
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    """Print one red line on stderr; the caller raises the returned exit."""
+    err.print(f"[red]{message}[/red]", markup=True, highlight=False)
+    return typer.Exit(code)
 
 
 def _settings(db: str | None) -> config.Settings:
-    settings = config.from_env()
+    try:
+        settings = config.from_env()
+    except ValueError as exc:  # a ZEROPOOLS_* variable that cannot be read
+        raise fail(f"configuration: {exc}", 2) from exc
     if db:
         settings = config.Settings(**{**settings.__dict__, "db_url": db})
     return settings
@@ -58,25 +105,33 @@ def init(
     db: DbOption = None,
     mode: Annotated[
         str | None,
-        typer.Option("--mode", help="test or live, fixed forever; default: test, or kept"),
+        typer.Option(
+            "--mode",
+            metavar="test|live",
+            help="test or live; fixed forever at creation. Default: test for a new database, "
+            "else the database's own.",
+            show_default=False,
+        ),
     ] = None,
     new_operator_key: Annotated[
-        bool, typer.Option("--new-operator-key", help="issue another operator key")
+        bool,
+        typer.Option(
+            "--new-operator-key",
+            help="Issue (and print) another operator key, also when the database exists.",
+        ),
     ] = False,
 ) -> None:
-    """Create or upgrade the schema and print an operator key once."""
+    """Create or upgrade the database schema; print an operator key the first time."""
     if mode is not None and mode not in MODES:
-        err.print(f"--mode must be one of {', '.join(MODES)}")
-        raise typer.Exit(2)
+        raise fail(f"--mode must be one of {', '.join(MODES)}", 2)
     settings = _settings(db)
-    store = open_store(settings.db_url)
+    store = _open_database(settings.db_url)
     try:
         before = store.pending_migrations()
         try:
             applied, kept_mode = initialize(store, mode)
         except DomainError as exc:
-            err.print(f"[red]{exc.detail}[/red]")
-            raise typer.Exit(1) from exc
+            raise fail(exc.detail, 1) from exc
         first_time = "0001_init" in before
         out.print(
             f"schema: {settings.db_url} ({', '.join(applied) or 'up to date'}); mode {kept_mode}"
@@ -92,17 +147,43 @@ def init(
         store.close()
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the listening socket before anything else happens, so a busy port fails at once
+    (before ``demo`` prints keys that would never work) and uvicorn serves exactly this one."""
+    if not 1 <= port <= PORT_MAX:  # $ZEROPOOLS_PORT is not checked by the option's range
+        raise fail(f"port {port} is not a TCP port (1-{PORT_MAX})", 2)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise fail(f"cannot listen on {host}: {exc.strerror}", 2) from exc
+    family, _, _, _, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: TIME_WAIT is fine
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise fail(
+            f"cannot listen on {host}:{port}: {exc.strerror}. Stop what is using it, or choose "
+            "another port with --port N (or ZEROPOOLS_PORT=N).",
+            2,
+        ) from exc
+    return sock
+
+
 WebhookWorkerOption = Annotated[
     bool | None,
     typer.Option(
         "--webhook-worker/--no-webhook-worker",
-        help="deliver webhooks in this process; default on ($ZEROPOOLS_WEBHOOK_WORKER=off "
-        "turns it off when 'zeropools worker' processes deliver instead)",
+        help="Deliver webhooks in this process (default on; $ZEROPOOLS_WEBHOOK_WORKER=off turns "
+        "it off when 'zeropools worker' processes deliver instead).",
     ),
 ]
 
 
-def _serve(dep: Deployment, host: str, port: int, *, webhook_worker: bool) -> None:
+def _serve(
+    dep: Deployment, sock: socket.socket, host: str, port: int, *, webhook_worker: bool
+) -> None:
     import uvicorn
 
     from zeropools.api.app import create_app
@@ -110,23 +191,34 @@ def _serve(dep: Deployment, host: str, port: int, *, webhook_worker: bool) -> No
 
     # started and stopped with the app (its lifespan), so it never outlives the server
     background = [webhooks.Worker(dep)] if webhook_worker else []
-    uvicorn.run(create_app(dep, background), host=host, port=port, log_level="info")
+    app = create_app(dep, background)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
+    server.run(sockets=[sock])
+
+
+def _open_database(url: str) -> Store:
+    try:
+        return open_database(url)
+    except DatabaseUrlError as exc:
+        raise fail(str(exc), 2) from exc
 
 
 def _open(settings: config.Settings) -> Deployment:
     _require_database(settings.db_url)
     try:
         return deployment(settings)
-    except (NotInitialized, ConfigurationError) as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
+    except NotInitialized as exc:
+        raise fail(str(exc), 1) from exc
+    except DatabaseUrlError as exc:  # unsupported scheme, unreachable server: a usage error
+        raise fail(str(exc), 2) from exc
+    except ConfigurationError as exc:  # e.g. currency scales that contradict the stored data
+        raise fail(str(exc), 1) from exc
 
 
 def _require_database(url: str) -> None:
     """A missing SQLite file is a typo, not a new database: only ``init`` creates one."""
     if database_missing(url):
-        err.print(f"[red]no database at {url}: run 'zeropools init --db {url}' first[/red]")
-        raise typer.Exit(1)
+        raise fail(f"no database at {url}: run 'zeropools init --db {url}' first", 1)
 
 
 @app.command()
@@ -136,18 +228,20 @@ def serve(
     port: PortOption = None,
     webhook_worker: WebhookWorkerOption = None,
 ) -> None:
-    """Serve the HTTP API (and deliver webhooks); applies pending migrations first."""
+    """Serve the HTTP API and deliver webhooks (applies pending migrations first)."""
     settings = _settings(db)
+    host, port = host or settings.host, port or settings.port
+    sock = _listen(host, port)
     dep = _open(settings)
     if settings.operator_key:
         if key_mode(settings.operator_key) != dep.mode:
-            err.print(f"ZEROPOOLS_OPERATOR_KEY must start with zpk_{dep.mode}_")
-            raise typer.Exit(2)
+            raise fail(f"ZEROPOOLS_OPERATOR_KEY must start with zpk_{dep.mode}_", 2)
         partners.ensure_operator_key(dep, settings.operator_key, to_rfc3339(utc_now()))
     _serve(
         dep,
-        host or settings.host,
-        port or settings.port,
+        sock,
+        host,
+        port,
         webhook_worker=settings.webhook_worker if webhook_worker is None else webhook_worker,
     )
 
@@ -158,7 +252,11 @@ def worker(
     threads: Annotated[
         int,
         typer.Option(
-            "--threads", min=1, max=256, help="attempts in flight at once (one per endpoint)"
+            "--threads",
+            min=1,
+            max=256,
+            metavar="N",
+            help="Delivery attempts in flight at once (one per endpoint).",
         ),
     ] = limits.WEBHOOK_WORKER_THREADS,
 ) -> None:
@@ -186,34 +284,41 @@ def worker(
 
 @app.command()
 def verify(db: DbOption = None) -> None:
-    """Replay every ledger entry: hashes, sequences, journal sums, stored balances."""
+    """Replay every ledger entry and check hashes, sequences and balances; exit 1 on a mismatch."""
     settings = _settings(db)
     _require_database(settings.db_url)
-    store = open_store(settings.db_url)
+    store = _open_database(settings.db_url)
     try:
         report = verify_ledger(store)
-    except Exception as exc:  # unreachable server, not a zeropools database, ...
-        err.print(f"[red]cannot verify {settings.db_url}: {exc}[/red]")
-        raise typer.Exit(2) from exc
+    except Exception as exc:  # not a zeropools database, a server gone mid-way, ...
+        raise fail(f"cannot verify {settings.db_url}: {exc}", 2) from exc
     finally:
         store.close()
     for problem in report.problems:
-        out.print(f"[red]MISMATCH[/red] {problem}")
+        out.print(f"[red]MISMATCH[/red] {problem}", highlight=False)
     summary = (
-        f"{report.partners} partners, {report.entries} entries, {len(report.problems)} problems"
+        f"{plural(report.partners, 'partner')}, {plural(report.entries, 'entry', 'entries')}, "
+        f"{plural(len(report.problems), 'problem')}"
     )
     if not report.ok:
-        out.print(f"[red]verify failed:[/red] {summary}")
+        out.print(f"[red]verify failed:[/red] {summary}", highlight=False)
         raise typer.Exit(1)
-    out.print(f"[green]verify ok:[/green] {summary}")
+    out.print(f"[green]verify ok:[/green] {summary}", highlight=False)
 
 
 @app.command("import-statement")
 def import_statement(
-    path: Annotated[str, typer.Argument(help="a camt.053, camt.054 or MT940 file")],
+    path: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE",
+            help="A bank statement: camt.053, camt.054 (XML) or MT940.",
+            show_default=False,
+        ),
+    ],
     db: DbOption = None,
 ) -> None:
-    """Import a bank statement file: credits attributed, the rest to the review queue."""
+    """Import a bank statement file: attributed credits are credited, the rest waits for review."""
     from pathlib import Path
 
     from rich.progress import Progress
@@ -222,29 +327,35 @@ def import_statement(
     from zeropools.services.context import Actor
 
     settings = _settings(db)
-    if not Path(path).is_file():
-        err.print(f"[red]no such file: {path}[/red]")
-        raise typer.Exit(2)
+    file = Path(path)
+    if file.is_dir():
+        raise fail(f"{path} is a directory: name one statement file in it", 2)
+    if not file.is_file():
+        raise fail(f"no such file: {path}", 2)
     dep = _open(settings)
-    data = Path(path).read_bytes()
+    data = file.read_bytes()
     ctx = Ctx(ids.new_id(ids.REQUEST), utc_now(), Actor("cli", "operator", None))
     try:
         with Progress(console=err, transient=True) as bar:
-            task = bar.add_task(f"importing {Path(path).name}", total=None)
+            task = bar.add_task(f"importing {file.name}", total=None)
             summary = imports.import_statement(
                 dep, ctx, data, progress=lambda done: bar.advance(task, done)
             )
     except DomainError as exc:
-        err.print(f"[red]{exc.detail}[/red]")
-        raise typer.Exit(1) from exc
+        raise fail(exc.detail, 1) from exc
     finally:
         dep.store.close()
     out.print(
-        f"{summary.format}: {summary.entries} entries, {summary.credits} credits: "
-        f"{summary.credited} credited, {summary.needs_review} to review, "
-        f"{summary.pending_confirmation} pending, {summary.duplicates} already known, "
-        f"{summary.conflicts} conflicts; {summary.ignored_debits} debits ignored"
+        f"{summary.format}: {plural(summary.entries, 'entry', 'entries')}, "
+        f"{plural(summary.credits, 'credit')}: {summary.credited} credited, "
+        f"{summary.needs_review} to review, {summary.pending_confirmation} pending, "
+        f"{summary.duplicates} already known, {plural(summary.conflicts, 'conflict')}; "
+        f"{plural(summary.ignored_debits, 'debit')} ignored",
+        highlight=False,
     )
+
+
+VENUE_CHOICES = ("demo", "all", "off")
 
 
 @app.command()
@@ -252,32 +363,77 @@ def demo(
     db: DbOption = None,
     host: HostOption = None,
     port: PortOption = None,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh", help="Start from a new, empty SQLite database (deletes the old file)."
+        ),
+    ] = False,
+    venue_scope: Annotated[
+        str,
+        typer.Option(
+            "--venue",
+            metavar="demo|all|off",
+            help="Whose open trades the venue simulator settles (one in ten: fails) after "
+            "5 s: the demo partner's (default), every partner's, or nobody's (settle, fail and "
+            "return them yourself).",
+        ),
+    ] = "demo",
     webhook_worker: WebhookWorkerOption = None,
 ) -> None:
-    """A demo on SQLite: a partner, the brief's ledger sequence, a venue simulator; serve."""
+    """Try it out: a demo partner with the brief's ledger sequence and a venue simulator; serve."""
     from zeropools.demo import seed
     from zeropools.workers import venue
 
+    if venue_scope not in VENUE_CHOICES:
+        raise fail(f"--venue must be one of {', '.join(VENUE_CHOICES)}", 2)
     settings = _settings(db)
-    store = open_store(settings.db_url)
+    host, port = host or settings.host, port or settings.port
+    sock = _listen(host, port)  # before any key is printed: a busy port fails here
+    if fresh:
+        _delete_sqlite(settings.db_url)
+    store = _open_database(settings.db_url)
     initialize(store, "test")
     dep = deployment(settings, store)
     operator_key = settings.operator_key or "zpk_test_demo_operator_key_for_local_use_only"
     partners.ensure_operator_key(dep, operator_key, to_rfc3339(utc_now()))
     seeded = seed(dep)
-    venue.start(dep)
-    host, port = host or settings.host, port or settings.port
+    if venue_scope != "off":
+        venue.start(dep, partner_id=seeded.partner_id if venue_scope == "demo" else None)
     out.print(f"[bold]zeropools demo[/bold] on {settings.db_url}")
-    out.print(f"  API          http://{host}:{port}  (OpenAPI: /openapi.json, docs: /docs)")
+    out.print(
+        f"  API          http://{host}:{port}  (docs: /docs and /redoc, OpenAPI: /openapi.json)"
+    )
     out.print(f"  operator key {operator_key}")
     for line in seeded.lines():
         out.print(f"  {line}")
+    out.print(f"  venue        settles {_VENUE_NOTE[venue_scope]}")
     _serve(
         dep,
+        sock,
         host,
         port,
         webhook_worker=settings.webhook_worker if webhook_worker is None else webhook_worker,
     )
+
+
+_VENUE_NOTE = {
+    "demo": "the demo partner's open trades after 5 s (--venue all|off to change)",
+    "all": "every partner's open trades after 5 s",
+    "off": "nothing: settle, fail and return trades yourself",
+}
+
+
+def _delete_sqlite(url: str) -> None:
+    """``--fresh``: remove the SQLite file and its WAL companions; other databases are refused
+    (dropping a PostgreSQL database is not a demo's decision)."""
+    from pathlib import Path
+
+    if not url.startswith("sqlite:///"):
+        raise fail("--fresh works on a SQLite --db only; drop a PostgreSQL database yourself", 2)
+    path = Path(url.removeprefix("sqlite:///"))
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from zeropools.domain import limits
 from zeropools.domain.money import DEFAULT_SCALES, parse_currency_scales
 from zeropools.domain.partners import DEMO_FUNDING_ACCOUNT, FundingAccount
 from zeropools.store.open import DEFAULT_DB_URL
@@ -23,6 +24,7 @@ class Settings:
     webhook_allow_private: bool = False
     webhook_worker: bool = True  # `serve` delivers webhooks itself; off when workers run apart
     pools_file: str | None = None
+    delivery_tolerance_bps: int = limits.DELIVERY_TOLERANCE_BPS
 
 
 _OFF = ("off", "false", "0", "no")
@@ -59,4 +61,15 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         webhook_allow_private=env.get("ZEROPOOLS_WEBHOOK_ALLOW_PRIVATE", "").lower() == "true",
         webhook_worker=env.get("ZEROPOOLS_WEBHOOK_WORKER", "on").lower() not in _OFF,
         pools_file=env.get("ZEROPOOLS_POOLS_FILE") or None,
+        delivery_tolerance_bps=_bps(env, "ZEROPOOLS_DELIVERY_TOLERANCE_BPS", base),
     )
+
+
+def _bps(env: Mapping[str, str], name: str, base: Settings) -> int:
+    """A basis-point setting: a whole number from 0 to 10000, else the service must not start."""
+    text = env.get(name)
+    if text is None or text == "":
+        return base.delivery_tolerance_bps
+    if not text.isdigit() or int(text) > limits.BPS_PER_UNIT:
+        raise ValueError(f"{name}={text!r}: a whole number of basis points from 0 to 10000")
+    return int(text)

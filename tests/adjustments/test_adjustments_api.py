@@ -110,3 +110,23 @@ def test_adjustments_need_the_operator_and_an_idempotency_key(
         headers={"Authorization": f"Bearer {admin}", "Idempotency-Key": "p"},
     )
     assert (partner.status_code, partner.json()["code"]) == (403, "forbidden")
+
+
+def test_a_mistyped_amount_does_not_use_up_the_idempotency_key(
+    client: TestClient, op: dict[str, str]
+) -> None:
+    partner_id, admin = _funded_partner(client, op, "100.00")
+    body = {"partner_id": partner_id, "currency": "EUR", "amount": "12,00", "reason": "fee"}
+    headers = {**op, "Idempotency-Key": "k"}
+
+    mistyped = client.post("/v1/adjustments", json=body, headers=headers)
+    corrected = client.post("/v1/adjustments", json={**body, "amount": "12.00"}, headers=headers)
+    again = client.post("/v1/adjustments", json={**body, "amount": "12.00"}, headers=headers)
+
+    assert (mistyped.status_code, mistyped.json()["code"]) == (422, "amount_invalid")
+    assert "idempotent-replayed" not in mistyped.headers
+    assert corrected.status_code == 201, corrected.text
+    assert (again.status_code, again.content) == (201, corrected.content)
+    assert again.headers["idempotent-replayed"] == "true"
+    balance = client.get("/v1/balances/EUR", headers={"Authorization": f"Bearer {admin}"})
+    assert balance.json()["available"] == "112.00"

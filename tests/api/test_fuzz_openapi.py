@@ -1,5 +1,6 @@
 """Property: whatever a caller sends to any operation of ``/openapi.json``, the service answers
-without a 5xx, every error is an RFC 9457 problem document and every response has a request id.
+without a 5xx, every error is an RFC 9457 problem document whose status and code the operation
+declares (``x-problem-codes``), and every response has a request id.
 
 Method: schemathesis loads the app's own OpenAPI document in-process (ASGI, no network) and
 generates valid and invalid requests per operation (examples, coverage and fuzzing phases),
@@ -18,6 +19,7 @@ sets ``node._nodeid``, which pytest 9.2 no longer has (AttributeError at run tim
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -54,7 +56,8 @@ KNOWN: dict[str, tuple[str, ...]] = {}  # seeded ids and valid values, by field 
 STATEMENTS: list[bytes] = []  # valid bank statement files
 IMPORT_PATH = "/v1/payins/import"
 
-schema = schemathesis.openapi.from_dict(_openapi_document())
+DOCUMENT = _openapi_document()
+schema = schemathesis.openapi.from_dict(DOCUMENT)
 # our headers authenticate; generated Authorization values would only replace them
 schema.config.generation.update(with_security_parameters=False)
 
@@ -151,6 +154,23 @@ def problem_documents(ctx: Any, response: Any, case: Any) -> bool | None:
     return None
 
 
+def declared_problems(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Every refusal is one its operation declares: its status listed (not only caught by
+    ``default``) and its ``code`` among that status's ``x-problem-codes``."""
+    if response.status_code < 400:
+        return None
+    methods = DOCUMENT["paths"][case.path]
+    if case.method.lower() not in methods:
+        return None  # a method the path lacks (the coverage phase tries them): 405, `default`
+    answers = methods[case.method.lower()]["responses"]
+    code = json.loads(response.content).get("code")
+    where = f"{case.method} {case.path} answered {response.status_code} {code}"
+    declared = answers.get(str(response.status_code))
+    assert declared is not None, f"{where}: status not declared"
+    assert code in declared.get("x-problem-codes", []), f"{where}: code not declared"
+    return None
+
+
 @settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
@@ -163,7 +183,13 @@ def test_fuzz_openapi(case: Any, caller: Caller) -> None:
     response = case.call(app=caller.app, headers=caller.headers())
     # documented success bodies must match their response models exactly
     case.validate_response(
-        response, checks=[not_a_server_error, problem_documents, response_schema_conformance]
+        response,
+        checks=[
+            not_a_server_error,
+            problem_documents,
+            declared_problems,
+            response_schema_conformance,
+        ],
     )
 
 
@@ -171,7 +197,7 @@ def test_served_document_is_the_fuzzed_one(app: FastAPI) -> None:
     with TestClient(app) as client:
         response = client.get("/openapi.json")
     assert response.status_code == 200
-    assert response.json() == _openapi_document()
+    assert response.json() == DOCUMENT
 
 
 def test_fuzz_support_flags_a_bare_error() -> None:

@@ -650,7 +650,7 @@ def test_the_cli_imports_a_statement_prints_its_summary_and_changes_nothing_the_
 
     assert first.returncode == 0, first.stderr
     assert " ".join(first.stdout.split()) == (
-        "camt.053: 1 entries, 1 credits: 1 credited, 0 to review, 0 pending, 0 already known, "
+        "camt.053: 1 entry, 1 credit: 1 credited, 0 to review, 0 pending, 0 already known, "
         "0 conflicts; 0 debits ignored"
     )
     assert second.returncode == 0, second.stderr

@@ -91,14 +91,17 @@ def test_entries_rewritten_or_deleted_behind_the_triggers_back_are_reported(
 
     # the rewritten amount: only that entry of that partner, the replay carries on past it
     assert {p.sequence for p in report.problems if p.partner_id == small} == {2}
-    assert f"{small} #2: hash does not match" in text
-    assert f"{small} #2: amount" in text and "differs from its lines" in text
+    rewritten = next(e.id for e in entries_of(dep, small) if e.sequence == 2)
+    assert f"{small} {rewritten} (#2): hash does not match" in text
+    assert (
+        f"{small} {rewritten} (#2): amount 1010.00 EUR differs from its lines (10.00 EUR)" in text
+    )
     assert report.entries == BULK_ENTRIES + 11 - 1
 
     # the deleted entry: a gap, a broken link, and a head and balance the entries do not reach
-    assert f"{big} #701: sequence gap: expected 700, found 701" in text
-    assert f"{big} #701: prev_hash does not match" in text
-    assert f"{big} head: stored EUR balance" in text
+    assert "(#701): sequence gap: expected 700, found 701" in text
+    assert "(#701): prev_hash does not match" in text
+    assert f"{big} balance EUR: available " in text
     assert {p.partner_id for p in report.problems} == {big, small}
 
 
@@ -115,7 +118,9 @@ def test_a_stored_balance_or_head_edited_without_an_entry_is_reported(dep: Deplo
     report = verify(dep.store)
     by_partner = {p.partner_id: str(p) for p in report.problems}
     assert len(report.problems) == 2
-    assert by_partner[small] == f"{small} head: stored USD balance 351/0 != sum of entries 350/0"
+    assert by_partner[small] == (
+        f"{small} balance USD: available 3.50 USD by the entries, stored 3.51 USD"
+    )
     assert by_partner[big].startswith(f"{big} head: stored head #{BULK_ENTRIES + 4} ")
 
 

@@ -73,6 +73,7 @@ from support.http import (
     assert_problem,
     assert_request_id,
     error_fields,
+    live_server,
     post_partner,
     post_payin,
 )
@@ -103,6 +104,7 @@ __all__ = [
     "fund",
     "generate",
     "issue_operator_key",
+    "live_server",
     "mt940_files",
     "new_partner_id",
     "onboard",

@@ -407,3 +407,41 @@ class Http:
         assert response.status_code == 200, response.text
         data: list[dict[str, Any]] = response.json()["data"]
         return data
+
+
+@contextmanager
+def live_server(dep: Deployment, startup_s: float = 20.0) -> Iterator[str]:
+    """``create_app(dep)`` served by uvicorn on a free local port in a thread; its base URL.
+
+    For what a TestClient cannot show: a browser, a generated client over real HTTP.
+    """
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    config = uvicorn.Config(
+        create_app(dep), host="127.0.0.1", port=port, log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + startup_s
+        while True:
+            assert thread.is_alive(), "the live server exited during start-up"
+            assert time.monotonic() < deadline, f"no /healthz answer within {startup_s} s"
+            try:
+                if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        yield base_url
+    finally:
+        server.should_exit = True
+        thread.join(10.0)

@@ -244,7 +244,9 @@ def test_executing_without_an_idempotency_key_is_refused_and_moves_nothing(http:
     assert read.json()["status"] == "open"
 
 
-def test_an_idempotency_key_has_at_most_255_characters(http: Http) -> None:
+def test_an_idempotency_key_of_256_characters_or_with_a_control_character_is_invalid(
+    http: Http,
+) -> None:
     partner = http.partner()
     http.fund(partner, "1000.00")
     quote = http.quote(partner, "100.00")
@@ -253,11 +255,17 @@ def test_an_idempotency_key_has_at_most_255_characters(http: Http) -> None:
     too_long = http.client.post(
         "/v1/trades", json=body, headers={**partner.server, "Idempotency-Key": "k" * 256}
     )
+    control = http.client.post(
+        "/v1/trades", json=body, headers={**partner.server, "Idempotency-Key": "k\x7fk"}
+    )
     longest = http.client.post(
         "/v1/trades", json=body, headers={**partner.server, "Idempotency-Key": "k" * 255}
     )
 
-    assert_problem(too_long, 400, "idempotency_key_required")
+    problem = assert_problem(too_long, 400, "idempotency_key_invalid")
+    assert (problem["length"], problem["length_max"]) == (256, 255), problem
+    assert "256 characters" in problem["detail"], problem
+    assert_problem(control, 400, "idempotency_key_invalid")
     assert longest.status_code == 201, longest.text
 
 

@@ -15,7 +15,7 @@ from typing import Protocol
 from fastapi import FastAPI
 
 from zeropools import __version__
-from zeropools.api import errors, openapi
+from zeropools.api import docs, errors, openapi
 from zeropools.api.middleware import RequestContextMiddleware
 from zeropools.api.routes import (
     adjustments,
@@ -52,12 +52,14 @@ def create_app(dep: Deployment, background: Sequence[Background] = ()) -> FastAP
         title="zeropools",
         version=__version__,
         description="Prefunded partner balances on an immutable, hash-chained ledger.",
-        docs_url="/docs",
+        docs_url=None,  # served from the package by ``docs``, not from a CDN
         redoc_url=None,
+        generate_unique_id_function=openapi.operation_id,
     )
     app.state.deployment = dep
     errors.install(app)
     openapi.install(app)
+    docs.install(app)
     for module in (partners, payins, balances, trading, adjustments, events, webhooks):
         app.include_router(module.router)
 

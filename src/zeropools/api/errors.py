@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from zeropools.api.error_pages import EXPLANATIONS, PAGES
 from zeropools.domain import errors as e
 from zeropools.representations.problems import (
     PROBLEM_JSON,
@@ -20,50 +20,16 @@ from zeropools.representations.problems import (
     status_of,
 )
 
-__all__ = ["PROBLEM_JSON", "STATUS", "domain_problem_body", "install", "problem_body", "status_of"]
-
-
-# What the /errors/{code} page says: what happened and what to do about it.
-EXPLANATIONS: dict[str, str] = {
-    "malformed_json": "The request body is not valid JSON. Send a JSON object.",
-    "idempotency_key_required": "Money-moving POSTs need an Idempotency-Key header "
-    "(1 to 255 printable characters). Reuse the key when you retry the same request.",
-    "unauthenticated": "The Authorization header is missing, or the key is unknown, revoked "
-    "or of the other mode (test/live). Send 'Authorization: Bearer zpk_...'.",
-    "forbidden": "The key's role may not do this. Operators manage partners and pay-ins; "
-    "partner keys read their own partner's resources.",
-    "not_found": "No such object, or it belongs to another partner.",
-    "insufficient_balance": "The partner's available balance does not cover the request. The "
-    "body names the currency, the requested and available amounts and the shortfall.",
-    "quote_expired": "The quote's expires_at has passed. Ask for a fresh quote.",
-    "quote_already_used": "The quote was already executed. Ask for a fresh quote.",
-    "order_already_executed": "This partner_order_id already has an open or settled trade "
-    "(trade_id names it): executing it again would pay the order twice. Read that trade; only "
-    "after it is released or failed may the order be retried, with a fresh quote.",
-    "last_operator_key": "This is the only active operator key: revoking it would lock every "
-    "operator out. Issue another one first (POST /v1/operator-keys), then revoke this one.",
-    "invalid_transition": "The object's status does not allow this action; the body names "
-    "from_status and to_status.",
-    "idempotency_key_in_use": "A request with this Idempotency-Key is still being processed. "
-    "Retry after it finishes to get its response.",
-    "payin_conflict": "This bank_transaction_id is already known with another amount or "
-    "currency. Nothing was changed.",
-    "period_has_open_items": "The day has unreconciled returns or failures; resolve them first.",
-    "payload_too_large": "The request body is larger than this endpoint accepts.",
-    "validation_error": "The request does not match the schema; 'errors' lists each field.",
-    "amount_invalid": "Amounts are decimal strings of digits with an optional '.', such as "
-    '"100.50": no JSON numbers, exponents, signs, commas or spaces.',
-    "amount_precision_exceeded": "The amount has more decimals than the currency has.",
-    "currency_not_enabled": "The currency is not enabled for this partner or deployment.",
-    "pool_disabled": "The pool is disabled.",
-    "amount_out_of_range": "The amount is outside the allowed range.",
-    "idempotency_key_reused": "The Idempotency-Key was used before with a different request; "
-    "'differences' names the fields.",
-    "overloaded": "Too many requests are queued for this partner's balance; nothing was done. "
-    "Wait for the Retry-After seconds and send the same request (same Idempotency-Key) again.",
-    "internal_error": "Something failed on our side. Quote the request_id to support.",
-    "method_not_allowed": "The path exists but not with this HTTP method.",
-}
+__all__ = [
+    "EXPLANATIONS",
+    "PAGES",
+    "PROBLEM_JSON",
+    "STATUS",
+    "domain_problem_body",
+    "install",
+    "problem_body",
+    "status_of",
+]
 
 
 # what FastAPI's request body reader raises when json.loads fails with anything but a
@@ -145,6 +111,16 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 404:
             return problem(request, 404, "not_found", e.NotFound.title, "No such path.")
+        if exc.status_code == 400:
+            # FastAPI's "There was an error parsing the body": bytes that are not UTF-8 (API.md:
+            # malformed_json), not a generic HTTP error
+            return problem(
+                request,
+                400,
+                "malformed_json",
+                e.MalformedJson.title,
+                "The request body is not valid UTF-8 JSON.",
+            )
         if exc.status_code == 405:
             response = problem(
                 request,
@@ -181,10 +157,10 @@ def install(app: FastAPI) -> None:
 
     @app.get("/errors/{code}", include_in_schema=False, response_class=HTMLResponse)
     def error_page(code: str) -> HTMLResponse:
-        text = EXPLANATIONS.get(code)
-        if text is None:
-            return HTMLResponse("<h1>Unknown error code</h1>", status_code=404)
-        return HTMLResponse(
-            f"<!doctype html><title>{html.escape(code)}</title><h1>{html.escape(code)}</h1>"
-            f"<p>{html.escape(text)}</p>"
-        )
+        page = PAGES.get(code)
+        if page is None:
+            return HTMLResponse(
+                "<!doctype html><title>Unknown error code</title><h1>Unknown error code</h1>",
+                status_code=404,
+            )
+        return HTMLResponse(page.html(code))

@@ -6,14 +6,14 @@ from typing import Any
 
 from fastapi import Request, Response
 
+from zeropools.api.openapi import problems
 from zeropools.representations.problems import PROBLEM_JSON
 from zeropools.services import dispatch, idempotency
 from zeropools.services.context import Ctx, Deployment
 
-IDEMPOTENCY = {
-    "description": "Idempotency-Key header missing: 1 to 255 printable characters "
-    "(idempotency_key_required)"
-}
+# Routes list their refusals with ``openapi.problems(..., idempotent=True)``, which declares
+# these codes and the header; kept for a route still written ``responses={400: IDEMPOTENCY}``.
+IDEMPOTENCY = problems(idempotent=True)[400]
 
 
 def respond(

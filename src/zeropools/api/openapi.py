@@ -1,7 +1,11 @@
-"""The OpenAPI document, with our error shape instead of FastAPI's default 422 body.
+"""The OpenAPI document: our problem shape, every refusal an operation can answer, clean ids.
 
 Every operation answers errors as ``application/problem+json`` (RFC 9457); FastAPI would
-otherwise document a ``{"detail": [...]}`` 422 that this service never sends.
+otherwise document a ``{"detail": [...]}`` 422 that this service never sends. Each route names
+the ``DomainError`` classes it can refuse with, and ``problems`` turns that one list into its
+``responses``: per status, the stable codes (``x-problem-codes``), what each means and an
+example body. The statuses come from ``representations.problems.STATUS``, the explanations from
+``error_pages``, so nothing is written twice.
 """
 
 from __future__ import annotations
@@ -10,17 +14,114 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
+from zeropools.api.error_pages import PAGES
+from zeropools.domain import errors as e
 from zeropools.representations.models import Problem
+from zeropools.representations.problems import PROBLEM_JSON, STATUS
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": True,
-    "description": "Repeat it to replay the first answer; scope (partner, key); never expires.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+    "description": "Repeat it to replay the first answer; scope (partner, key); never expires. "
+    "A refusal of input validation (422 validation_error, amount_invalid, ...) is not stored: "
+    "the corrected request may reuse the key.",
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": "^[!-~]+$",
+        "examples": ["6f1c2f9e-2d7b-4a51-9a0e-0d6f3f0c7b11"],
+    },
 }
+# the codes a request can get before any route runs, or from the idempotency door
+_AUTHENTICATED = (e.Unauthenticated, e.Forbidden)
+_BODY = (e.MalformedJson, e.PayloadTooLarge)
+_IDEMPOTENT = (
+    e.IdempotencyKeyRequired,
+    e.IdempotencyKeyInvalid,
+    e.IdempotencyKeyReused,
+    e.IdempotencyKeyInUse,
+)
+_OVERLOADED_STATUS = 503
+TAGS = [
+    {"name": "partners", "description": "Operator: onboard partners, issue and revoke API keys."},
+    {
+        "name": "payins",
+        "description": "Bank credits: notifications and statement files (operator), the review "
+        "queue, attribution and returns.",
+    },
+    {
+        "name": "balances",
+        "description": "What a partner can use, how to fund it, and the hash-chained ledger "
+        "that explains every change.",
+    },
+    {
+        "name": "trading",
+        "description": "Pools, firm quotes, executions with an Idempotency-Key, and the trade "
+        "lifecycle (settle, release, fail, return).",
+    },
+    {"name": "adjustments", "description": "Operator corrections of a balance, with a reason."},
+]
+
+
+def problems(
+    *refusals: type[e.DomainError],
+    idempotent: bool = False,
+    body: bool = False,
+    laned: bool = False,
+) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route that may refuse with ``refusals``.
+
+    Every authenticated operation can also answer 401 ``unauthenticated``, 403 ``forbidden``
+    and 422 ``validation_error`` (its query, path or body fields); ``body`` adds the body's
+    400 ``malformed_json`` and 413 ``payload_too_large``; ``idempotent`` the Idempotency-Key
+    codes (and so the header parameter); ``laned`` the 503 ``overloaded`` of a partner's write
+    queue.
+    """
+    classes: list[type[e.DomainError]] = [*_AUTHENTICATED, e.ValidationFailed, *refusals]
+    if body:
+        classes += _BODY
+    if idempotent:
+        classes += _IDEMPOTENT
+    codes: dict[int, dict[str, str]] = {}
+    for cls in classes:
+        codes.setdefault(STATUS[cls], {})[cls.code] = cls.title
+    if laned:
+        codes[_OVERLOADED_STATUS] = {e.Overloaded.code: e.Overloaded.title}
+    return {status: _response(status, named) for status, named in sorted(codes.items())}
+
+
+def _response(status: int, named: dict[str, str]) -> dict[str, Any]:
+    lines = "\n".join(f"- `{code}`: {PAGES[code].what}" for code in sorted(named))
+    examples = {
+        code: {
+            "summary": title,
+            "value": {
+                "type": f"/errors/{code}",
+                "title": title,
+                "status": status,
+                "detail": PAGES[code].what,
+                "code": code,
+                "request_id": "req_01JD6ZC9QKX5T6V4W3Y2A1B0C9",
+            },
+        }
+        for code, title in sorted(named.items())
+    }
+    return {
+        "description": f"Refused (RFC 9457 problem document); `code` is one of:\n\n{lines}",
+        "content": {PROBLEM_JSON: {"schema": _PROBLEM_REF, "examples": examples}},
+        "x-problem-codes": sorted(named),
+    }
+
+
+def operation_id(route: APIRoute) -> str:
+    """The route function's name: ``create_trade``, not ``create_trade_v1_trades_post``, so
+    generated clients get readable method names."""
+    return route.name
 
 
 def install(app: FastAPI) -> None:
@@ -28,7 +129,11 @@ def install(app: FastAPI) -> None:
         if app.openapi_schema is not None:
             return app.openapi_schema
         document = get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            tags=TAGS,
         )
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
         schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -36,18 +141,24 @@ def install(app: FastAPI) -> None:
         for schema_name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(schema_name, None)
         problem = {
-            "description": "Error (RFC 9457 problem document)",
-            "content": {"application/problem+json": {"schema": _PROBLEM_REF}},
+            "description": "Error (RFC 9457 problem document): 405 method_not_allowed, "
+            "500 internal_error",
+            "content": {PROBLEM_JSON: {"schema": _PROBLEM_REF}},
         }
         for path in document.get("paths", {}).values():
             for operation in path.values():
                 responses = operation.setdefault("responses", {})
-                if "idempotency_key_required" in responses.get("400", {}).get("description", ""):
+                if "idempotency_key_required" in responses.get("400", {}).get(
+                    "x-problem-codes", ()
+                ):
                     operation.setdefault("parameters", []).append(_IDEMPOTENCY_KEY)
-                if "422" in responses:
-                    responses["422"] = problem
                 for status, answer in list(responses.items()):
-                    if status.startswith(("4", "5")) and "content" not in answer:
+                    if "HTTPValidationError" in str(answer.get("content", "")):
+                        # FastAPI's own 422 for routes that list none: our problem instead
+                        responses[status] = _response(
+                            422, {"validation_error": e.ValidationFailed.title}
+                        )
+                    elif status.startswith(("4", "5")) and "content" not in answer:
                         responses[status] = {**problem, "description": answer["description"]}
                 responses.setdefault("default", problem)
         app.openapi_schema = document

@@ -13,6 +13,11 @@ from typing import Any, ClassVar
 class DomainError(Exception):
     code: ClassVar[str] = "domain_error"
     title: ClassVar[str] = "Request refused"
+    # The "typed it wrong" class (API.md "Idempotency"): the request could not even be read as
+    # a valid instance of its operation. Such a refusal is not stored under an Idempotency-Key,
+    # so the corrected request may reuse the key; business refusals (insufficient_balance,
+    # quote_expired, not_found, ...) are stored and replayed.
+    input_validation: ClassVar[bool] = False
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -23,11 +28,21 @@ class DomainError(Exception):
 class MalformedJson(DomainError):
     code = "malformed_json"
     title = "Body is not valid JSON"
+    input_validation = True
 
 
 class IdempotencyKeyRequired(DomainError):
     code = "idempotency_key_required"
     title = "Idempotency-Key header required"
+    input_validation = True
+
+
+class IdempotencyKeyInvalid(DomainError):
+    """A key was sent but is not 1..255 printable characters: a typo, not a missing key."""
+
+    code = "idempotency_key_invalid"
+    title = "Idempotency-Key header invalid"
+    input_validation = True
 
 
 class Unauthenticated(DomainError):
@@ -100,6 +115,7 @@ class ValidationFailed(DomainError):
 
     code = "validation_error"
     title = "Request does not match the schema"
+    input_validation = True
 
     @classmethod
     def field(cls, field: str, message: str, detail: str | None = None) -> ValidationFailed:
@@ -110,11 +126,13 @@ class ValidationFailed(DomainError):
 class AmountInvalid(DomainError):
     code = "amount_invalid"
     title = "Amount is not a valid decimal string"
+    input_validation = True
 
 
 class AmountPrecisionExceeded(DomainError):
     code = "amount_precision_exceeded"
     title = "Amount has more decimals than the currency allows"
+    input_validation = True
 
 
 class CurrencyNotEnabled(DomainError):

@@ -36,6 +36,9 @@ CURRENCIES_PER_PARTNER_MAX = 20
 # Storage
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_CONNECTION_POOL_SIZE_MAX = 20
+# the one connection attempt made before a PostgreSQL pool is opened: an unreachable server is
+# one clear error after this long, not a pool retrying (and warning) for half a minute
+PG_CONNECT_PROBE_TIMEOUT_S = 5
 TRANSACTION_RETRIES_MAX = 5
 TRANSACTION_RETRY_BACKOFF_S = 0.005  # times the attempt number, between retries of a conflict
 IN_LIST_VALUES_MAX = 500  # SQLite allows 32766 parameters, PostgreSQL 65535: far below both
@@ -43,6 +46,11 @@ ENTRY_READ_BATCH_ROWS = 1000  # verify streams a ledger in batches of this many 
 
 # Trading
 QUOTE_TTL_S = 30
+# how far a venue's delivered amount may be from the quoted target and still settle (100 bps =
+# 1 %); beyond it a settle is refused as a mistyped or wrong report. Overridden by
+# ZEROPOOLS_DELIVERY_TOLERANCE_BPS.
+DELIVERY_TOLERANCE_BPS = 100
+BPS_PER_UNIT = 10_000
 RATE_DECIMALS_MAX = 12
 VENUE_SIMULATOR_DELAY_S = 5
 VENUE_SIMULATOR_INTERVAL_S = 1.0

@@ -30,6 +30,10 @@ DEFAULT_SCALES: Mapping[str, int] = {
     "USDC": 6,
 }
 
+# The settings key under which a deployment pins its scales with the data (bootstrap writes
+# it on start); readers of stored minor units, like verify, take their scales from it.
+CURRENCY_SCALES_SETTING = "currency_scales"
+
 # ASCII digits only: Python's \d also matches Arabic-Indic and other digits.
 _UNSIGNED = re.compile(r"(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]+))?")
 _SIGNED = re.compile(r"(?P<sign>-?)(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]+))?")
@@ -75,9 +79,10 @@ def parse_amount(
     itself refuses extra decimals even when they are zero, as API.md says.
     """
     if not isinstance(text, str):
-        kind = "a JSON number" if isinstance(text, int | float) else type(text).__name__
+        example = '"-12.00"' if allow_negative else '"100.00"'
         raise AmountInvalid(
-            f'Amounts are decimal strings such as "100.50", not {kind}.', value=repr(text)
+            f"Expected a decimal string such as {example}, got {_json_kind(text)}.",
+            value=repr(text),
         )
     if len(text) > limits.AMOUNT_TEXT_CHARS_MAX:
         raise AmountInvalid(
@@ -112,6 +117,21 @@ def parse_amount(
     if magnitude == 0 and not allow_zero:
         raise AmountInvalid("Amount must not be zero.", value=text)
     return -magnitude if negative else magnitude
+
+
+def _json_kind(value: object) -> str:
+    """What the caller sent, named in JSON's words (a caller never sent a ``NoneType``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the JSON boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the JSON number {value!r} (numbers can lose digits on the way; quote it)"
+    if isinstance(value, list | tuple):
+        return "a JSON array"
+    if isinstance(value, dict):
+        return "a JSON object"
+    return type(value).__name__
 
 
 def format_amount(amount_minor: int, scale: int) -> str:

@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
 
-from zeropools.domain import ledger, partners
-from zeropools.domain.errors import InvalidTransition, OrderAlreadyExecuted
+from zeropools.domain import ledger, limits, partners
+from zeropools.domain.errors import InvalidTransition, OrderAlreadyExecuted, ValidationFailed
 from zeropools.domain.ledger import (
     BUY_DEBIT,
     BUY_REFUND,
@@ -29,6 +29,7 @@ from zeropools.domain.ledger import (
     TRADE_SETTLE,
     Line,
 )
+from zeropools.domain.money import Currencies
 from zeropools.domain.quotes import Quote
 
 DEBIT_MODEL = "debit"
@@ -257,6 +258,50 @@ def move_trade(
         failure_reason=failure,
     )
     return TradeChange(moved, tuple(movements), f"trade.{to_status}")
+
+
+def delivery_bounds(target_minor: int, tolerance_bps: int) -> tuple[int, int]:
+    """The delivered amounts a settle accepts: the quoted target plus or minus
+    ``tolerance_bps`` of it, rounded towards the target (never a wider window than asked)."""
+    assert target_minor > 0 and 0 <= tolerance_bps <= limits.BPS_PER_UNIT, tolerance_bps
+    slack = target_minor * tolerance_bps // limits.BPS_PER_UNIT
+    return target_minor - slack, target_minor + slack
+
+
+def check_delivery(
+    trade: Trade, delivered_minor: int, *, tolerance_bps: int, currencies: Currencies
+) -> None:
+    """Refuse a settle whose delivered amount is outside the tolerance of the quoted target.
+
+    The quote was firm, so a venue delivers the target up to rounding and network fees; a
+    report far from it (999999 USDT for a 14 USDT trade) is a typo or a wrong trade id, and
+    settling it would put a false figure into reconciliation for good.
+    """
+    low, high = delivery_bounds(trade.target_amount_minor, tolerance_bps)
+    if low <= delivered_minor <= high:
+        return
+    fmt = currencies.format
+    asset = trade.asset
+    message = (
+        f"must be within {tolerance_bps} bps of the quoted {fmt(trade.target_amount_minor, asset)} "
+        f"{asset}: between {fmt(low, asset)} and {fmt(high, asset)}"
+    )
+    raise ValidationFailed(
+        f"delivered_amount {fmt(delivered_minor, asset)} {asset} {message}. Check the venue's "
+        "report and the trade id; fail the trade if nothing usable was delivered.",
+        errors=[{"field": "delivered_amount", "message": message}],
+        target_amount=fmt(trade.target_amount_minor, asset),
+        delivered_amount_min=fmt(low, asset),
+        delivered_amount_max=fmt(high, asset),
+        tolerance_bps=tolerance_bps,
+    )
+
+
+def delivery_difference_minor(trade: Trade) -> int | None:
+    """Delivered minus quoted target (minor units of the asset); None until settled."""
+    if trade.delivered_amount_minor is None:
+        return None
+    return trade.delivered_amount_minor - trade.target_amount_minor
 
 
 @dataclass(frozen=True)

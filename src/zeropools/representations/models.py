@@ -7,11 +7,54 @@ the schemathesis fuzz would catch). Money is a decimal string everywhere.
 
 from __future__ import annotations
 
-from typing import Generic, Literal, TypeVar
+from collections.abc import Iterable
+from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-Money = str  # decimal string with exactly the currency's scale: "100.00", "107.420000"
+from zeropools.domain.ledger import ENTRY_TYPES
+from zeropools.representations.problems import PROBLEM_CODES
+
+# Decimal strings with exactly the currency's scale ("100.00", "107.420000"). The pattern is
+# what the document promises; the values are written by ``objects`` from minor units, so they
+# are not re-validated on the way out (a schema slip would be a 500, not a safer answer).
+Money = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^[0-9]+(\.[0-9]+)?$",
+            "examples": ["1000.00"],
+            "description": "decimal string with exactly the currency's decimals",
+        }
+    ),
+]
+SignedMoney = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^-?[0-9]+(\.[0-9]+)?$",
+            "examples": ["-100.00"],
+            "description": "signed decimal string with exactly the currency's decimals",
+        }
+    ),
+]
+Time = Annotated[
+    str,
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "examples": ["2026-11-23T09:15:00.123456Z"]}
+    ),
+]
+Day = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]
+
+
+def _enum(values: Iterable[str], description: str) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "enum": sorted(values), "description": description})
+
+
+EntryType = Annotated[str, _enum(ENTRY_TYPES, "what moved the balance (API.md Balance semantics)")]
+ProblemCode = Annotated[str, _enum(PROBLEM_CODES, "stable; /errors/{code} explains it")]
 T = TypeVar("T")
 
 
@@ -46,7 +89,7 @@ class Partner(Out):
     currencies: list[str]
     low_balance_threshold: dict[str, Money]
     funding_references: dict[str, str]
-    created_at: str
+    created_at: Time
     funding_instructions: list[FundingInstructions] | None = None
 
 
@@ -62,9 +105,9 @@ class ApiKey(Out):
     role: str
     mode: Literal["test", "live"]
     last4: str
-    created_at: str
-    revoked_at: str | None
-    last_used_at: str | None
+    created_at: Time
+    revoked_at: Time | None
+    last_used_at: Time | None
 
 
 class ApiKeyCreated(ApiKey):
@@ -82,16 +125,18 @@ class Balance(Out):
     total: Money
     low_balance_threshold: Money | None
     low: bool
-    as_of: str
+    as_of: Time
 
 
 class LedgerEntry(Out):
     id: str
     object: Literal["ledger_entry"]
     partner_id: str
-    type: str
+    type: EntryType
     currency: str
-    amount: Money = Field(description="signed change of available (of reserved for trade_settle)")
+    amount: SignedMoney = Field(
+        description="signed change of available (of reserved for trade_settle)"
+    )
     available_after: Money
     reserved_after: Money
     trade_id: str | None
@@ -102,7 +147,7 @@ class LedgerEntry(Out):
     partner_order_id: str | None
     reason: str | None
     request_id: str
-    created_at: str
+    created_at: Time
     sequence: int
     prev_hash: str
     hash: str
@@ -111,7 +156,7 @@ class LedgerEntry(Out):
 class Attribution(Out):
     method: str
     by: str | None
-    at: str | None
+    at: Time | None
 
 
 class Payin(Out):
@@ -127,7 +172,7 @@ class Payin(Out):
     remittance_info: str | None
     debtor_name: str | None
     debtor_iban: str | None
-    value_date: str | None
+    value_date: Day | None
     attribution: Attribution | None
     review_reason: str | None
     flagged: bool = Field(description="credited, yet waiting for the operator (refused recall)")
@@ -135,8 +180,8 @@ class Payin(Out):
     ledger_entry_id: str | None
     funding_reference: str | None
     request_id: str
-    created_at: str
-    updated_at: str
+    created_at: Time
+    updated_at: Time
 
 
 class PayinImport(Out):
@@ -179,8 +224,8 @@ class Quote(Out):
     fee_bps: int
     partner_order_id: str | None
     status: Literal["open", "used", "expired"]
-    created_at: str
-    expires_at: str
+    created_at: Time
+    expires_at: Time
 
 
 class Trade(Out):
@@ -197,12 +242,15 @@ class Trade(Out):
     target_amount: Money
     asset: str
     delivered_amount: Money | None
+    delivery_difference: SignedMoney | None = Field(
+        description="delivered_amount minus target_amount (signed); null until settled"
+    )
     tx_hash: str | None
     failure_reason: str | None
     destination: str | None
     ledger_entry_ids: list[str]
-    created_at: str
-    updated_at: str
+    created_at: Time
+    updated_at: Time
 
 
 class TradeRefusal(Out):
@@ -211,10 +259,10 @@ class TradeRefusal(Out):
     partner_id: str
     quote_id: str | None
     partner_order_id: str | None
-    code: str
+    code: ProblemCode
     detail: str
     request_id: str
-    created_at: str
+    created_at: Time
 
 
 class Actions(Out):
@@ -251,7 +299,7 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
-    code: str = Field(examples=["insufficient_balance"])
+    code: ProblemCode = Field(examples=["insufficient_balance"])
     request_id: str
     errors: list[FieldError] | None = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from zeropools.domain import references
+from zeropools.domain import references, trades
 from zeropools.domain.clock import to_rfc3339
 from zeropools.domain.deliveries import DeliveryAttempt, Redelivery
 from zeropools.domain.ledger import LedgerEntry
@@ -195,6 +195,7 @@ def quote(view: QuoteView, money: Currencies) -> JSON:
 def trade(view: TradeView, money: Currencies) -> JSON:
     t = view.trade
     delivered = t.delivered_amount_minor
+    difference = trades.delivery_difference_minor(t)
     return {
         "id": t.id,
         "object": "trade",
@@ -209,6 +210,7 @@ def trade(view: TradeView, money: Currencies) -> JSON:
         "target_amount": money.format(t.target_amount_minor, t.asset),
         "asset": t.asset,
         "delivered_amount": None if delivered is None else money.format(delivered, t.asset),
+        "delivery_difference": None if difference is None else money.format(difference, t.asset),
         "tx_hash": t.tx_hash,
         "failure_reason": t.failure_reason,
         "destination": t.destination,

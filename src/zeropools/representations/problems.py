@@ -16,6 +16,7 @@ PROBLEM_JSON = "application/problem+json"
 STATUS: dict[type[e.DomainError], int] = {
     e.MalformedJson: 400,
     e.IdempotencyKeyRequired: 400,
+    e.IdempotencyKeyInvalid: 400,
     e.Unauthenticated: 401,
     e.Forbidden: 403,
     e.NotFound: 404,
@@ -37,6 +38,24 @@ STATUS: dict[type[e.DomainError], int] = {
     e.AmountOutOfRange: 422,
     e.IdempotencyKeyReused: 422,
 }
+
+
+# Codes answered outside the DomainError map: by the API's own handlers and middleware, or
+# named in API.md for endpoints still to come. With STATUS's they make Problem.code's enum,
+# so a generated client knows every code it can meet.
+OTHER_CODES = frozenset(
+    {
+        "overloaded",
+        "internal_error",
+        "method_not_allowed",
+        "http_error",
+        "rate_limited",
+        "order_already_executed",
+        "period_not_ended",
+        "last_operator_key",
+    }
+)
+PROBLEM_CODES = tuple(sorted({cls.code for cls in STATUS} | OTHER_CODES))
 
 
 def problem_body(

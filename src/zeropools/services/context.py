@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from zeropools.domain import limits
 from zeropools.domain.errors import Forbidden, NotFound, ValidationFailed
 from zeropools.domain.money import Currencies
 from zeropools.domain.partners import DEMO_FUNDING_ACCOUNT, OPERATOR, FundingAccount
@@ -35,6 +36,8 @@ class Deployment:
         """Test deployments deliver to local receivers; live ones only to public addresses,
         unless the operator allowed private ones (checked at registration and at delivery)."""
         return self.mode == "test" or self.webhook_allow_private
+
+    delivery_tolerance_bps: int = limits.DELIVERY_TOLERANCE_BPS
 
     def funding_account(self, currency: str) -> FundingAccount:
         return self.funding_accounts.get(currency, self.default_funding_account)

@@ -4,6 +4,11 @@ One transaction per request, never a double effect: the key is claimed (or answe
 ``idempotency_key_reused``, ``idempotency_key_in_use``), the use case runs in a savepoint, and
 its response, or the problem document of its refusal, is stored with it. So a key refused for
 ``insufficient_balance`` stays refused, and a crash leaves either everything or nothing.
+
+A refusal of input validation (``DomainError.input_validation``: ``amount_invalid``,
+``validation_error``, ...) is the exception: the request was never a valid instance of its
+operation, so, as Stripe and the IETF Idempotency-Key draft do, nothing is stored for it. The
+claim is undone and the corrected request may reuse the key.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from zeropools.domain.clock import to_rfc3339
 from zeropools.domain.errors import (
     DomainError,
     IdempotencyKeyInUse,
+    IdempotencyKeyInvalid,
     IdempotencyKeyRequired,
     IdempotencyKeyReused,
 )
@@ -31,21 +37,39 @@ Rendered = tuple[int, bytes]
 
 @dataclass(frozen=True)
 class StoredResponse:
+    """The answer to send. ``stored`` is False for an input-validation refusal, which the key
+    does not keep (a repeat runs again); ``replayed`` when it comes from an earlier request."""
+
     status: int
     body: bytes
     request_id: str
     replayed: bool
+    stored: bool = True
+
+
+class _Unclaimed(Exception):
+    """Carries an input-validation refusal out of the claim's savepoint, undoing the claim."""
+
+    def __init__(self, refusal: DomainError) -> None:
+        super().__init__(refusal.code)
+        self.refusal = refusal
 
 
 def check_key(key: str | None) -> str:
+    """The key as sent, or why not: missing (``idempotency_key_required``) or malformed
+    (``idempotency_key_invalid``, with its length, so a truncation bug shows itself)."""
     if key is None or key == "":
         raise IdempotencyKeyRequired(
             "Send an Idempotency-Key header (1 to 255 printable characters) with this request; "
             "reuse it when you retry."
         )
     if len(key) > limits.IDEMPOTENCY_KEY_CHARS_MAX or not all(" " < ch <= "~" for ch in key):
-        raise IdempotencyKeyRequired(
-            "The Idempotency-Key must be 1 to 255 printable ASCII characters without spaces."
+        raise IdempotencyKeyInvalid(
+            f"The Idempotency-Key must be 1 to {limits.IDEMPOTENCY_KEY_CHARS_MAX} printable "
+            f"ASCII characters without spaces; this one has {len(key)} characters"
+            + ("." if len(key) > limits.IDEMPOTENCY_KEY_CHARS_MAX else ", not all printable."),
+            length=len(key),
+            length_max=limits.IDEMPOTENCY_KEY_CHARS_MAX,
         )
     return key
 
@@ -106,16 +130,29 @@ def run_in(
     refusal is stored as the key's response in the same commit. A concurrent request with the
     same key waits on the key's unique index and then replays; an unexpected error rolls
     everything back, claim included, so the key stays free.
+
+    An input-validation refusal undoes the claim too (its own savepoint) and is answered
+    without being stored; ``on_refusal`` still records it, so support sees the attempt.
     """
-    replay = _claim(tx, ctx, scope, key, request_print)
-    if replay is not None:
-        return replay
     try:
         with tx.savepoint():
-            status, body = render(work(tx))
-    except DomainError as refusal:
-        status, body = render_error(refusal)
-        if on_refusal is not None:
-            on_refusal(tx, refusal)
-    tx.complete_idempotency(scope, key, status, body, to_rfc3339(ctx.now))
-    return StoredResponse(status, body, ctx.request_id, False)
+            replay = _claim(tx, ctx, scope, key, request_print)
+            if replay is not None:
+                return replay
+            try:
+                with tx.savepoint():
+                    status, body = render(work(tx))
+            except DomainError as business:
+                if business.input_validation:
+                    raise _Unclaimed(business) from business
+                status, body = render_error(business)
+                if on_refusal is not None:
+                    on_refusal(tx, business)
+            tx.complete_idempotency(scope, key, status, body, to_rfc3339(ctx.now))
+            return StoredResponse(status, body, ctx.request_id, False)
+    except _Unclaimed as unclaimed:
+        mistyped = unclaimed.refusal
+    if on_refusal is not None:
+        on_refusal(tx, mistyped)
+    status, body = render_error(mistyped)
+    return StoredResponse(status, body, ctx.request_id, replayed=False, stored=False)

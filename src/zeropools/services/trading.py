@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import cast
 
 from zeropools.domain import ids, limits, quotes, trades
-from zeropools.domain.clock import to_rfc3339
+from zeropools.domain.clock import from_rfc3339, to_rfc3339
 from zeropools.domain.errors import (
     CurrencyNotEnabled,
     DomainError,
@@ -132,7 +132,11 @@ def get_quote(dep: Deployment, ctx: Ctx, quote_id: str) -> QuoteView:
     return QuoteView(stored.quote, quotes.quote_status(stored.quote, stored.used, ctx.now))
 
 
-def _drafts(trade: Trade, movements: Sequence[trades.Movement], tx: Tx) -> list[EntryDraft]:
+def _drafts(
+    trade: Trade, movements: Sequence[trades.Movement], tx: Tx, reason: str | None = None
+) -> list[EntryDraft]:
+    """Entry drafts for ``movements``; ``reason`` (why a trade was released, failed or
+    returned) goes on each entry, so the ledger alone explains the money coming back."""
     earlier: dict[str, LedgerEntry] = {}
     if any(movement.links for movement in movements):  # only unwinds look back
         found = tx.trade_entries(trade.partner_id, [trade.id]).get(trade.id, [])
@@ -155,6 +159,7 @@ def _drafts(trade: Trade, movements: Sequence[trades.Movement], tx: Tx) -> list[
                     related_entry_id=related,
                     partner_order_id=trade.partner_order_id,
                 ),
+                reason=reason,
             )
         )
     return drafts
@@ -250,8 +255,9 @@ def move_in(dep: Deployment, ctx: Ctx, tx: Tx, command: MoveTrade) -> TradeView:
     delivered_minor = None
     if delivered_amount is not None:
         delivered_minor = dep.currencies.parse(delivered_amount, found.asset, allow_zero=True)
-    if to_status in (trades.FAILED, trades.RETURNED):
-        _text("reason", reason, True, limits.REASON_CHARS_MAX)
+    # required where the venue reports a problem; optional (and still checked) on a release
+    required = to_status in (trades.FAILED, trades.RETURNED)
+    reason = _text("reason", reason, required, limits.REASON_CHARS_MAX)
     locked = tx.lock_ledger(found.partner_id)
     trade = tx.get_trade(trade_id)  # re-read under the lock: the status may have moved
     assert trade is not None
@@ -263,7 +269,14 @@ def move_in(dep: Deployment, ctx: Ctx, tx: Tx, command: MoveTrade) -> TradeView:
         tx_hash=_text("tx_hash", tx_hash, False, limits.TX_HASH_CHARS_MAX),
         reason=reason,
     )
-    drafts = _drafts(trade, change.movements, tx)
+    if to_status == trades.SETTLED and delivered_minor is not None:
+        trades.check_delivery(
+            trade,
+            delivered_minor,
+            tolerance_bps=dep.delivery_tolerance_bps,
+            currencies=dep.currencies,
+        )
+    drafts = _drafts(trade, change.movements, tx, reason)
     tx.update_trade(change.trade, trade.status)
     if drafts:
         post(dep, ctx, tx, trade.partner_id, drafts, locked)
@@ -322,9 +335,29 @@ def move_lane(dep: Deployment, ctx: Ctx, command: MoveTrade) -> str | None:
     return trade.partner_id if trade is not None else None
 
 
-def due_trades(dep: Deployment, created_before: str, limit: int) -> list[Trade]:
-    """Open trades older than ``created_before`` (what a venue has to decide)."""
-    return dep.store.read(lambda tx: tx.open_trades_before(created_before, limit))
+def due_trades(
+    dep: Deployment, created_before: str, limit: int, partner_id: str | None = None
+) -> list[Trade]:
+    """Open trades older than ``created_before`` (what a venue has to decide), oldest first;
+    only ``partner_id``'s when given."""
+    if partner_id is None:
+        return dep.store.read(lambda tx: tx.open_trades_before(created_before, limit))
+    cutoff = from_rfc3339(created_before)
+
+    def work(tx: Tx) -> list[Trade]:
+        found: list[Trade] = []
+        for status in sorted(trades.PENDING_STATUSES):
+            found += tx.list_trades(
+                partner_id,
+                partner_order_id=None,
+                status=status,
+                limit=limits.PAGE_SIZE_MAX,
+                starting_after=None,
+            )
+        due = sorted((t for t in found if t.created_at < cutoff), key=lambda t: t.created_at)
+        return due[:limit]
+
+    return dep.store.read(work)
 
 
 def get_trade(dep: Deployment, ctx: Ctx, trade_id: str) -> TradeView:

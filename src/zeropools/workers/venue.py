@@ -28,11 +28,14 @@ def outcome(trade_id: str) -> str:
     return trades.FAILED if digest[0] % FAIL_ONE_IN == 0 else trades.SETTLED
 
 
-def tick(dep: Deployment, delay_s: float = limits.VENUE_SIMULATOR_DELAY_S) -> int:
-    """Decide every open trade older than ``delay_s``; returns how many were decided."""
+def tick(
+    dep: Deployment, delay_s: float = limits.VENUE_SIMULATOR_DELAY_S, partner_id: str | None = None
+) -> int:
+    """Decide every open trade older than ``delay_s`` (only ``partner_id``'s when given, so the
+    demo leaves other partners' trades for a person to settle); returns how many were decided."""
     now = utc_now()
     cutoff = to_rfc3339(now - timedelta(seconds=delay_s))
-    due = trading.due_trades(dep, cutoff, limits.VENUE_SIMULATOR_BATCH_MAX)
+    due = trading.due_trades(dep, cutoff, limits.VENUE_SIMULATOR_BATCH_MAX, partner_id)
     decided = 0
     for trade in due:
         ctx = Ctx(ids.new_id(ids.REQUEST), utc_now(), Actor("venue-simulator", "operator", None))
@@ -51,7 +54,9 @@ def tick(dep: Deployment, delay_s: float = limits.VENUE_SIMULATOR_DELAY_S) -> in
 
 
 def start(
-    dep: Deployment, interval_s: float = limits.VENUE_SIMULATOR_INTERVAL_S
+    dep: Deployment,
+    interval_s: float = limits.VENUE_SIMULATOR_INTERVAL_S,
+    partner_id: str | None = None,
 ) -> threading.Event:
     """Run ``tick`` every ``interval_s`` in a daemon thread; set the returned event to stop."""
     stop = threading.Event()
@@ -59,7 +64,7 @@ def start(
     def loop() -> None:
         while not stop.wait(interval_s):
             try:
-                tick(dep)
+                tick(dep, partner_id=partner_id)
             except Exception:  # keep simulating; the demo must not die of one bad tick
                 log.exception("venue simulator tick failed")
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from zeropools.api.deps import Context, Dep
-from zeropools.api.idempotent import IDEMPOTENCY, respond
+from zeropools.api.idempotent import respond
+from zeropools.api.openapi import problems
 from zeropools.api.schemas import AdjustmentCreate
+from zeropools.domain import errors as e
 from zeropools.representations import models
 from zeropools.services.commands import Adjust
 
@@ -17,9 +19,26 @@ router = APIRouter(tags=["adjustments"])
     "/v1/adjustments",
     status_code=201,
     response_model=None,
-    responses={201: {"model": models.LedgerEntry}, 400: IDEMPOTENCY},
+    responses={
+        201: {"model": models.LedgerEntry, "description": "The `adjustment` ledger entry"},
+        **problems(
+            e.NotFound,
+            e.InsufficientBalance,
+            e.AmountInvalid,
+            e.AmountPrecisionExceeded,
+            e.AmountOutOfRange,
+            e.CurrencyNotEnabled,
+            body=True,
+            idempotent=True,
+            laned=True,
+        ),
+    },
 )
 def create_adjustment(body: AdjustmentCreate, request: Request, dep: Dep, ctx: Context) -> Response:
-    """Post an ``adjustment`` entry (signed amount, with a reason); returns the ledger entry."""
+    """Correct a partner's available balance by a signed amount, with a reason (operator).
+
+    Posts one `adjustment` ledger entry and answers it. A negative adjustment that would take
+    `available` below zero is refused with `insufficient_balance` (and stays refused under its
+    Idempotency-Key)."""
     command = Adjust(body.partner_id, body.currency, body.amount, body.reason)
     return respond(request, dep, ctx, body.model_dump(), command)

@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Request, Response
 
 from zeropools.api.deps import Context, Dep, PageParams
-from zeropools.api.idempotent import IDEMPOTENCY, respond
+from zeropools.api.idempotent import respond
+from zeropools.api.openapi import problems
 from zeropools.api.schemas import QuoteCreate, TradeCreate, TradeReason, TradeRelease, TradeSettle
+from zeropools.domain import errors as e
 from zeropools.domain import trades
 from zeropools.representations import models
 from zeropools.representations import objects as views
@@ -19,24 +21,59 @@ from zeropools.services.commands import ExecuteTrade, MoveTrade
 router = APIRouter(tags=["trading"])
 
 
-@router.get("/v1/capabilities", response_model=models.Capabilities)
+# what every lifecycle action can be refused with (the trade's own, and the idempotency door)
+_MOVE_REFUSALS = problems(
+    e.NotFound,
+    e.InvalidTransition,
+    e.AmountInvalid,
+    e.AmountPrecisionExceeded,
+    e.AmountOutOfRange,
+    body=True,
+    idempotent=True,
+    laned=True,
+)
+
+
+@router.get("/v1/capabilities", response_model=models.Capabilities, responses=problems(e.NotFound))
 def capabilities(dep: Dep, ctx: Context, partner_id: Annotated[str | None, Query()] = None) -> JSON:
+    """What this partner can do now, for a UI deciding which buttons to show: its currencies,
+    the funded ones, its pools, and `actions` (`execute` is false while no currency has
+    available balance)."""
     return views.capabilities(trading.capabilities(dep, ctx, partner_id), dep.currencies)
 
 
-@router.get("/v1/pools", response_model=models.ListOf[models.Pool])
+@router.get("/v1/pools", response_model=models.ListOf[models.Pool], responses=problems())
 def list_pools(dep: Dep, ctx: Context) -> JSON:
+    """The liquidity pools (`EUR-USDT`, ...): source currency, target asset, amount range, fee
+    and whether they are enabled."""
     found = trading.list_pools(dep, ctx)
     return views.page(found, len(found), lambda p: views.pool(p, dep.currencies))
 
 
-@router.post("/v1/quotes", status_code=201, response_model=models.Quote)
+@router.post(
+    "/v1/quotes",
+    status_code=201,
+    response_model=models.Quote,
+    responses=problems(
+        e.NotFound,
+        e.PoolDisabled,
+        e.AmountInvalid,
+        e.AmountPrecisionExceeded,
+        e.AmountOutOfRange,
+        e.CurrencyNotEnabled,
+        body=True,
+        laned=True,
+    ),
+)
 def create_quote(
     body: QuoteCreate,
     dep: Dep,
     ctx: Context,
     partner_id: Annotated[str | None, Query(description="operators: for whom")] = None,
 ) -> JSON:
+    """A firm quote: `source_amount` of the pool's currency buys `target_amount` of its asset
+    at `rate` after `fee`, valid until `expires_at` (30 s). No money moves until it is
+    executed with `POST /v1/trades`."""
     view = trading.create_quote(
         dep,
         ctx,
@@ -48,8 +85,9 @@ def create_quote(
     return views.quote(view, dep.currencies)
 
 
-@router.get("/v1/quotes/{quote_id}", response_model=models.Quote)
+@router.get("/v1/quotes/{quote_id}", response_model=models.Quote, responses=problems(e.NotFound))
 def get_quote(quote_id: str, dep: Dep, ctx: Context) -> JSON:
+    """One quote; `status` tells whether it is still `open`, `used` or `expired`."""
     return views.quote(trading.get_quote(dep, ctx, quote_id), dep.currencies)
 
 
@@ -57,14 +95,31 @@ def get_quote(quote_id: str, dep: Dep, ctx: Context) -> JSON:
     "/v1/trades",
     status_code=201,
     response_model=None,
-    responses={201: {"model": models.Trade}, 400: IDEMPOTENCY},
+    responses={
+        201: {"model": models.Trade, "description": "The trade, `debited` or `reserved`"},
+        **problems(
+            e.NotFound,
+            e.InsufficientBalance,
+            e.QuoteExpired,
+            e.QuoteAlreadyUsed,
+            body=True,
+            idempotent=True,
+            laned=True,
+        ),
+    },
 )
 def create_trade(body: TradeCreate, request: Request, dep: Dep, ctx: Context) -> Response:
+    """Execute a quote: debits (debit model) or reserves (reserve model) `source_amount` of the
+    partner's available balance, or refuses with `insufficient_balance`, `quote_expired` or
+    `quote_already_used`. Send an Idempotency-Key and reuse it on every retry: a repeat answers
+    the first response byte for byte, refusals included."""
     command = ExecuteTrade(body.quote_id, body.partner_order_id, body.destination)
     return respond(request, dep, ctx, body.model_dump(), command)
 
 
-@router.get("/v1/trades", response_model=models.ListOf[models.Trade])
+@router.get(
+    "/v1/trades", response_model=models.ListOf[models.Trade], responses=problems(e.NotFound)
+)
 def list_trades(
     dep: Dep,
     ctx: Context,
@@ -73,6 +128,7 @@ def list_trades(
     partner_order_id: Annotated[str | None, Query()] = None,
     status: Annotated[str | None, Query()] = None,
 ) -> JSON:
+    """Trades, newest first; filter by `partner_order_id` (your own order id) or `status`."""
     found = trading.list_trades(
         dep,
         ctx,
@@ -84,7 +140,11 @@ def list_trades(
     return views.page(found, page.size, lambda t: views.trade(t, dep.currencies))
 
 
-@router.get("/v1/trade-refusals", response_model=models.ListOf[models.TradeRefusal])
+@router.get(
+    "/v1/trade-refusals",
+    response_model=models.ListOf[models.TradeRefusal],
+    responses=problems(e.NotFound),
+)
 def list_refusals(
     dep: Dep,
     ctx: Context,
@@ -99,8 +159,9 @@ def list_refusals(
     return views.page(found, page.size, views.refusal)
 
 
-@router.get("/v1/trades/{trade_id}", response_model=models.Trade)
+@router.get("/v1/trades/{trade_id}", response_model=models.Trade, responses=problems(e.NotFound))
 def get_trade(trade_id: str, dep: Dep, ctx: Context) -> JSON:
+    """One trade with its status and the ids of the ledger entries it posted."""
     return views.trade(trading.get_trade(dep, ctx, trade_id), dep.currencies)
 
 
@@ -125,7 +186,7 @@ def _move(
 @router.post(
     "/v1/trades/{trade_id}/settle",
     response_model=None,
-    responses={200: {"model": models.Trade}, 400: IDEMPOTENCY},
+    responses={200: {"model": models.Trade, "description": "The updated trade"}, **_MOVE_REFUSALS},
 )
 def settle_trade(
     trade_id: str,
@@ -134,6 +195,9 @@ def settle_trade(
     ctx: Context,
     body: Annotated[TradeSettle | None, Body()] = None,
 ) -> Response:
+    """Record the venue's delivery (operator): the trade becomes `settled`. `delivered_amount`
+    defaults to the quoted target and must be within the deployment's tolerance of it (default
+    1 %); the trade then shows `delivery_difference`."""
     data = (body or TradeSettle()).model_dump()
     return _move(request, dep, ctx, trade_id, trades.SETTLED, data)
 
@@ -141,7 +205,7 @@ def settle_trade(
 @router.post(
     "/v1/trades/{trade_id}/release",
     response_model=None,
-    responses={200: {"model": models.Trade}, 400: IDEMPOTENCY},
+    responses={200: {"model": models.Trade, "description": "The updated trade"}, **_MOVE_REFUSALS},
 )
 def release_trade(
     trade_id: str,
@@ -150,6 +214,8 @@ def release_trade(
     ctx: Context,
     body: Annotated[TradeRelease | None, Body()] = None,
 ) -> Response:
+    """Cancel an open trade before settlement (the partner, or the operator): a debit is
+    refunded (`buy_refund`), a reservation released (`trade_release`), with the `reason`."""
     data = (body or TradeRelease()).model_dump()
     return _move(request, dep, ctx, trade_id, trades.RELEASED, data)
 
@@ -157,20 +223,24 @@ def release_trade(
 @router.post(
     "/v1/trades/{trade_id}/fail",
     response_model=None,
-    responses={200: {"model": models.Trade}, 400: IDEMPOTENCY},
+    responses={200: {"model": models.Trade, "description": "The updated trade"}, **_MOVE_REFUSALS},
 )
 def fail_trade(
     trade_id: str, body: TradeReason, request: Request, dep: Dep, ctx: Context
 ) -> Response:
+    """Record that the venue could not execute (operator): the money goes back to available
+    (`buy_refund` or `trade_release`), the `reason` on the trade and on that entry."""
     return _move(request, dep, ctx, trade_id, trades.FAILED, body.model_dump())
 
 
 @router.post(
     "/v1/trades/{trade_id}/return",
     response_model=None,
-    responses={200: {"model": models.Trade}, 400: IDEMPOTENCY},
+    responses={200: {"model": models.Trade, "description": "The updated trade"}, **_MOVE_REFUSALS},
 )
 def return_trade(
     trade_id: str, body: TradeReason, request: Request, dep: Dep, ctx: Context
 ) -> Response:
+    """Record that the venue sent a settled trade's money back (operator): a `buy_return`
+    entry with the `reason` gives it back to available."""
     return _move(request, dep, ctx, trade_id, trades.RETURNED, body.model_dump())

@@ -16,9 +16,9 @@ from __future__ import annotations
 import pytest
 
 from support import ctx_for, onboard, reference_of, send_payin
-from zeropools.api import views
 from zeropools.domain.errors import InsufficientBalance
 from zeropools.domain.paging import Page
+from zeropools.representations import objects as views
 from zeropools.services import payins as payin_service
 from zeropools.services import trading
 from zeropools.services.context import Deployment

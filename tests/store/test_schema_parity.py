@@ -39,8 +39,14 @@ from zeropools.store.sqlite import path_from_url
 
 pytestmark = pytest.mark.postgres
 
-# DESIGN.md invariant 4, and events: what partners were told is never rewritten
-APPEND_ONLY_TABLES = {"ledger_entries", "platform_entries", "events"}
+# DESIGN.md invariant 4, and events: what partners were told is never rewritten; and
+# reconciliation acknowledgements: who saw a failed or returned movement stays on record
+APPEND_ONLY_TABLES = {
+    "ledger_entries",
+    "platform_entries",
+    "events",
+    "reconciliation_acknowledgements",
+}
 REJECTED_EVENTS = frozenset({"UPDATE", "DELETE"})
 
 # Type families both databases can store a value of our domain in.

@@ -29,7 +29,11 @@ from zeropools.domain.paging import Page
 from zeropools.domain.partners import ApiKey, Partner
 from zeropools.domain.payins import Payin, ReferenceOwner
 from zeropools.domain.quotes import Quote, StoredQuote
+from zeropools.domain.reconciliation import Acknowledgement
 from zeropools.domain.trades import Refusal, Trade
+
+# A keyset cursor for newest-first streams: rows strictly before ``(created_at, id)``.
+Before = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,22 @@ class LedgerPort(Protocol):
     ) -> Iterator[LedgerEntry]: ...
     def insert_platform_entry(self, entry: PlatformEntry) -> None: ...
     def suspense_totals(self) -> dict[str, tuple[int, int]]: ...
+    def entries_of_request(
+        self, request_id: str, partner_id: str | None, limit: int
+    ) -> list[LedgerEntry]:
+        """Entries written by one request (a partner's, or anyone's), oldest first."""
+        ...
+
+    def sequence_bounds(
+        self, partner_id: str, currency: str, created_gte: str, created_lt: str
+    ) -> tuple[int | None, int | None]:
+        """The first sequence created at or after ``created_gte`` and the last created before
+        ``created_lt``, among the partner's entries in ``currency`` (None: there is none)."""
+        ...
+
+    def balance_through(self, partner_id: str, currency: str, sequence: int) -> Balance:
+        """The ``currency`` balance right after entry ``sequence`` (zero before any entry)."""
+        ...
 
 
 class PayinsPort(Protocol):
@@ -112,6 +132,26 @@ class PayinsPort(Protocol):
     def list_payins(
         self, partner_id: str | None, status: str | None, page: Page, flagged: bool | None = None
     ) -> list[Payin]: ...
+    def stream_payins(
+        self,
+        partner_id: str,
+        *,
+        created_gte: str | None = None,
+        created_lt: str | None = None,
+        newest_first: bool = False,
+        before: Before | None = None,
+    ) -> Iterator[Payin]:
+        """A partner's pay-ins by ``(created_at, id)``, lazily (valid inside its transaction)."""
+        ...
+
+    def payin_entries(
+        self, partner_id: str, payin_ids: Sequence[str]
+    ) -> dict[str, list[LedgerEntry]]: ...
+    def payins_of_reference(self, funding_reference: str, limit: int) -> list[Payin]:
+        """Pay-ins attributed by ``funding_reference``, newest first."""
+        ...
+
+    def payins_of_request(self, request_id: str) -> list[Payin]: ...
 
 
 class TradesPort(Protocol):
@@ -145,6 +185,34 @@ class TradesPort(Protocol):
         limit: int,
         starting_after: str | None,
     ) -> list[Refusal]: ...
+    def stream_trades(
+        self,
+        partner_id: str,
+        *,
+        created_gte: str | None = None,
+        created_lt: str | None = None,
+        pool_id: str | None = None,
+        newest_first: bool = False,
+        before: Before | None = None,
+    ) -> Iterator[Trade]:
+        """A partner's trades by ``(created_at, id)``, lazily (valid inside its transaction)."""
+        ...
+
+    def trade_of_quote(self, quote_id: str) -> Trade | None: ...
+    def trades_of_order(self, partner_id: str, partner_order_id: str) -> list[Trade]:
+        """Every trade of one partner order (a retry after a release or failure), oldest first."""
+        ...
+
+    def quotes_of_order(self, partner_id: str, partner_order_id: str) -> list[Quote]: ...
+    def refusals_of(
+        self, partner_id: str, partner_order_id: str | None, quote_ids: Sequence[str]
+    ) -> list[Refusal]:
+        """Refused executions of an order, or of any of ``quote_ids``, oldest first."""
+        ...
+
+    def trades_of_request(self, request_id: str) -> list[Trade]: ...
+    def quotes_of_request(self, request_id: str) -> list[Quote]: ...
+    def refusals_of_request(self, request_id: str) -> list[Refusal]: ...
 
 
 class IdempotencyPort(Protocol):
@@ -170,3 +238,23 @@ class EventsPort(Protocol):
         self, stream: str, after_sequence: int, types: Sequence[str], limit: int
     ) -> list[Event]: ...
     def get_event(self, event_id: str) -> Event | None: ...
+    def events_of(
+        self,
+        stream: str | None,
+        *,
+        request_ids: Sequence[str] = (),
+        subject_ids: Sequence[str] = (),
+        limit: int,
+    ) -> list[Event]:
+        """Events (of ``stream``, or of any) written by one of ``request_ids`` or about one of
+        ``subject_ids`` (the id of their ``data.object``), oldest first."""
+        ...
+
+
+class ReconciliationPort(Protocol):
+    """Acknowledgements of failed and returned movements: one per item, never changed."""
+
+    def insert_acknowledgement(self, acknowledgement: Acknowledgement) -> None: ...
+    def acknowledgements(
+        self, partner_id: str, item_ids: Sequence[str]
+    ) -> dict[str, Acknowledgement]: ...

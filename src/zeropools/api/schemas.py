@@ -115,3 +115,7 @@ class AdjustmentCreate(Body):
     currency: Currency
     amount: SignedMoney
     reason: Annotated[str, Field(min_length=1, max_length=limits.REASON_CHARS_MAX)]
+
+
+class AcknowledgementCreate(Body):
+    note: Annotated[str, Field(min_length=1, max_length=limits.ACKNOWLEDGEMENT_NOTE_CHARS_MAX)]

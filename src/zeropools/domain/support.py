@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from zeropools.domain.clock import to_rfc3339
 from zeropools.domain.events import Event
-from zeropools.domain.ledger import LedgerEntry, partner_deltas
+from zeropools.domain.ledger import PAYIN_CREDIT, LedgerEntry, partner_deltas
 from zeropools.domain.money import Currencies
 from zeropools.domain.payins import Payin
 from zeropools.domain.quotes import Quote
@@ -119,7 +119,7 @@ def packet(story: Story, currencies: Currencies) -> SupportPacket:
     first_entry = entries[0] if entries else None
     latest_quote = story.quotes[-1] if story.quotes else None
     if story.kind == FUNDING_STORY:
-        credits = [e for e in entries if e.links.payin_id is not None]
+        credits = [e for e in entries if e.type == PAYIN_CREDIT]
         first_entry = credits[-1] if credits else None  # the latest credit
     currency = (
         trade.currency

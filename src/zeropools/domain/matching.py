@@ -161,6 +161,18 @@ class MatchSummary:
     tz: str
 
 
+def row_time_us(fields: Mapping[str, str | None]) -> int | None:
+    """Just a row's ``created_at``, as ``read_row`` reads it (None if it cannot): what finding
+    the days a file spans needs, at a fraction of the cost of reading the whole row."""
+    created = (fields.get("created_at") or "").strip()
+    if "T" not in created.upper() or len(created) > limits.ID_CHARS_MAX:
+        return None
+    try:
+        return to_us(from_rfc3339(created))
+    except (ValueError, OverflowError):
+        return None
+
+
 def read_row(
     line: int, fields: Mapping[str, str | None], currencies: Currencies
 ) -> OrderRow | RowError:

@@ -100,20 +100,16 @@ def match_file(
     file.seek(0)
     kind = orders.detect(media_type, file)
 
-    def read() -> Iterator[matching.OrderRow | RowError]:
+    def lines() -> Iterator[orders.OrderLine | orders.LineProblem]:
         file.seek(0)
         try:
-            for line in orders.read_orders(
+            yield from orders.read_orders(
                 file,
                 kind,
                 columns=matching.COLUMNS,
                 required=matching.REQUIRED_COLUMNS,
                 rows_max=limits.RECONCILIATION_FILE_ROWS_MAX,
-            ):
-                if isinstance(line, orders.LineProblem):
-                    yield RowError(line.line, line.field, line.message)
-                else:
-                    yield matching.read_row(line.line, line.fields, dep.currencies)
+            )
         except orders.OrderFileError as exc:
             raise ValidationFailed(
                 f"The order file cannot be read: {exc}",
@@ -121,7 +117,14 @@ def match_file(
                 line=exc.line,
             ) from None
 
-    window = day_window(date, tz, ctx.now) if date is not None else _span(read, tz, progress)
+    def read() -> Iterator[matching.OrderRow | RowError]:
+        for line in lines():
+            if isinstance(line, orders.LineProblem):
+                yield RowError(line.line, line.field, line.message)
+            else:
+                yield matching.read_row(line.line, line.fields, dep.currencies)
+
+    window = day_window(date, tz, ctx.now) if date is not None else _span(lines, tz, progress)
     ledger = _ledger(dep, scoped, window, tolerance_s)
     matcher = Matcher(ledger, tolerance_s, dep.currencies)
     rows_read = invalid = 0
@@ -156,19 +159,18 @@ def _report(progress: Progress | None, phase: str, done: int) -> None:
 
 
 def _span(
-    read: Callable[[], Iterator[matching.OrderRow | RowError]],
+    lines: Callable[[], Iterator[orders.OrderLine | orders.LineProblem]],
     tz: str | None,
     progress: Progress | None,
 ) -> Window | None:
-    """The days the file's valid rows span, in ``tz``; None when it has no valid row."""
+    """The days the file's rows span (by their readable ``created_at``), in ``tz``; None when
+    no row has one."""
     first = last = None
-    done = 0
-    for item in read():
-        done += 1
+    for done, line in enumerate(lines(), start=1):
         _report(progress, SCANNING, done)
-        if isinstance(item, RowError):
+        at = None if isinstance(line, orders.LineProblem) else matching.row_time_us(line.fields)
+        if at is None:
             continue
-        at = item.created_at_us
         first = at if first is None else min(first, at)
         last = at if last is None else max(last, at)
     if first is None or last is None:

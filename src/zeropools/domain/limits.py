@@ -55,6 +55,9 @@ MATCH_TOLERANCE_DEFAULT_S = 300  # amount + time matching: how far apart the two
 MATCH_TOLERANCE_MAX_S = 7 * 24 * 3600
 MATCH_ERRORS_LISTED_MAX = 1000  # bad rows listed in a JSON answer (counted beyond; x-ndjson: all)
 RECONCILIATION_DAYS_MAX = 31  # days one file (or request) may span; more: ask with ?date=
+# days asked for or spanned: within these years a day, and a week either side, has UTC bounds
+DAY_YEAR_MIN = 1970
+DAY_YEAR_MAX = 9998
 RECONCILIATION_READ_BATCH_ROWS = 500  # day rows whose entries and acknowledgements load at once
 ACKNOWLEDGEMENT_NOTE_CHARS_MAX = 500
 SUPPORT_PACKET_PAYINS_MAX = 100  # pay-ins of one funding reference in a packet, newest first

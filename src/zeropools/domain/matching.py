@@ -164,13 +164,19 @@ class MatchSummary:
 def row_time_us(fields: Mapping[str, str | None]) -> int | None:
     """Just a row's ``created_at``, as ``read_row`` reads it (None if it cannot): what finding
     the days a file spans needs, at a fraction of the cost of reading the whole row."""
-    created = (fields.get("created_at") or "").strip()
-    if "T" not in created.upper() or len(created) > limits.ID_CHARS_MAX:
+    moment = _moment((fields.get("created_at") or "").strip())
+    return None if moment is None else to_us(moment)
+
+
+def _moment(text: str) -> datetime | None:
+    """An RFC 3339 time with an offset, in the years a day can be bounded in; else None."""
+    if "T" not in text.upper() or len(text) > limits.ID_CHARS_MAX:
         return None
     try:
-        return to_us(from_rfc3339(created))
+        moment = from_rfc3339(text)
     except (ValueError, OverflowError):
         return None
+    return moment if limits.DAY_YEAR_MIN <= moment.year <= limits.DAY_YEAR_MAX else None
 
 
 def read_row(
@@ -205,12 +211,14 @@ def read_row(
     except DomainError as exc:
         field = "currency" if exc.code == "currency_not_enabled" else "amount"
         return RowError(line, field, exc.detail)
-    try:
-        moment = from_rfc3339(created) if "T" in created.upper() else None
-    except (ValueError, OverflowError):
-        moment = None
+    moment = _moment(created)
     if moment is None:
-        return RowError(line, "created_at", "an RFC 3339 time with offset, 2026-11-23T09:15:00Z")
+        return RowError(
+            line,
+            "created_at",
+            f"an RFC 3339 time with offset, 2026-11-23T09:15:00Z, from {limits.DAY_YEAR_MIN} "
+            f"to {limits.DAY_YEAR_MAX}",
+        )
     return OrderRow(
         line=line,
         partner_order_id=order_id,

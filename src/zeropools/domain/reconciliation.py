@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from zeropools.domain import payins, trades
+from zeropools.domain import limits, payins, trades
 from zeropools.domain.clock import to_rfc3339
 from zeropools.domain.errors import InvalidTransition, ValidationFailed
 from zeropools.domain.ledger import LedgerEntry, partner_deltas
@@ -268,11 +268,21 @@ def parse_day(text: str) -> date:
     try:
         if len(text) != 10:
             raise ValueError(text)
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ValidationFailed.field(
             "date", "a calendar day such as 2026-11-23", f"date: {text!r} is not a calendar day"
         ) from None
+    check_day(day)
+    return day
+
+
+def check_day(day: date) -> None:
+    """Refuse a day outside the years the service can bound in UTC (``DAY_YEAR_MIN..MAX``)."""
+    if not limits.DAY_YEAR_MIN <= day.year <= limits.DAY_YEAR_MAX:
+        raise ValidationFailed.field(
+            "date", f"a day from {limits.DAY_YEAR_MIN} to {limits.DAY_YEAR_MAX}", f"date: {day}"
+        )
 
 
 def day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:

@@ -178,6 +178,8 @@ def _span(
     zone_info = zone(tz)
     first_day = matching.from_us(first).astimezone(zone_info).date()
     last_day = matching.from_us(last).astimezone(zone_info).date()
+    recon.check_day(first_day)
+    recon.check_day(last_day)
     if recon.days_between(first_day, last_day) > limits.RECONCILIATION_DAYS_MAX:
         raise ValidationFailed.field(
             "date",

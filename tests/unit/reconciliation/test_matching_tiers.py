@@ -303,6 +303,7 @@ def test_bad_rows_are_typed_errors_with_their_line_and_field() -> None:
             {**row("d"), "created_at": "2026-11-23T12:00:00"},
             {**row("e"), "partner_order_id": "  "},
             row("f", "0.00"),
+            {**row("h"), "created_at": "9999-12-31T23:00:00Z"},  # no day to hold it against
             row("g", "100.000"),  # trailing zeros: the same amount
         ],
     )
@@ -314,8 +315,9 @@ def test_bad_rows_are_typed_errors_with_their_line_and_field() -> None:
         (6, "created_at"),
         (7, "partner_order_id"),
         (8, "amount"),
+        (9, "created_at"),
     ]
-    assert run.by_line(9).outcome == MISSING_IN_LEDGER  # read fine; trade 1 went to line 2
+    assert run.by_line(10).outcome == MISSING_IN_LEDGER  # read fine; trade 1 went to line 2
 
 
 # -- the property ----------------------------------------------------------------------------

@@ -107,6 +107,6 @@ def test_days_are_bounded_in_their_time_zone_clock_changes_included() -> None:
     start, _ = recon.day_bounds(date(2026, 3, 29), berlin)
     assert start.astimezone(UTC) == datetime(2026, 3, 28, 23, 0, tzinfo=UTC)
     assert recon.parse_day("2026-11-23") == date(2026, 11, 23)
-    for bad in ("2026-11-31", "23.11.2026", "2026-11-23T00:00:00Z", "2026-1-1"):
+    for bad in ("2026-11-31", "23.11.2026", "2026-11-23T00:00:00Z", "2026-1-1", "0001-01-01"):
         with pytest.raises(ValidationFailed):
             recon.parse_day(bad)

@@ -1,10 +1,12 @@
-"""The zeropools command line: create a database, serve the API, deliver webhooks, verify and
-import."""
+"""The zeropools command line: create a database, serve the API, deliver webhooks, verify,
+import bank statements and reconcile partner order files."""
 
 from __future__ import annotations
 
 import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -24,6 +26,7 @@ from zeropools.bootstrap import (
 from zeropools.domain import ids, limits
 from zeropools.domain.clock import to_rfc3339, utc_now
 from zeropools.domain.errors import DomainError
+from zeropools.domain.matching import MatchResult, MatchSummary, RowError
 from zeropools.domain.partners import MODES, key_mode
 from zeropools.services import partners
 from zeropools.services.context import Ctx, Deployment
@@ -284,7 +287,8 @@ def worker(
 
 @app.command()
 def verify(db: DbOption = None) -> None:
-    """Replay every ledger entry and check hashes, sequences and balances; exit 1 on a mismatch."""
+    """Replay every ledger entry (hashes, sequences, balances) and check every trade and pay-in
+    against its entries; exit 1 on a mismatch."""
     settings = _settings(db)
     _require_database(settings.db_url)
     store = _open_database(settings.db_url)
@@ -298,6 +302,7 @@ def verify(db: DbOption = None) -> None:
         out.print(f"[red]MISMATCH[/red] {problem}", highlight=False)
     summary = (
         f"{plural(report.partners, 'partner')}, {plural(report.entries, 'entry', 'entries')}, "
+        f"{plural(report.trades, 'trade')}, {plural(report.payins, 'pay-in')}, "
         f"{plural(len(report.problems), 'problem')}"
     )
     if not report.ok:
@@ -356,6 +361,144 @@ def import_statement(
 
 
 VENUE_CHOICES = ("demo", "all", "off")
+
+
+NOTABLE_ROWS_SHOWN = 20  # rows of the "needs a look" table; --out has them all
+_MEDIA_TYPES = {
+    ".csv": "text/csv",
+    ".jsonl": "application/x-ndjson",
+    ".ndjson": "application/x-ndjson",
+}
+
+
+@app.command()
+def reconcile(
+    path: Annotated[str, typer.Argument(help="the partner's order file: CSV or JSON lines")],
+    partner: Annotated[str, typer.Option("--partner", help="the partner's id (partner_...)")],
+    tolerance_s: Annotated[
+        int, typer.Option("--tolerance-s", help="how far apart amount + time matches may be")
+    ] = 300,
+    date: Annotated[
+        str | None, typer.Option("--date", help="the ledger day (default: the file's days)")
+    ] = None,
+    tz: Annotated[str | None, typer.Option("--tz", help="IANA time zone of the day")] = None,
+    out_path: Annotated[
+        str | None, typer.Option("--out", help="write every result as JSON lines here")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Match a partner's order file against the ledger: durable ids first, then amount and
+    time. Exit 0 when every row and trade matched, 1 when some did not, 2 when the file
+    cannot be matched at all."""
+    from pathlib import Path
+
+    from rich.progress import Progress
+
+    from zeropools.representations import objects as views
+    from zeropools.representations.encoding import json_bytes
+    from zeropools.services import matching
+    from zeropools.services.context import Actor
+
+    source = Path(path)
+    if not source.is_file():
+        err.print(f"[red]no such file: {path}[/red]")
+        raise typer.Exit(2)
+    dep = _open(_settings(db))
+    ctx = Ctx(ids.new_id(ids.REQUEST), utc_now(), Actor("cli", "operator", None))
+    notable: list[MatchResult | RowError] = []
+    try:
+        with source.open("rb") as file, Progress(console=err, transient=True) as bar:
+            task = bar.add_task(f"reading {source.name}", total=None)
+
+            def progress(phase: str, done: int) -> None:
+                bar.update(task, description=f"{phase} {source.name}", completed=done)
+
+            run = matching.match_file(
+                dep,
+                ctx,
+                partner_id=partner,
+                file=file,
+                media_type=_MEDIA_TYPES.get(source.suffix.lower()),
+                tolerance_s=tolerance_s,
+                date=date,
+                tz=tz,
+                progress=progress,
+            )
+            bar.update(task, total=run.summary.rows_read, completed=0)
+            with open(out_path, "wb") if out_path else _nowhere() as sink:
+                for item in run.items():
+                    if isinstance(item, RowError):
+                        body = views.match_error(item)
+                    else:
+                        body = views.match_result(item)
+                    if sink is not None:
+                        sink.write(json_bytes(body) + b"\n")
+                    if len(notable) < NOTABLE_ROWS_SHOWN and (
+                        isinstance(item, RowError) or item.outcome != "matched"
+                    ):
+                        notable.append(item)
+                if sink is not None:
+                    summary_line = views.match_summary(run.summary, ctx.request_id)
+                    sink.write(json_bytes(summary_line) + b"\n")
+    except DomainError as exc:
+        err.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        dep.store.close()
+    _print_match(source.name, run.summary, notable)
+    counts = run.summary.counts
+    all_matched = counts.matched == run.summary.rows_read and counts.missing_in_file == 0
+    raise typer.Exit(0 if all_matched else 1)
+
+
+def _print_match(name: str, summary: MatchSummary, notable: list[MatchResult | RowError]) -> None:
+    """The summary table, and the first rows that did not match."""
+    from rich.table import Table
+
+    counts = summary.counts
+    table = Table(title=f"{name}: {summary.format}, partner {summary.partner_id}")
+    table.add_column("rows and trades")
+    table.add_column("count", justify="right")
+    for label, value in (
+        ("rows read", summary.rows_read),
+        ("matched by id", counts.by_tier["id"]),
+        (f"matched by amount and time (±{summary.tolerance_s} s)", counts.by_tier["amount_time"]),
+        ("  of which mismatched (amount, currency or status)", counts.mismatched),
+        ("missing in the ledger (or duplicates)", counts.missing_in_ledger),
+        ("missing in the file", counts.missing_in_file),
+        ("bad rows", summary.invalid),
+        ("acknowledged by this match", summary.acknowledged),
+    ):
+        table.add_row(label, str(value))
+    out.print(table)
+    if not notable:
+        return
+    detail = Table(title=f"needs a look (first {NOTABLE_ROWS_SHOWN})")
+    for column in ("line", "order", "trade", "outcome", "tier", "differences"):
+        detail.add_column(column)
+    for item in notable:
+        if isinstance(item, RowError):
+            detail.add_row(str(item.line), "", "", "bad row", "", f"{item.field}: {item.message}")
+            continue
+        differences = "; ".join(
+            f"{d.field}: file {d.file} / ledger {d.ledger}" for d in item.differences
+        )
+        if item.duplicate_of_line is not None:
+            differences = f"duplicate of line {item.duplicate_of_line}"
+        detail.add_row(
+            "" if item.line is None else str(item.line),
+            item.partner_order_id or "",
+            item.trade_id or "",
+            item.outcome,
+            item.tier or "",
+            differences,
+        )
+    out.print(detail)
+
+
+@contextmanager
+def _nowhere() -> Iterator[None]:
+    yield None
 
 
 @app.command()

@@ -2,14 +2,16 @@
 
 Goal: a healthy ledger of many entries across several partners verifies clean; each kind of
 tampering a database user could do — rewriting an entry once the append-only trigger is dropped,
-deleting one, editing a stored balance or the stored head — is reported against the right
-partner; and a verify run sees each partner as one consistent snapshot even while credits
-commit (otherwise ``zeropools verify`` on a live database reports problems that are not there).
+deleting one, editing a stored balance or the stored head, giving a trade or a pay-in a status
+its entries do not bear out — is reported against the right partner (and trade or pay-in); and
+a verify run sees each partner as one consistent snapshot even while credits commit (otherwise
+``zeropools verify`` on a live database reports problems that are not there).
 
 Method: real deployments on both stores; credits through ``record_payin`` and bulk postings
 through ``services.ledger.post``; tampering with raw SQL in a store transaction (dropping the
-trigger first where the ledger table needs it); the snapshot check interposes a commit from
-another connection between verify's reads of the entries and of the head.
+trigger first where the ledger table needs it; trades and pay-ins have none); the snapshot check
+interposes a commit from another connection between verify's reads of the entries and of the
+head.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import pytest
 
 from support import ctx_for, entries_of, onboard, reference_of, send_payin
 from zeropools.domain import ids, ledger
+from zeropools.services import dispatch, trading
+from zeropools.services.commands import ReturnPayin
 from zeropools.services.context import Deployment
 from zeropools.services.ledger import post
 from zeropools.services.verify import verify
@@ -182,3 +186,46 @@ def test_verify_reads_each_partner_from_one_consistent_snapshot_while_credits_co
     assert report.ok, [str(p) for p in report.problems]
     assert report.entries == 3
     assert verify(dep.store).ok
+
+
+def test_a_trade_or_payin_whose_status_disagrees_with_its_entries_is_reported(
+    dep: Deployment,
+) -> None:
+    """Trades and pay-ins are checked against their entries too: a status is a claim about
+    money, and the entries are the money. Tampered with raw SQL (neither table is append-only:
+    their rows move through statuses), each lie is reported against the right id."""
+    new = onboard(dep)
+    partner_id = new.partner.id
+    send_payin(dep, "FUND", "1000.00", reference=reference_of(new))
+    recalled = send_payin(dep, "RECALLED", "5.00", reference=reference_of(new)).payin
+    server = ctx_for("partner_server", partner_id)
+
+    def execute(amount: str, order: str) -> str:
+        quote = trading.create_quote(
+            dep, server, pool_id="EUR-USDT", source_amount=amount, partner_order_id=None
+        )
+        view = trading.execute_trade(dep, server, quote_id=quote.quote.id, partner_order_id=order)
+        return view.trade.id
+
+    failed, settled = execute("50.00", "o-failed"), execute("20.00", "o-settled")
+    trading.move_trade(dep, ctx_for(), failed, "failed", reason="venue down")
+    trading.move_trade(dep, ctx_for(), settled, "settled")
+    dispatch.apply(dep, ctx_for(), ReturnPayin(recalled.id, "bank recall"))
+    healthy = verify(dep.store)
+    assert healthy.ok, healthy.problems
+    assert (healthy.trades, healthy.payins) == (2, 2)
+
+    # the refunded trade claims it settled; the settled one claims a return that never posted
+    raw(dep, "UPDATE trades SET status = 'settled' WHERE id = %s", (failed,))
+    raw(dep, "UPDATE trades SET status = 'returned' WHERE id = %s", (settled,))
+    # the recalled pay-in claims it is still credited
+    raw(dep, "UPDATE payins SET status = 'credited' WHERE id = %s", (recalled.id,))
+    report = verify(dep.store)
+    by_subject = {p.subject: str(p) for p in report.problems}
+    assert set(by_subject) == {failed, settled, recalled.id}, report.problems
+    assert "is settled but has entries ['buy_debit', 'buy_refund']" in by_subject[failed]
+    assert "is returned but has entries ['buy_debit']" in by_subject[settled]
+    assert (
+        "is credited but has entries ['payin_credit', 'payin_reversal']" in by_subject[recalled.id]
+    )
+    assert by_subject[failed].startswith(f"{partner_id} {failed}: trade {failed}")

@@ -39,9 +39,16 @@ from zeropools.store.sqlite import path_from_url
 
 pytestmark = pytest.mark.postgres
 
-# DESIGN.md invariant 4; events (what partners were told) and the webhook delivery log are
-# never rewritten either
-APPEND_ONLY_TABLES = {"ledger_entries", "platform_entries", "events", "webhook_deliveries"}
+# DESIGN.md invariant 4, and events: what partners were told is never rewritten; nor is the
+# webhook delivery log, nor reconciliation acknowledgements (who saw a failed or returned
+# movement stays on record)
+APPEND_ONLY_TABLES = {
+    "ledger_entries",
+    "platform_entries",
+    "events",
+    "webhook_deliveries",
+    "reconciliation_acknowledgements",
+}
 REJECTED_EVENTS = frozenset({"UPDATE", "DELETE"})
 
 # Type families both databases can store a value of our domain in.

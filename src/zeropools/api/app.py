@@ -23,6 +23,8 @@ from zeropools.api.routes import (
     events,
     partners,
     payins,
+    reconciliation,
+    support,
     trading,
     webhooks,
 )
@@ -60,7 +62,17 @@ def create_app(dep: Deployment, background: Sequence[Background] = ()) -> FastAP
     errors.install(app)
     openapi.install(app)
     docs.install(app)
-    for module in (partners, payins, balances, trading, adjustments, events, webhooks):
+    for module in (
+        partners,
+        payins,
+        balances,
+        trading,
+        adjustments,
+        events,
+        reconciliation,
+        support,
+        webhooks,
+    ):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

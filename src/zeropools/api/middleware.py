@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,6 +26,8 @@ Limits = Callable[[str], int]
 def default_body_limit(path: str) -> int:
     if path == "/v1/payins/import":
         return limits.IMPORT_FILE_BYTES_MAX
+    if path in _STREAMED_BODY_PATHS:
+        return limits.RECONCILIATION_FILE_BYTES_MAX
     return limits.REQUEST_BODY_BYTES_MAX
 
 
@@ -91,6 +93,10 @@ class RequestContextMiddleware:
         if declared is not None and declared > limit:
             await fail(413, too_large)
             return
+        if scope["path"] in _STREAMED_BODY_PATHS and scope["method"] == "POST":
+            # the route reads the body as it arrives (and counts it against the same limit)
+            await self._run(scope, receive, send_with_id, fail, request_id, lambda: started)
+            return
         # Buffer the body (bounded by the limit) before the app sees it: a limit hit inside
         # the framework's own body reader would surface as a generic 400.
         chunks: list[bytes] = []
@@ -130,11 +136,22 @@ class RequestContextMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
+        await self._run(scope, replay, send_with_id, fail, request_id, lambda: started)
+
+    async def _run(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        fail: Callable[[int, bytes], Awaitable[None]],
+        request_id: str,
+        started: Callable[[], bool],
+    ) -> None:
         try:
-            await self.app(scope, replay, send_with_id)
+            await self.app(scope, receive, send)
         except Exception:
             log.exception("unhandled error in %s", request_id)
-            if not started:
+            if not started():
                 await fail(
                     500,
                     _problem(
@@ -149,8 +166,9 @@ class RequestContextMiddleware:
 
 
 _JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
-# endpoints whose body is a file (statements, partner order files), read as the bytes they are
-_RAW_BODY_PATHS = frozenset({"/v1/payins/import", "/v1/reconciliation/match"})
+# bodies that are files, not JSON; the streamed ones reach the route unbuffered
+_STREAMED_BODY_PATHS = frozenset({"/v1/reconciliation/match"})
+_RAW_BODY_PATHS = frozenset({"/v1/payins/import"}) | _STREAMED_BODY_PATHS
 _API_PREFIX = "/v1/"
 
 

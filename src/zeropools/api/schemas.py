@@ -139,3 +139,7 @@ class WebhookSecretRotate(Body):
 
 class EventRedeliver(Body):
     endpoint_id: Annotated[str, Field(min_length=1, max_length=limits.ID_CHARS_MAX)] | None = None
+
+
+class AcknowledgementCreate(Body):
+    note: Annotated[str, Field(min_length=1, max_length=limits.ACKNOWLEDGEMENT_NOTE_CHARS_MAX)]

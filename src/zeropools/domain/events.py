@@ -36,6 +36,8 @@ ADJUSTMENT_POSTED = "adjustment.posted"
 BALANCE_LOW = "balance.low"
 BALANCE_REPLENISHED = "balance.replenished"
 PERIOD_CLOSED = "period.closed"
+# not in API.md's list (an addition, docs/api-notes.md): a row acknowledged by hand or by a match
+RECONCILIATION_ACKNOWLEDGED = "reconciliation.acknowledged"
 
 EVENT_TYPES = frozenset(
     {
@@ -54,6 +56,7 @@ EVENT_TYPES = frozenset(
         BALANCE_LOW,
         BALANCE_REPLENISHED,
         PERIOD_CLOSED,
+        RECONCILIATION_ACKNOWLEDGED,
     }
 )
 
@@ -92,6 +95,7 @@ class Event:
     created_at: str
     request_id: str | None
     body: bytes
+    subject_id: str | None = None  # the id of ``data.object``: what support finds events by
 
 
 def event_body(

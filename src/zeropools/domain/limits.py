@@ -59,6 +59,25 @@ PARTNER_ORDER_ID_CHARS_MAX = 200
 DESTINATION_CHARS_MAX = 200
 TX_HASH_CHARS_MAX = 200
 IMPORT_CHUNK_CREDITS = 500
+
+# Reconciliation, support and balance changes (issue 9)
+# A partner's order file: 100k rows of CSV are ~12 MB, of JSON lines ~25 MB; room for wide rows.
+RECONCILIATION_FILE_BYTES_MAX = 64 * 1_048_576
+RECONCILIATION_FILE_ROWS_MAX = 1_000_000  # data rows of one file; beyond it the file is refused
+# a file is held on disk while matched (read twice): this much of it stays in memory first
+RECONCILIATION_SPOOL_MEMORY_BYTES = 1_048_576
+MATCH_TOLERANCE_DEFAULT_S = 300  # amount + time matching: how far apart the two times may be
+MATCH_TOLERANCE_MAX_S = 7 * 24 * 3600
+MATCH_ERRORS_LISTED_MAX = 1000  # bad rows listed in a JSON answer (counted beyond; x-ndjson: all)
+RECONCILIATION_DAYS_MAX = 31  # days one file (or request) may span; more: ask with ?date=
+# days asked for or spanned: within these years a day, and a week either side, has UTC bounds
+DAY_YEAR_MIN = 1970
+DAY_YEAR_MAX = 9998
+RECONCILIATION_READ_BATCH_ROWS = 500  # day rows whose entries and acknowledgements load at once
+ACKNOWLEDGEMENT_NOTE_CHARS_MAX = 500
+SUPPORT_PACKET_PAYINS_MAX = 100  # pay-ins of one funding reference in a packet, newest first
+SUPPORT_PACKET_ENTRIES_MAX = 1000  # entries of one story; a trade's story has two or three
+BALANCE_CHANGES_WINDOW_DAYS_MAX = 366
 GROUP_COMMIT_COMMANDS_MAX = 64  # commands of one partner sharing one transaction
 # commands waiting behind one partner's running batch; beyond it a request fails fast with 503
 # (a queue this deep already waits ~GROUP_COMMIT_QUEUE_MAX / GROUP_COMMIT_COMMANDS_MAX commits)

@@ -42,6 +42,7 @@ class Quote:
     expires_at: datetime
     status: str
     partner_order_id: str | None
+    request_id: str | None = None  # the request that priced it, as stored (None before it is)
 
     def __post_init__(self) -> None:
         assert self.status in QUOTE_STATUSES, self.status

@@ -175,6 +175,7 @@ class Trade:
     updated_at: datetime
     balance_model: str
     destination: str | None = None
+    request_id: str | None = None  # the execution's request, as stored (None before it is)
 
     def __post_init__(self) -> None:
         assert self.balance_model in BALANCE_MODELS, self.balance_model

@@ -3,17 +3,25 @@
 Streaming (``feed`` one entry at a time) so ``zeropools verify`` runs in constant memory over
 any ledger size. Nothing here trusts a stored derived value: each hash is recomputed from the
 stored fields, each running balance from the journal lines.
+
+Trades and pay-ins are checked against their entries too (``trade_problems``,
+``payin_problems``): a status is a claim about money, and the entries are the money. What a
+status implies is derived from the state machines themselves (``trades.accept`` and
+``trades.transition`` along the path to the status), not restated here, so the check and the
+code that posts can never disagree about the rules, only about the data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from zeropools.domain import payins, trades
 from zeropools.domain.ledger import (
     BUY_DEBIT,
     GENESIS_HASH,
     PAYIN_CREDIT,
+    PAYIN_REVERSAL,
     TRADE_RESERVE,
     TRADE_SETTLE,
     Balance,
@@ -24,6 +32,8 @@ from zeropools.domain.ledger import (
     partner_deltas,
 )
 from zeropools.domain.money import Currencies
+from zeropools.domain.payins import Payin
+from zeropools.domain.trades import Trade
 
 UNWINDABLE = frozenset({BUY_DEBIT, TRADE_RESERVE, TRADE_SETTLE, PAYIN_CREDIT})
 
@@ -39,12 +49,15 @@ class Problem:
     entry_id: str | None = None
     field: str | None = None
     currency: str | None = None  # of a stored balance that differs
+    subject: str | None = None  # the trade or pay-in the problem is about, if any
 
     def __str__(self) -> str:
         if self.entry_id is not None:
             where = f"{self.entry_id} (#{self.sequence})"
         elif self.sequence is not None:
             where = f"#{self.sequence}"
+        elif self.subject is not None:
+            where = self.subject
         elif self.currency is not None:
             where = f"balance {self.currency}"
         else:
@@ -170,3 +183,109 @@ class ChainCheck:
                         )
                     )
         return found
+
+
+# The path of statuses a trade went through to reach each status (``trades.TRANSITIONS``).
+_PATHS: Mapping[str, tuple[str, ...]] = {
+    trades.SETTLED: (trades.SETTLED,),
+    trades.RELEASED: (trades.RELEASED,),
+    trades.FAILED: (trades.FAILED,),
+    trades.RETURNED: (trades.SETTLED, trades.RETURNED),
+}
+
+
+def implied_movements(model: str, status: str, amount_minor: int) -> list[trades.Movement]:
+    """The journals a trade in ``status`` must have, in order, by the state machine."""
+    initial, movements = trades.accept(model, amount_minor)
+    at = initial
+    for step in _PATHS.get(status, ()):
+        movements += trades.transition(model, at, step, amount_minor)
+        at = step
+    assert at == status, (model, status)
+    return movements
+
+
+def trade_problems(trade: Trade, entries: Sequence[LedgerEntry]) -> list[Problem]:
+    """How ``trade`` disagrees with its entries: their types, amounts, currency, links."""
+
+    def problem(message: str, entry: LedgerEntry | None = None) -> Problem:
+        sequence = entry.sequence if entry is not None else None
+        return Problem(trade.partner_id, sequence, f"trade {trade.id}: {message}", trade.id)
+
+    mine = sorted(entries, key=lambda e: e.sequence)
+    expected = implied_movements(trade.balance_model, trade.status, trade.source_amount_minor)
+    found_types = [e.type for e in mine]
+    expected_types = [m.entry_type for m in expected]
+    if found_types != expected_types:
+        return [
+            problem(
+                f"is {trade.status} but has entries {found_types or 'none'}; "
+                f"a {trade.balance_model}-model {trade.status} trade has {expected_types}"
+            )
+        ]
+    found = []
+    by_type: dict[str, LedgerEntry] = {}
+    for entry, movement in zip(mine, expected, strict=True):
+        moved = partner_deltas(entry.lines)
+        wanted = (movement.available_delta_minor, movement.reserved_delta_minor)
+        if moved != wanted:
+            found.append(problem(f"{entry.type} moves {moved}, the trade implies {wanted}", entry))
+        if entry.currency != trade.currency:
+            found.append(
+                problem(f"{entry.type} is in {entry.currency}, not {trade.currency}", entry)
+            )
+        if (entry.links.quote_id, entry.links.partner_order_id) != (
+            trade.quote_id,
+            trade.partner_order_id,
+        ):
+            found.append(problem(f"{entry.type} names another quote or order", entry))
+        if movement.links is not None:
+            unwound = by_type.get(movement.links)
+            if unwound is None or entry.links.related_entry_id != unwound.id:
+                found.append(problem(f"{entry.type} does not link the {movement.links}", entry))
+        by_type[entry.type] = entry
+    return found
+
+
+def payin_problems(payin: Payin, entries: Sequence[LedgerEntry]) -> list[Problem]:
+    """How a partner's pay-in disagrees with its entries: a credited one has exactly its
+    credit; a recalled one its credit and the reversal linking it; any other none."""
+    assert payin.partner_id is not None
+    partner_id = payin.partner_id
+
+    def problem(message: str, entry: LedgerEntry | None = None) -> Problem:
+        sequence = entry.sequence if entry is not None else None
+        return Problem(partner_id, sequence, f"pay-in {payin.id}: {message}", payin.id)
+
+    mine = sorted(entries, key=lambda e: e.sequence)
+    credited = payin.ledger_entry_id is not None
+    expected_types = [PAYIN_CREDIT] if credited else []
+    if credited and payin.status == payins.RETURNED:
+        expected_types.append(PAYIN_REVERSAL)
+    found_types = [e.type for e in mine]
+    if found_types != expected_types:
+        return [
+            problem(
+                f"is {payin.status} but has entries {found_types or 'none'}; "
+                f"expected {expected_types or 'none'}"
+            )
+        ]
+    found = []
+    for entry in mine:
+        sign = 1 if entry.type == PAYIN_CREDIT else -1
+        if payin.amount_minor is None or partner_deltas(entry.lines) != (
+            sign * payin.amount_minor,
+            0,
+        ):
+            found.append(
+                problem(f"{entry.type} moves {entry.amount_minor}, not the pay-in's", entry)
+            )
+        if entry.currency != payin.currency:
+            found.append(
+                problem(f"{entry.type} is in {entry.currency}, not {payin.currency}", entry)
+            )
+    if mine and mine[0].id != payin.ledger_entry_id:
+        found.append(problem(f"names credit {payin.ledger_entry_id}, not {mine[0].id}", mine[0]))
+    if len(mine) == 2 and mine[1].links.related_entry_id != mine[0].id:
+        found.append(problem("the reversal does not link the credit", mine[1]))
+    return found

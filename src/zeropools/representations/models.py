@@ -372,3 +372,142 @@ class RedeliveryRequest(Out):
     object: Literal["redelivery_request"]
     event_id: str
     redeliveries: list[WebhookRedelivery]
+
+
+class ReconciliationRow(Out):
+    id: str = Field(description="the trade id or pay-in id: what acknowledge takes")
+    object: Literal["reconciliation_row"]
+    kind: Literal["trade", "payin"]
+    partner_id: str
+    partner_order_id: str | None
+    pool_id: str | None
+    quote_id: str | None
+    trade_id: str | None
+    transact_id: str | None = Field(description="the trade id (the product brief's name)")
+    payin_id: str | None
+    currency: str
+    amount: Money | None
+    balance_delta: Money = Field(description="net change of available over the row's entries")
+    ledger_ref: str = Field(description="the id the entries carry: quote id, or pay-in id")
+    ledger_entry_ids: list[str]
+    trade_status: str | None
+    payin_status: str | None
+    funding_reference: str | None
+    reconciliation_state: Literal["open", "reconciled"]
+    needs_acknowledgement: bool
+    acknowledged_by: str | None
+    acknowledged_at: str | None
+    acknowledged_via: Literal["api", "match"] | None
+    note: str | None
+    request_id: str
+    created_at: str
+
+
+class MatchDifference(BaseModel):
+    field: str
+    file: str | None
+    ledger: str | None
+
+
+class MatchResult(Out):
+    object: Literal["reconciliation_match_result"]
+    line: int | None = Field(description="the file's line; null for a trade the file lacks")
+    partner_order_id: str | None
+    trade_id: str | None
+    quote_id: str | None
+    outcome: Literal["matched", "mismatched", "missing_in_ledger", "missing_in_file"]
+    tier: Literal["id", "amount_time"] | None
+    differences: list[MatchDifference]
+    duplicate_of_line: int | None
+    acknowledged: bool
+
+
+class MatchError(Out):
+    object: Literal["reconciliation_match_error"]
+    line: int
+    field: str
+    message: str
+
+
+class ReconciliationMatch(Out):
+    id: str
+    object: Literal["reconciliation_match"]
+    partner_id: str
+    format: Literal["csv", "jsonl"]
+    rows_read: int
+    matched: int
+    mismatched: int
+    missing_in_ledger: int
+    missing_in_file: int
+    invalid: int
+    acknowledged: int
+    by_tier: dict[str, int]
+    tolerance_s: int
+    from_: str | None = Field(alias="from")
+    to: str | None
+    tz: str
+    request_id: str
+    results: list[MatchResult]
+    errors: list[MatchError]
+    errors_truncated: bool
+
+
+class TimelineItem(Out):
+    at: str
+    kind: Literal["request", "entry", "event", "delivery", "refusal"]
+    id: str
+    summary: str
+
+
+class SupportPacket(Out):
+    id: str
+    object: Literal["support_packet"]
+    story: Literal["trade", "order", "funding", "entry"]
+    partner_id: str
+    pool_id: str | None
+    funding_reference: str | None
+    ledger_entry_id: str | None
+    quote_id: str | None
+    trade_id: str | None
+    transact_id: str | None
+    partner_order_id: str | None
+    balance_delta: Money | None
+    currency: str | None
+    request_id: str | None
+    trade_status: str | None
+    related_trade_ids: list[str]
+    quote_ids: list[str]
+    payin_ids: list[str]
+    refusal_ids: list[str]
+    event_ids: list[str]
+    request_ids: list[str]
+    truncated: bool
+    entries: list[LedgerEntry]
+    timeline: list[TimelineItem]
+
+
+class BalancePair(Out):
+    available: Money
+    reserved: Money
+
+
+class TypeTotal(Out):
+    count: int
+    amount: Money
+
+
+class BalanceChanges(Out):
+    id: str
+    object: Literal["balance_changes"]
+    partner_id: str
+    currency: str
+    from_: str = Field(alias="from")
+    to: str
+    opening: BalancePair
+    closing: BalancePair
+    credits: Money
+    debits: Money
+    entry_count: int
+    by_type: dict[str, TypeTotal]
+    entries: list[LedgerEntry]
+    has_more: bool

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from zeropools.domain import references, trades
+from zeropools.domain import limits, references, trades
+from zeropools.domain.balance_changes import BalanceChangesView
 from zeropools.domain.clock import to_rfc3339
 from zeropools.domain.deliveries import DeliveryAttempt, Redelivery
 from zeropools.domain.ledger import LedgerEntry
+from zeropools.domain.matching import MatchResult, MatchSummary, RowError
 from zeropools.domain.money import Currencies
 from zeropools.domain.partners import ApiKey, FundingInstructions, Partner
 from zeropools.domain.payins import Payin
 from zeropools.domain.pools import Pool
 from zeropools.domain.readmodels import BalanceView, Capabilities, QuoteView, TradeView
+from zeropools.domain.reconciliation import ReconRow
+from zeropools.domain.support import SupportPacket
 from zeropools.domain.trades import Refusal
 from zeropools.domain.webhook_endpoints import WebhookEndpoint
+from zeropools.representations.encoding import json_bytes
 
 T = TypeVar("T")
 JSON = dict[str, Any]
@@ -322,4 +327,191 @@ def redelivery_request(event_id: str, redeliveries: Sequence[Redelivery]) -> JSO
         "object": "redelivery_request",
         "event_id": event_id,
         "redeliveries": [webhook_redelivery(r) for r in redeliveries],
+    }
+
+
+# -- reconciliation, support, balance changes (issue 9) ---------------------------------------
+
+
+def reconciliation_row(row: ReconRow, money: Currencies) -> JSON:
+    """API.md's reconciliation row; ``transact_id`` is the product brief's name of the trade id
+    and ``ledger_ref`` the id the row's entries carry (the quote id, as in the brief's example;
+    the pay-in id for pay-ins)."""
+    fmt = money.format
+    ack = row.acknowledgement
+    return {
+        "id": row.id,
+        "object": "reconciliation_row",
+        "kind": row.kind,
+        "partner_id": row.partner_id,
+        "partner_order_id": row.partner_order_id,
+        "pool_id": row.pool_id,
+        "quote_id": row.quote_id,
+        "trade_id": row.trade_id,
+        "transact_id": row.trade_id,
+        "payin_id": row.payin_id,
+        "currency": row.currency,
+        "amount": None if row.amount_minor is None else fmt(row.amount_minor, row.currency),
+        "balance_delta": fmt(row.balance_delta_minor, row.currency),
+        "ledger_ref": row.ledger_ref,
+        "ledger_entry_ids": list(row.ledger_entry_ids),
+        "trade_status": row.trade_status,
+        "payin_status": row.payin_status,
+        "funding_reference": row.funding_reference,
+        "reconciliation_state": row.state,
+        "needs_acknowledgement": row.needs_acknowledgement,
+        "acknowledged_by": ack.acknowledged_by if ack else None,
+        "acknowledged_at": ack.acknowledged_at if ack else None,
+        "acknowledged_via": ack.source if ack else None,
+        "note": ack.note if ack else None,
+        "request_id": row.request_id,
+        "created_at": row.created_at,
+    }
+
+
+def match_result(result: MatchResult) -> JSON:
+    return {
+        "object": "reconciliation_match_result",
+        "line": result.line,
+        "partner_order_id": result.partner_order_id,
+        "trade_id": result.trade_id,
+        "quote_id": result.quote_id,
+        "outcome": result.outcome,
+        "tier": result.tier,
+        "differences": [
+            {"field": d.field, "file": d.file, "ledger": d.ledger} for d in result.differences
+        ],
+        "duplicate_of_line": result.duplicate_of_line,
+        "acknowledged": result.acknowledged,
+    }
+
+
+def match_error(error: RowError) -> JSON:
+    return {
+        "object": "reconciliation_match_error",
+        "line": error.line,
+        "field": error.field,
+        "message": error.message,
+    }
+
+
+def match_summary(summary: MatchSummary, request_id: str) -> JSON:
+    counts = summary.counts
+    return {
+        "id": f"rm_{request_id.removeprefix('req_')}",
+        "object": "reconciliation_match",
+        "partner_id": summary.partner_id,
+        "format": summary.format,
+        "rows_read": summary.rows_read,
+        "matched": counts.matched,
+        "mismatched": counts.mismatched,
+        "missing_in_ledger": counts.missing_in_ledger,
+        "missing_in_file": counts.missing_in_file,
+        "invalid": summary.invalid,
+        "acknowledged": summary.acknowledged,
+        "by_tier": dict(counts.by_tier),
+        "tolerance_s": summary.tolerance_s,
+        "from": summary.window_from,
+        "to": summary.window_to,
+        "tz": summary.tz,
+        "request_id": request_id,
+    }
+
+
+def match_json(
+    summary: MatchSummary, items: Iterable[MatchResult | RowError], request_id: str
+) -> Iterator[bytes]:
+    """The whole answer as one JSON object, in pieces: the summary's fields first (they are
+    known before the results), then ``results`` one by one, then the first
+    ``MATCH_ERRORS_LISTED_MAX`` bad rows as ``errors`` (``invalid`` counts them all)."""
+    head = json_bytes(match_summary(summary, request_id))
+    yield head[:-1] + b',"results":['
+    errors: list[JSON] = []
+    first = True
+    for item in items:
+        if isinstance(item, RowError):
+            if len(errors) < limits.MATCH_ERRORS_LISTED_MAX:
+                errors.append(match_error(item))
+            continue
+        yield (b"" if first else b",") + json_bytes(match_result(item))
+        first = False
+    truncated = b"true" if summary.invalid > len(errors) else b"false"
+    yield b'],"errors":' + json_bytes(errors) + b',"errors_truncated":' + truncated + b"}"
+
+
+def match_ndjson(
+    summary: MatchSummary, items: Iterable[MatchResult | RowError], request_id: str
+) -> Iterator[bytes]:
+    """One JSON object per line: each result or bad row in file order, then the trades the
+    file lacks, then the summary (API.md: "the summary last")."""
+    for item in items:
+        body = match_error(item) if isinstance(item, RowError) else match_result(item)
+        yield json_bytes(body) + b"\n"
+    yield json_bytes(match_summary(summary, request_id)) + b"\n"
+
+
+def support_packet(p: SupportPacket, money: Currencies) -> JSON:
+    story = p.story
+    delta = money.format(p.balance_delta_minor, p.currency) if p.currency else None
+    return {
+        "id": p.id,
+        "object": "support_packet",
+        "story": story.kind,
+        "partner_id": story.partner_id,
+        "pool_id": p.pool_id,
+        "funding_reference": p.funding_reference,
+        "ledger_entry_id": p.ledger_entry_id,
+        "quote_id": p.quote_id,
+        "trade_id": p.trade_id,
+        "transact_id": p.trade_id,
+        "partner_order_id": p.partner_order_id,
+        "balance_delta": delta,
+        "currency": p.currency,
+        "request_id": p.request_id,
+        "trade_status": p.trade_status,
+        "related_trade_ids": [t.id for t in story.related_trades],
+        "quote_ids": [q.id for q in story.quotes],
+        "payin_ids": [payin.id for payin in story.payins],
+        "refusal_ids": [r.id for r in story.refusals],
+        "event_ids": [e.id for e in story.events],
+        "request_ids": story.request_ids,
+        "truncated": story.truncated,
+        "entries": [ledger_entry(e, money) for e in sorted(story.entries, key=_in_order)],
+        "timeline": [
+            {"at": item.at, "kind": item.kind, "id": item.id, "summary": item.summary}
+            for item in p.timeline
+        ],
+    }
+
+
+def _in_order(entry: LedgerEntry) -> tuple[str, int]:
+    return entry.partner_id, entry.sequence
+
+
+def balance_changes(view: BalanceChangesView, money: Currencies) -> JSON:
+    fmt, c, changes = money.format, view.currency, view.changes
+    return {
+        "id": f"bch_{view.partner_id.removeprefix('partner_')}_{c}",
+        "object": "balance_changes",
+        "partner_id": view.partner_id,
+        "currency": c,
+        "from": view.created_gte,
+        "to": view.created_lt,
+        "opening": {
+            "available": fmt(changes.opening.available_minor, c),
+            "reserved": fmt(changes.opening.reserved_minor, c),
+        },
+        "closing": {
+            "available": fmt(changes.closing.available_minor, c),
+            "reserved": fmt(changes.closing.reserved_minor, c),
+        },
+        "credits": fmt(changes.credits_minor, c),
+        "debits": fmt(changes.debits_minor, c),
+        "entry_count": changes.entries,
+        "by_type": {
+            kind: {"count": total.count, "amount": fmt(total.amount_minor, c)}
+            for kind, total in sorted(changes.by_type.items())
+        },
+        "entries": [ledger_entry(e, money) for e in view.first_entries],
+        "has_more": view.has_more,
     }

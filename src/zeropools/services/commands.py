@@ -75,6 +75,22 @@ class Adjust:
 
 
 @dataclass(frozen=True)
+class Acknowledge:
+    """A person saw a failed or returned trade, or a recalled pay-in (``item_id``)."""
+
+    item_id: str
+    note: object
+
+
+@dataclass(frozen=True)
+class AcknowledgeMatched:
+    """A partner file reported these trades' final status: ``(trade_id, status, line)``."""
+
+    partner_id: str
+    trades: tuple[tuple[str, str, int], ...]
+
+
+@dataclass(frozen=True)
 class CreatePartner:
     name: str
     balance_model: str
@@ -157,6 +173,8 @@ Command = (
     | AttributePayin
     | ReturnPayin
     | Adjust
+    | Acknowledge
+    | AcknowledgeMatched
     | CreatePartner
     | IssueApiKey
     | RevokeApiKey

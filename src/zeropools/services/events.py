@@ -187,7 +187,13 @@ def publish(ctx: Ctx, tx: Tx, drafts: Sequence[EventDraft]) -> list[Event]:
                     created_at,
                     ctx.request_id,
                     json_bytes(body),
+                    subject_id=_subject(draft),
                 )
             )
     tx.insert_events(written)
     return written
+
+
+def _subject(draft: EventDraft) -> str | None:
+    subject = draft.object.get("id")
+    return subject if isinstance(subject, str) else None

@@ -9,18 +9,22 @@ from __future__ import annotations
 from typing import Any
 
 from zeropools.domain.errors import DomainError
-from zeropools.domain.events import EventDraft
+from zeropools.domain.events import RECONCILIATION_ACKNOWLEDGED, EventDraft
+from zeropools.domain.reconciliation import ReconRow
 from zeropools.representations import objects as views
 from zeropools.services import (
     adjustments,
     events,
     partners,
     payins,
+    reconciliation,
     trading,
     webhook_delivery,
     webhook_endpoints,
 )
 from zeropools.services.commands import (
+    Acknowledge,
+    AcknowledgeMatched,
     Adjust,
     AttributePayin,
     ClaimWebhookWork,
@@ -98,6 +102,22 @@ def _payin_view(dep: Deployment, recorded: payins.Recorded) -> dict[str, Any]:
     return views.payin(recorded.payin, dep.currencies)
 
 
+def _acknowledged_events(dep: Deployment, rows: list[ReconRow]) -> list[EventDraft]:
+    return [
+        EventDraft(
+            row.partner_id,
+            RECONCILIATION_ACKNOWLEDGED,
+            views.reconciliation_row(row, dep.currencies),
+        )
+        for row in rows
+    ]
+
+
+def _acknowledged_event(dep: Deployment, result: reconciliation.Acknowledged) -> list[EventDraft]:
+    # a repeat answers the first acknowledgement and announces nothing
+    return _acknowledged_events(dep, [result.row]) if result.new else []
+
+
 HANDLERS: dict[type, Handler[Any, Any]] = {
     CreateQuote: Handler(
         run=trading.quote_in,
@@ -146,6 +166,14 @@ HANDLERS: dict[type, Handler[Any, Any]] = {
         status=201,
         lane=lambda dep, ctx, c: c.partner_id,
         announce=events.adjustment_event,
+    ),
+    Acknowledge: Handler(
+        run=reconciliation.acknowledge_in,
+        present=lambda dep, result: views.reconciliation_row(result.row, dep.currencies),
+        announce=_acknowledged_event,
+    ),
+    AcknowledgeMatched: Handler(
+        run=reconciliation.acknowledge_matched_in, announce=_acknowledged_events
     ),
     CreatePartner: Handler(run=partners.create_partner_in, status=201),
     IssueApiKey: Handler(run=partners.issue_api_key_in, status=201),

@@ -8,6 +8,7 @@ row changes with them, so a trade's status and its entries can never disagree.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import cast
 
 from zeropools.domain import ids, limits, quotes, trades
@@ -107,6 +108,7 @@ def quote_in(dep: Deployment, ctx: Ctx, tx: Tx, command: CreateQuote) -> QuoteVi
         now=ctx.now,
         ttl_s=limits.QUOTE_TTL_S,
     )
+    quote = replace(quote, request_id=ctx.request_id)  # as a later read will have it
     tx.insert_quote(quote, ctx.request_id)
     return QuoteView(quote, quotes.OPEN)
 
@@ -207,6 +209,7 @@ def execute_in(dep: Deployment, ctx: Ctx, tx: Tx, command: ExecuteTrade) -> Trad
         destination=dest,
     )
     # insert first: the ledger entries name the trade, and UNIQUE(quote_id) guards reuse again
+    change = replace(change, trade=replace(change.trade, request_id=ctx.request_id))
     tx.insert_trade(change.trade, ctx.request_id)
     drafts = _drafts(change.trade, change.movements, tx)
     posting = post(dep, ctx, tx, partner_id, drafts, locked)

@@ -30,8 +30,12 @@ from zeropools.domain.paging import Page
 from zeropools.domain.partners import ApiKey, Partner
 from zeropools.domain.payins import Payin, ReferenceOwner
 from zeropools.domain.quotes import Quote, StoredQuote
+from zeropools.domain.reconciliation import Acknowledgement
 from zeropools.domain.trades import Refusal, Trade
 from zeropools.domain.webhook_endpoints import WebhookEndpoint
+
+# A keyset cursor for newest-first streams: rows strictly before ``(created_at, id)``.
+Before = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,22 @@ class LedgerPort(Protocol):
     ) -> Iterator[LedgerEntry]: ...
     def insert_platform_entry(self, entry: PlatformEntry) -> None: ...
     def suspense_totals(self) -> dict[str, tuple[int, int]]: ...
+    def entries_of_request(
+        self, request_id: str, partner_id: str | None, limit: int
+    ) -> list[LedgerEntry]:
+        """Entries written by one request (a partner's, or anyone's), oldest first."""
+        ...
+
+    def sequence_bounds(
+        self, partner_id: str, currency: str, created_gte: str, created_lt: str
+    ) -> tuple[int | None, int | None]:
+        """The first sequence created at or after ``created_gte`` and the last created before
+        ``created_lt``, among the partner's entries in ``currency`` (None: there is none)."""
+        ...
+
+    def balance_through(self, partner_id: str, currency: str, sequence: int) -> Balance:
+        """The ``currency`` balance right after entry ``sequence`` (zero before any entry)."""
+        ...
 
 
 class PayinsPort(Protocol):
@@ -116,6 +136,26 @@ class PayinsPort(Protocol):
     def list_payins(
         self, partner_id: str | None, status: str | None, page: Page, flagged: bool | None = None
     ) -> list[Payin]: ...
+    def stream_payins(
+        self,
+        partner_id: str,
+        *,
+        created_gte: str | None = None,
+        created_lt: str | None = None,
+        newest_first: bool = False,
+        before: Before | None = None,
+    ) -> Iterator[Payin]:
+        """A partner's pay-ins by ``(created_at, id)``, lazily (valid inside its transaction)."""
+        ...
+
+    def payin_entries(
+        self, partner_id: str, payin_ids: Sequence[str]
+    ) -> dict[str, list[LedgerEntry]]: ...
+    def payins_of_reference(self, funding_reference: str, limit: int) -> list[Payin]:
+        """Pay-ins attributed by ``funding_reference``, newest first."""
+        ...
+
+    def payins_of_request(self, request_id: str) -> list[Payin]: ...
 
 
 class TradesPort(Protocol):
@@ -149,6 +189,34 @@ class TradesPort(Protocol):
         limit: int,
         starting_after: str | None,
     ) -> list[Refusal]: ...
+    def stream_trades(
+        self,
+        partner_id: str,
+        *,
+        created_gte: str | None = None,
+        created_lt: str | None = None,
+        pool_id: str | None = None,
+        newest_first: bool = False,
+        before: Before | None = None,
+    ) -> Iterator[Trade]:
+        """A partner's trades by ``(created_at, id)``, lazily (valid inside its transaction)."""
+        ...
+
+    def trade_of_quote(self, quote_id: str) -> Trade | None: ...
+    def trades_of_order(self, partner_id: str, partner_order_id: str) -> list[Trade]:
+        """Every trade of one partner order (a retry after a release or failure), oldest first."""
+        ...
+
+    def quotes_of_order(self, partner_id: str, partner_order_id: str) -> list[Quote]: ...
+    def refusals_of(
+        self, partner_id: str, partner_order_id: str | None, quote_ids: Sequence[str]
+    ) -> list[Refusal]:
+        """Refused executions of an order, or of any of ``quote_ids``, oldest first."""
+        ...
+
+    def trades_of_request(self, request_id: str) -> list[Trade]: ...
+    def quotes_of_request(self, request_id: str) -> list[Quote]: ...
+    def refusals_of_request(self, request_id: str) -> list[Refusal]: ...
 
 
 class IdempotencyPort(Protocol):
@@ -177,6 +245,18 @@ class EventsPort(Protocol):
     def last_event_sequence(self, stream: str) -> int:
         """The stream's last committed sequence (0 before its first event); every event up to
         it is visible, because a stream's events commit in sequence order."""
+        ...
+
+    def events_of(
+        self,
+        stream: str | None,
+        *,
+        request_ids: Sequence[str] = (),
+        subject_ids: Sequence[str] = (),
+        limit: int,
+    ) -> list[Event]:
+        """Events (of ``stream``, or of any) written by one of ``request_ids`` or about one of
+        ``subject_ids`` (the id of their ``data.object``), oldest first."""
         ...
 
 
@@ -247,3 +327,12 @@ class WebhooksPort(Protocol):
     def cancel_webhook_redeliveries(self, endpoint_id: str) -> int:
         """Cancel the endpoint's pending redeliveries; how many there were."""
         ...
+
+
+class ReconciliationPort(Protocol):
+    """Acknowledgements of failed and returned movements: one per item, never changed."""
+
+    def insert_acknowledgement(self, acknowledgement: Acknowledgement) -> None: ...
+    def acknowledgements(
+        self, partner_id: str, item_ids: Sequence[str]
+    ) -> dict[str, Acknowledgement]: ...

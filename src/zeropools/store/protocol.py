@@ -28,6 +28,7 @@ from zeropools.store.ports import (
     LedgerState,
     PartnersPort,
     PayinsPort,
+    ReconciliationPort,
     SettingsPort,
     TradesPort,
     WebhooksPort,
@@ -64,6 +65,7 @@ class Tx(
     IdempotencyPort,
     EventsPort,
     WebhooksPort,
+    ReconciliationPort,
     Protocol,
 ):
     """One open transaction: every aggregate's port, and savepoints."""

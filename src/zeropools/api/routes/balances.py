@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from zeropools.api.deps import Context, Dep, PageParams
 from zeropools.api.openapi import problems
 from zeropools.domain import errors as e
+from zeropools.domain import limits
 from zeropools.domain.ledger import EntryFilter
 from zeropools.representations import models
 from zeropools.representations import objects as views
@@ -49,6 +50,34 @@ def list_balances(dep: Dep, ctx: Context, partner_id: PartnerQuery = None) -> JS
 def get_balance(currency: str, dep: Dep, ctx: Context, partner_id: PartnerQuery = None) -> JSON:
     """The balance in one currency (404 for a currency the partner does not have)."""
     return views.balance(balances.get_balance(dep, ctx, partner_id, currency), dep.currencies)
+
+
+@router.get("/v1/balances/{currency}/changes", response_model=models.BalanceChanges)
+def balance_changes(
+    currency: str,
+    dep: Dep,
+    ctx: Context,
+    from_: Annotated[
+        str | None, Query(alias="from", description="RFC 3339; default: today 00:00 UTC")
+    ] = None,
+    to: Annotated[str | None, Query(description="RFC 3339, excluded; default: now")] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=limits.PAGE_SIZE_MAX, description="entries listed (all are summed)")
+    ] = limits.PAGE_SIZE_DEFAULT,
+    partner_id: PartnerQuery = None,
+) -> JSON:
+    """Why the balance moved: opening, closing, credits, debits, totals by type and the first
+    entries; opening + sum(entries) = closing over every entry of the window."""
+    view = balances.balance_changes(
+        dep,
+        ctx,
+        partner_id=partner_id,
+        currency=currency,
+        created_gte=from_,
+        created_lt=to,
+        page_size=limit,
+    )
+    return views.balance_changes(view, dep.currencies)
 
 
 @router.get(

@@ -8,9 +8,9 @@ from typing import Any
 from zeropools.domain.events import Event
 from zeropools.store.ports import EventsPort
 from zeropools.store.protocol import first
-from zeropools.store.sql.executor import Executor, Row
+from zeropools.store.sql.executor import Executor, Row, marks
 
-_EVENT_COLUMNS = "stream, sequence, id, type, request_id, created_at, body"
+_EVENT_COLUMNS = "stream, sequence, id, type, request_id, created_at, body, subject_id"
 
 
 def _event(row: Row) -> Event:
@@ -23,6 +23,7 @@ def _event(row: Row) -> Event:
         created_at=row["created_at"],
         request_id=row["request_id"],
         body=body.encode() if isinstance(body, str) else bytes(body),
+        subject_id=row["subject_id"],
     )
 
 
@@ -43,7 +44,7 @@ class SqlEvents(EventsPort):
 
     def insert_events(self, events: Sequence[Event]) -> None:
         self._ex.many(
-            f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
             [_params(e) for e in events],
         )
 
@@ -69,6 +70,33 @@ class SqlEvents(EventsPort):
         last = rows[0]["last"] if rows else None
         return 0 if last is None else int(last)
 
+    def events_of(
+        self,
+        stream: str | None,
+        *,
+        request_ids: Sequence[str] = (),
+        subject_ids: Sequence[str] = (),
+        limit: int,
+    ) -> list[Event]:
+        ors: list[str] = []
+        params: list[Any] = []
+        for column, values in (("request_id", request_ids), ("subject_id", subject_ids)):
+            if values:
+                ors.append(f"{column} IN ({marks(len(values))})")
+                params += list(values)
+        if not ors:
+            return []
+        where = f"({' OR '.join(ors)})"
+        if stream is not None:
+            where = f"stream = %s AND {where}"
+            params.insert(0, stream)
+        rows = self._ex.all(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE {where} "
+            "ORDER BY created_at, stream, sequence LIMIT %s",
+            (*params, limit),
+        )
+        return [_event(row) for row in rows]
+
 
 def _params(event: Event) -> tuple[Any, ...]:
     return (
@@ -79,4 +107,5 @@ def _params(event: Event) -> tuple[Any, ...]:
         event.request_id,
         event.created_at,
         event.body.decode(),
+        event.subject_id,
     )

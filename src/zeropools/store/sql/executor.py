@@ -143,3 +143,26 @@ def chunks(values: Sequence[str], size: int) -> list[Sequence[str]]:
 def marks(count: int) -> str:
     """``%s, %s, ...``: the placeholders of an IN list or a VALUES row."""
     return ", ".join(["%s"] * count)
+
+
+def created_window(
+    partner_id: str,
+    created_gte: str | None,
+    created_lt: str | None,
+    before: tuple[str, str] | None,
+    newest_first: bool,
+) -> tuple[list[str], list[Any], str]:
+    """WHERE clauses, parameters and ORDER BY of a partner's rows by ``(created_at, id)``:
+    inside ``[created_gte, created_lt)``, strictly before the keyset cursor ``before`` (newest
+    first) or after it (oldest first)."""
+    clauses, params = ["partner_id = %s"], [partner_id]
+    for value, op in ((created_gte, ">="), (created_lt, "<")):
+        if value is not None:
+            clauses.append(f"created_at {op} %s")
+            params.append(value)
+    if before is not None:
+        op = "<" if newest_first else ">"
+        clauses.append(f"(created_at {op} %s OR (created_at = %s AND id {op} %s))")
+        params += [before[0], before[0], before[1]]
+    direction = "DESC" if newest_first else "ASC"
+    return clauses, params, f"ORDER BY created_at {direction}, id {direction}"

@@ -229,6 +229,49 @@ class SqlLedger(LedgerPort):
         finally:
             rows.close()  # closing this generator closes the cursor now, not at collection
 
+    def entries_of_request(
+        self, request_id: str, partner_id: str | None, limit: int
+    ) -> list[LedgerEntry]:
+        clause, params = "request_id = %s", [request_id]
+        if partner_id is not None:
+            clause += " AND partner_id = %s"
+            params.append(partner_id)
+        rows = self._ex.all(
+            f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {clause} "
+            "ORDER BY partner_id, sequence LIMIT %s",
+            (*params, limit),
+        )
+        return [entry_from_row(row) for row in rows]
+
+    def sequence_bounds(
+        self, partner_id: str, currency: str, created_gte: str, created_lt: str
+    ) -> tuple[int | None, int | None]:
+        rows = self._ex.all(
+            "SELECT (SELECT MIN(sequence) FROM ledger_entries WHERE partner_id = %s "
+            "AND currency = %s AND created_at >= %s) AS first_in, "
+            "(SELECT MAX(sequence) FROM ledger_entries WHERE partner_id = %s "
+            "AND currency = %s AND created_at < %s) AS last_in",
+            (partner_id, currency, created_gte, partner_id, currency, created_lt),
+        )
+        first_in, last_in = rows[0]["first_in"], rows[0]["last_in"]
+        return (
+            None if first_in is None else int(first_in),
+            None if last_in is None else int(last_in),
+        )
+
+    def balance_through(self, partner_id: str, currency: str, sequence: int) -> Balance:
+        row = first(
+            self._ex.all(
+                "SELECT available_after_minor, reserved_after_minor FROM ledger_entries "
+                "WHERE partner_id = %s AND currency = %s AND sequence <= %s "
+                "ORDER BY sequence DESC LIMIT 1",
+                (partner_id, currency, sequence),
+            )
+        )
+        if row is None:
+            return Balance()
+        return Balance(int(row["available_after_minor"]), int(row["reserved_after_minor"]))
+
     # platform journal -------------------------------------------------------------------
     def insert_platform_entry(self, entry: PlatformEntry) -> None:
         self._ex.run(

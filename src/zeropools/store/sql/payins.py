@@ -5,15 +5,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from zeropools.domain import limits
+from zeropools.domain.ledger import LedgerEntry
 from zeropools.domain.paging import Page
 from zeropools.domain.payins import CREDITED, Payin
 from zeropools.store.ports import PayinsPort
 from zeropools.store.protocol import first
-from zeropools.store.sql.executor import Executor, Row, chunks, marks
+from zeropools.store.sql.executor import Executor, Row, chunks, created_window, marks
+from zeropools.store.sql.ledger import entries_where
 
 PAYIN_COLUMNS = (
     "id, bank_transaction_id, partner_id, amount_minor, currency, status, booking_status, "
@@ -86,5 +88,57 @@ class SqlPayins(PayinsPort):
         rows = self._ex.all(
             f"SELECT {PAYIN_COLUMNS} FROM payins {where} ORDER BY id DESC LIMIT %s",
             (*params, page.limit),
+        )
+        return [payin_from_row(row) for row in rows]
+
+    # reads of reconciliation, support and verify ----------------------------------------
+    def stream_payins(
+        self,
+        partner_id: str,
+        *,
+        created_gte: str | None = None,
+        created_lt: str | None = None,
+        newest_first: bool = False,
+        before: tuple[str, str] | None = None,
+    ) -> Iterator[Payin]:
+        clauses, params, order = created_window(
+            partner_id, created_gte, created_lt, before, newest_first
+        )
+        rows = self._ex.stream(
+            f"SELECT {PAYIN_COLUMNS} FROM payins WHERE {' AND '.join(clauses)} {order}",
+            params,
+            limits.ENTRY_READ_BATCH_ROWS,
+        )
+        try:
+            for row in rows:
+                yield payin_from_row(row)
+        finally:
+            rows.close()
+
+    def payin_entries(
+        self, partner_id: str, payin_ids: Sequence[str]
+    ) -> dict[str, list[LedgerEntry]]:
+        grouped: dict[str, list[LedgerEntry]] = {}
+        for chunk in chunks(payin_ids, limits.IN_LIST_VALUES_MAX):
+            for entry in entries_where(
+                self._ex,
+                f"partner_id = %s AND payin_id IN ({marks(len(chunk))})",
+                (partner_id, *chunk),
+            ):
+                assert entry.links.payin_id is not None
+                grouped.setdefault(entry.links.payin_id, []).append(entry)
+        return grouped
+
+    def payins_of_reference(self, funding_reference: str, limit: int) -> list[Payin]:
+        rows = self._ex.all(
+            f"SELECT {PAYIN_COLUMNS} FROM payins WHERE funding_reference = %s "
+            "ORDER BY created_at DESC, id DESC LIMIT %s",
+            (funding_reference, limit),
+        )
+        return [payin_from_row(row) for row in rows]
+
+    def payins_of_request(self, request_id: str) -> list[Payin]:
+        rows = self._ex.all(
+            f"SELECT {PAYIN_COLUMNS} FROM payins WHERE request_id = %s", (request_id,)
         )
         return [payin_from_row(row) for row in rows]

@@ -7,15 +7,16 @@ converts at this edge. Which statuses count as pending comes from the domain's s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
+from zeropools.domain import limits
 from zeropools.domain.clock import from_rfc3339, to_rfc3339
 from zeropools.domain.ledger import LedgerEntry
 from zeropools.domain.quotes import OPEN, Quote, StoredQuote
 from zeropools.domain.trades import PENDING_STATUSES, Refusal, Trade
 from zeropools.store.ports import TradesPort
-from zeropools.store.sql.executor import Executor, Row, marks
+from zeropools.store.sql.executor import Executor, Row, created_window, marks
 from zeropools.store.sql.ledger import entries_where
 
 _QUOTE_COLUMNS = (
@@ -32,6 +33,10 @@ _REFUSAL_COLUMNS = (
     "partner_id, id, quote_id, partner_order_id, code, detail, request_id, created_at"
 )
 _QUOTE_NAMES = _QUOTE_COLUMNS.split(", ")
+_QUOTE_SELECT = (
+    "SELECT " + ", ".join(f"q.{name}" for name in _QUOTE_NAMES) + ", t.id AS trade_id "
+    "FROM quotes q LEFT JOIN trades t ON t.quote_id = q.id"
+)
 _TRADE_NAMES = _TRADE_COLUMNS.split(", ")
 _REFUSAL_NAMES = _REFUSAL_COLUMNS.split(", ")
 _PENDING = sorted(PENDING_STATUSES)  # a stable order: the same SQL text every time
@@ -72,6 +77,7 @@ def quote_from_row(row: Row) -> StoredQuote:
         expires_at=from_rfc3339(row["expires_at"]),
         status=OPEN,  # the service derives the current status from time and use
         partner_order_id=row["partner_order_id"],
+        request_id=row["request_id"],
     )
     return StoredQuote(quote, used=row["trade_id"] is not None)
 
@@ -107,6 +113,7 @@ def trade_from_row(row: Row) -> Trade:
         updated_at=from_rfc3339(row["updated_at"]),
         balance_model=row["balance_model"],
         destination=row["destination"],
+        request_id=row["request_id"],
     )
 
 
@@ -137,12 +144,7 @@ class SqlTrades(TradesPort):
         )
 
     def get_quote(self, quote_id: str) -> StoredQuote | None:
-        columns = ", ".join(f"q.{name}" for name in _QUOTE_NAMES)
-        rows = self._ex.all(
-            f"SELECT {columns}, t.id AS trade_id FROM quotes q "
-            "LEFT JOIN trades t ON t.quote_id = q.id WHERE q.id = %s",
-            (quote_id,),
-        )
+        rows = self._ex.all(f"{_QUOTE_SELECT} WHERE q.id = %s", (quote_id,))
         return quote_from_row(rows[0]) if rows else None
 
     # trades -------------------------------------------------------------------------------
@@ -257,5 +259,89 @@ class SqlTrades(TradesPort):
             f"SELECT {_REFUSAL_COLUMNS} FROM trade_refusals WHERE {' AND '.join(clauses)} "
             "ORDER BY id DESC LIMIT %s",
             (*params, limit),
+        )
+        return [refusal_from_row(row) for row in rows]
+
+    # reads of reconciliation, support and verify ----------------------------------------
+    def stream_trades(
+        self,
+        partner_id: str,
+        *,
+        created_gte: str | None = None,
+        created_lt: str | None = None,
+        pool_id: str | None = None,
+        newest_first: bool = False,
+        before: tuple[str, str] | None = None,
+    ) -> Iterator[Trade]:
+        clauses, params, order = created_window(
+            partner_id, created_gte, created_lt, before, newest_first
+        )
+        if pool_id is not None:
+            clauses.append("pool_id = %s")
+            params.append(pool_id)
+        rows = self._ex.stream(
+            f"SELECT {_TRADE_COLUMNS} FROM trades WHERE {' AND '.join(clauses)} {order}",
+            params,
+            limits.ENTRY_READ_BATCH_ROWS,
+        )
+        try:
+            for row in rows:
+                yield trade_from_row(row)
+        finally:
+            rows.close()
+
+    def trade_of_quote(self, quote_id: str) -> Trade | None:
+        rows = self._ex.all(f"SELECT {_TRADE_COLUMNS} FROM trades WHERE quote_id = %s", (quote_id,))
+        return trade_from_row(rows[0]) if rows else None
+
+    def trades_of_order(self, partner_id: str, partner_order_id: str) -> list[Trade]:
+        rows = self._ex.all(
+            f"SELECT {_TRADE_COLUMNS} FROM trades WHERE partner_id = %s AND partner_order_id = %s "
+            "ORDER BY created_at, id",
+            (partner_id, partner_order_id),
+        )
+        return [trade_from_row(row) for row in rows]
+
+    def quotes_of_order(self, partner_id: str, partner_order_id: str) -> list[Quote]:
+        rows = self._ex.all(
+            f"{_QUOTE_SELECT} WHERE q.partner_id = %s AND q.partner_order_id = %s "
+            "ORDER BY q.created_at, q.id",
+            (partner_id, partner_order_id),
+        )
+        return [quote_from_row(row).quote for row in rows]
+
+    def refusals_of(
+        self, partner_id: str, partner_order_id: str | None, quote_ids: Sequence[str]
+    ) -> list[Refusal]:
+        ors, params = [], [partner_id]
+        if partner_order_id is not None:
+            ors.append("partner_order_id = %s")
+            params.append(partner_order_id)
+        if quote_ids:
+            ors.append(f"quote_id IN ({marks(len(quote_ids))})")
+            params += list(quote_ids)
+        if not ors:
+            return []
+        rows = self._ex.all(
+            f"SELECT {_REFUSAL_COLUMNS} FROM trade_refusals WHERE partner_id = %s "
+            f"AND ({' OR '.join(ors)}) ORDER BY created_at, id",
+            params,
+        )
+        return [refusal_from_row(row) for row in rows]
+
+    def trades_of_request(self, request_id: str) -> list[Trade]:
+        rows = self._ex.all(
+            f"SELECT {_TRADE_COLUMNS} FROM trades WHERE request_id = %s", (request_id,)
+        )
+        return [trade_from_row(row) for row in rows]
+
+    def quotes_of_request(self, request_id: str) -> list[Quote]:
+        rows = self._ex.all(f"{_QUOTE_SELECT} WHERE q.request_id = %s", (request_id,))
+        return [quote_from_row(row).quote for row in rows]
+
+    def refusals_of_request(self, request_id: str) -> list[Refusal]:
+        rows = self._ex.all(
+            f"SELECT {_REFUSAL_COLUMNS} FROM trade_refusals WHERE request_id = %s",
+            (request_id,),
         )
         return [refusal_from_row(row) for row in rows]

@@ -22,6 +22,7 @@ class Settings:
     funding_accounts: Mapping[str, FundingAccount] = field(default_factory=dict)
     webhook_allow_private: bool = False
     pools_file: str | None = None
+    signing_key_file: str | None = None
 
 
 def _account(env: Mapping[str, str], suffix: str, fallback: FundingAccount) -> FundingAccount:
@@ -54,4 +55,5 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         funding_accounts=per_currency,
         webhook_allow_private=env.get("ZEROPOOLS_WEBHOOK_ALLOW_PRIVATE", "").lower() == "true",
         pools_file=env.get("ZEROPOOLS_POOLS_FILE") or None,
+        signing_key_file=env.get("ZEROPOOLS_SIGNING_KEY_FILE") or None,
     )

@@ -7,7 +7,15 @@ from fastapi import FastAPI
 from zeropools import __version__
 from zeropools.api import errors, openapi
 from zeropools.api.middleware import RequestContextMiddleware
-from zeropools.api.routes import adjustments, balances, events, partners, payins, trading
+from zeropools.api.routes import (
+    adjustments,
+    balances,
+    events,
+    finance,
+    partners,
+    payins,
+    trading,
+)
 from zeropools.services.context import Deployment
 
 
@@ -22,7 +30,7 @@ def create_app(dep: Deployment) -> FastAPI:
     app.state.deployment = dep
     errors.install(app)
     openapi.install(app)
-    for module in (partners, payins, balances, trading, adjustments, events):
+    for module in (partners, payins, balances, trading, adjustments, events, finance):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

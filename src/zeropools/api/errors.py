@@ -48,7 +48,14 @@ EXPLANATIONS: dict[str, str] = {
     "Retry after it finishes to get its response.",
     "payin_conflict": "This bank_transaction_id is already known with another amount or "
     "currency. Nothing was changed.",
-    "period_has_open_items": "The day has unreconciled returns or failures; resolve them first.",
+    "period_has_open_items": "The day has failed or returned trades or recalled pay-ins that "
+    "are not acknowledged; 'items' lists them. Acknowledge each (POST "
+    "/v1/reconciliation/{id}/acknowledge), then close again.",
+    "period_not_ended": "The day has not ended yet in the period's time zone (tz). Close it "
+    "once its last moment has passed.",
+    "signing_key_unavailable": "The deployment has no signing key, so a period cannot be closed "
+    "with a signed checkpoint. The operator sets ZEROPOOLS_SIGNING_KEY_FILE to a PEM file made "
+    "by 'zeropools keys generate'.",
     "payload_too_large": "The request body is larger than this endpoint accepts.",
     "validation_error": "The request does not match the schema; 'errors' lists each field.",
     "amount_invalid": "Amounts are decimal strings of digits with an optional '.', such as "

@@ -115,3 +115,7 @@ class AdjustmentCreate(Body):
     currency: Currency
     amount: SignedMoney
     reason: Annotated[str, Field(min_length=1, max_length=limits.REASON_CHARS_MAX)]
+
+
+class PeriodClose(Body):
+    tz: Annotated[str | None, Field(max_length=limits.TZ_NAME_CHARS_MAX, examples=["UTC"])] = None

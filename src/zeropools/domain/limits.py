@@ -82,3 +82,8 @@ WEBHOOK_SECRET_BYTES_MAX = 64
 WEBHOOK_ROTATION_OVERLAP_DEFAULT_S = 24 * 3600  # both secrets sign this long after a rotation
 WEBHOOK_ROTATION_OVERLAP_MAX_S = 7 * 24 * 3600
 WEBHOOK_URL_CHARS_MAX = 2048  # what browsers and most servers accept in a request line
+
+# Finance close
+TZ_NAME_CHARS_MAX = 64  # IANA names are at most ~32 characters
+EXPORT_CHUNK_BYTES = 65_536  # rows gathered per chunk a streamed export sends
+OPEN_ITEMS_SHOWN_MAX = 100  # open items listed in a period_has_open_items refusal

@@ -98,6 +98,15 @@ class NoteKeyUse:
     key_id: str
 
 
+@dataclass(frozen=True)
+class ClosePeriod:
+    """Close one calendar day (``date``, in ``tz``) of a partner's ledger."""
+
+    date: str
+    tz: str | None = None
+    partner_id: str | None = None  # operators: whose; partner keys: their own
+
+
 Command = (
     CreateQuote
     | ExecuteTrade
@@ -111,4 +120,5 @@ Command = (
     | IssueApiKey
     | RevokeApiKey
     | NoteKeyUse
+    | ClosePeriod
 )

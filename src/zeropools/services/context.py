@@ -24,6 +24,9 @@ class Deployment:
     funding_accounts: Mapping[str, FundingAccount] = field(default_factory=dict)
     default_funding_account: FundingAccount = DEMO_FUNDING_ACCOUNT
     pools: PoolsConfig = field(default_factory=default_pools)
+    # the PEM file of the key that signs period checkpoints (never stored in the database)
+    signing_key_file: str | None = None
+    notices: tuple[str, ...] = ()  # what start-up should tell the operator (a generated key)
 
     def funding_account(self, currency: str) -> FundingAccount:
         return self.funding_accounts.get(currency, self.default_funding_account)

@@ -11,10 +11,11 @@ from typing import Any
 from zeropools.domain.errors import DomainError
 from zeropools.domain.events import EventDraft
 from zeropools.representations import objects as views
-from zeropools.services import adjustments, events, partners, payins, trading
+from zeropools.services import adjustments, events, partners, payins, periods, trading
 from zeropools.services.commands import (
     Adjust,
     AttributePayin,
+    ClosePeriod,
     CreatePartner,
     CreateQuote,
     ExecuteTrade,
@@ -132,6 +133,12 @@ HANDLERS: dict[type, Handler[Any, Any]] = {
         status=201,
         lane=lambda dep, ctx, c: c.partner_id,
         announce=events.adjustment_event,
+    ),
+    ClosePeriod: Handler(
+        run=periods.close_in,
+        present=lambda dep, closed: views.period(closed.period, dep.currencies),
+        lane=periods.close_lane,
+        announce=periods.announce,
     ),
     CreatePartner: Handler(run=partners.create_partner_in, status=201),
     IssueApiKey: Handler(run=partners.issue_api_key_in, status=201),

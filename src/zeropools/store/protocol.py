@@ -28,6 +28,7 @@ from zeropools.store.ports import (
     LedgerState,
     PartnersPort,
     PayinsPort,
+    PeriodsPort,
     SettingsPort,
     TradesPort,
 )
@@ -62,6 +63,7 @@ class Tx(
     TradesPort,
     IdempotencyPort,
     EventsPort,
+    PeriodsPort,
     Protocol,
 ):
     """One open transaction: every aggregate's port, and savepoints."""

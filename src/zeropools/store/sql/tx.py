@@ -12,11 +12,21 @@ from zeropools.store.sql.idempotency import SqlIdempotency
 from zeropools.store.sql.ledger import SqlLedger
 from zeropools.store.sql.partners import SqlPartners
 from zeropools.store.sql.payins import SqlPayins
+from zeropools.store.sql.periods import SqlPeriods
 from zeropools.store.sql.settings import SqlSettings
 from zeropools.store.sql.trades import SqlTrades
 
 
-class SqlTx(SqlSettings, SqlPartners, SqlLedger, SqlPayins, SqlTrades, SqlIdempotency, SqlEvents):
+class SqlTx(
+    SqlSettings,
+    SqlPartners,
+    SqlLedger,
+    SqlPayins,
+    SqlTrades,
+    SqlIdempotency,
+    SqlEvents,
+    SqlPeriods,
+):
     """One open transaction of either database."""
 
     def __init__(self, executor: Executor) -> None:

@@ -117,7 +117,10 @@ def signing_key_file(settings: Settings, mode: str) -> tuple[str | None, tuple[s
     path = folder / TEST_SIGNING_KEY_NAME
     if path.exists():
         return str(path), (f"test mode: signing period checkpoints with {path}",)
-    signing.generate_key_file(path)
+    try:
+        signing.generate_key_file(path)
+    except FileExistsError:  # another process of this deployment made it a moment ago
+        return str(path), (f"test mode: signing period checkpoints with {path}",)
     return str(path), (f"test mode: generated a signing key at {path} (test use only)",)
 
 

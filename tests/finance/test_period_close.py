@@ -104,7 +104,7 @@ def test_the_closed_day_export_verifies_offline_with_the_public_key_alone(
     partner_id, date, _ = closed_brief_day(fdep)
     key = public_key(fdep)
     for fmt in ("csv", "jsonl"):
-        data, sha256 = export_bytes(fdep, partner_id, date, fmt)
+        data, _ = export_bytes(fdep, partner_id, date, fmt)
         report = verify_export(data, key)
         assert report.signed and report.entries == 7 and report.closing == ("1000.00", "0.00")
         period = fdep.store.read(lambda tx: tx.get_period(partner_id, date))
@@ -168,7 +168,6 @@ def test_a_forged_export_and_a_wrong_key_both_fail_verification(fdep: Deployment
     csv.writer(out, lineterminator="\r\n").writerows(rows)
     with pytest.raises(ExportVerificationError):
         verify_export(out.getvalue().encode(), public_key(fdep))
-    other = ledger  # noqa: F841 - keeps the import meaningful for readers of the chain
     wrong = base64.b64encode(bytes(32)).decode()
     with pytest.raises(ExportVerificationError):
         verify_export(data, wrong)
@@ -177,7 +176,7 @@ def test_a_forged_export_and_a_wrong_key_both_fail_verification(fdep: Deployment
 def test_a_consistent_rewrite_of_a_closed_day_is_caught_by_the_checkpoints(
     fdep: Deployment, db_url: str
 ) -> None:
-    partner_id, date, _ = closed_brief_day(fdep)
+    partner_id, _, _ = closed_brief_day(fdep)
     assert verify(fdep.store, checkpoints=True).ok
     entries = fdep.store.read(lambda tx: list(tx.iter_entries(partner_id)))
     # the attacker lowers the first credit by 1.00 and recomputes everything after it
@@ -214,7 +213,7 @@ def test_a_consistent_rewrite_of_a_closed_day_is_caught_by_the_checkpoints(
 def _rewrite(
     dep: Deployment, db_url: str, partner_id: str, entries: list[ledger.LedgerEntry]
 ) -> None:
-    from zeropools.store.sql.ledger import entry_params
+    from zeropools.store.sql.ledger import ENTRY_COLUMNS, entry_params
 
     sqlite = db_url.startswith("sqlite")
 
@@ -228,10 +227,7 @@ def _rewrite(
         for entry in entries:
             params = entry_params(entry)
             run(
-                "INSERT INTO ledger_entries (partner_id, sequence, id, type, currency, amount_minor,"
-                " available_after_minor, reserved_after_minor, lines, trade_id, quote_id, payin_id,"
-                " related_entry_id, funding_reference, partner_order_id, reason, request_id,"
-                " created_at, prev_hash, hash, hash_version) VALUES "
+                f"INSERT INTO ledger_entries ({ENTRY_COLUMNS}) VALUES "
                 "(" + ", ".join(["%s"] * len(params)) + ")",
                 params,
             )

@@ -40,7 +40,13 @@ from zeropools.store.sqlite import path_from_url
 pytestmark = pytest.mark.postgres
 
 # DESIGN.md invariant 4, and events: what partners were told is never rewritten
-APPEND_ONLY_TABLES = {"ledger_entries", "platform_entries", "events"}
+APPEND_ONLY_TABLES = {
+    "ledger_entries",
+    "platform_entries",
+    "events",
+    "periods",
+    "period_checkpoints",
+}
 REJECTED_EVENTS = frozenset({"UPDATE", "DELETE"})
 
 # Type families both databases can store a value of our domain in.

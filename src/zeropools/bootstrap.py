@@ -10,13 +10,15 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from zeropools.config import Settings
-from zeropools.domain import limits
+from zeropools.domain import ids, limits
+from zeropools.domain.clock import utc_now
 from zeropools.domain.errors import ValidationFailed
 from zeropools.domain.ledger import canonical_json
 from zeropools.domain.money import CURRENCY_SCALES_SETTING, Currencies
 from zeropools.domain.partners import MODES
 from zeropools.domain.pools import PoolsConfig, default_pools, parse_pools_config
-from zeropools.services.context import Deployment
+from zeropools.services import signing
+from zeropools.services.context import Ctx, Deployment
 from zeropools.store.group_commit import GroupCommitStore
 from zeropools.store.open import open_store
 from zeropools.store.protocol import Store
@@ -128,6 +130,39 @@ def load_pools(path: str | None, currencies: Currencies) -> PoolsConfig:
     return parse_pools_config(Path(path).read_text(encoding="utf-8"), currencies)
 
 
+TEST_SIGNING_KEY_NAME = "signing-key.pem"
+_VAR_DIR = Path("var")
+
+
+def signing_key_file(settings: Settings, mode: str) -> tuple[str | None, tuple[str, ...]]:
+    """The signing key file in force, and what to say about it at start-up.
+
+    ``ZEROPOOLS_SIGNING_KEY_FILE`` when set. In ``test`` mode without it, a key beside the
+    SQLite file (``./var/`` for PostgreSQL), generated on first use, so closing works out of
+    the box; in ``live`` mode none: closing is refused until the operator provides one.
+    """
+    if settings.signing_key_file:
+        return settings.signing_key_file, ()
+    if mode != "test":
+        return None, (
+            "no signing key: set ZEROPOOLS_SIGNING_KEY_FILE (zeropools keys generate); "
+            "closing periods is refused until then",
+        )
+    folder = (
+        path_from_url(settings.db_url).parent
+        if settings.db_url.startswith("sqlite:///")
+        else _VAR_DIR
+    )
+    path = folder / TEST_SIGNING_KEY_NAME
+    if path.exists():
+        return str(path), (f"test mode: signing period checkpoints with {path}",)
+    try:
+        signing.generate_key_file(path)
+    except FileExistsError:  # another process of this deployment made it a moment ago
+        return str(path), (f"test mode: signing period checkpoints with {path}",)
+    return str(path), (f"test mode: generated a signing key at {path} (test use only)",)
+
+
 def deployment(settings: Settings, store: Store | None = None) -> Deployment:
     """Open (and migrate) the store for a running service; the mode comes from the database."""
     store = store or open_database(settings.db_url)
@@ -136,7 +171,8 @@ def deployment(settings: Settings, store: Store | None = None) -> Deployment:
     if mode is None:
         raise NotInitialized(f"{settings.db_url} is not initialized: run 'zeropools init' first.")
     currencies = Currencies(pin_currency_scales(store, settings.currency_scales))
-    return Deployment(
+    key_file, notices = signing_key_file(settings, mode)
+    dep = Deployment(
         # every laned write (a partner's balance) is group-committed with that partner's others
         store=store if isinstance(store, GroupCommitStore) else GroupCommitStore(store),
         mode=mode,
@@ -146,7 +182,12 @@ def deployment(settings: Settings, store: Store | None = None) -> Deployment:
         default_funding_account=settings.funding_account,
         webhook_allow_private=settings.webhook_allow_private,
         delivery_tolerance_bps=settings.delivery_tolerance_bps,
+        signing_key_file=key_file,
+        notices=notices,
     )
+    # publish the key's public half now, retiring the previous key (a rotation)
+    signing.register_current(dep, Ctx(request_id=ids.new_id(ids.REQUEST), now=utc_now()))
+    return dep
 
 
 def database_missing(url: str) -> bool:

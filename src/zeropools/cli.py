@@ -240,6 +240,8 @@ def serve(
         if key_mode(settings.operator_key) != dep.mode:
             raise fail(f"ZEROPOOLS_OPERATOR_KEY must start with zpk_{dep.mode}_", 2)
         partners.ensure_operator_key(dep, settings.operator_key, to_rfc3339(utc_now()))
+    for notice in dep.notices:
+        err.print(f"[yellow]{notice}[/yellow]")
     _serve(
         dep,
         sock,
@@ -286,14 +288,20 @@ def worker(
 
 
 @app.command()
-def verify(db: DbOption = None) -> None:
+def verify(
+    db: DbOption = None,
+    checkpoints: Annotated[
+        bool,
+        typer.Option("--checkpoints", help="Also check every signed period checkpoint."),
+    ] = False,
+) -> None:
     """Replay every ledger entry (hashes, sequences, balances) and check every trade and pay-in
     against its entries; exit 1 on a mismatch."""
     settings = _settings(db)
     _require_database(settings.db_url)
     store = _open_database(settings.db_url)
     try:
-        report = verify_ledger(store)
+        report = verify_ledger(store, checkpoints=checkpoints)
     except Exception as exc:  # not a zeropools database, a server gone mid-way, ...
         raise fail(f"cannot verify {settings.db_url}: {exc}", 2) from exc
     finally:
@@ -577,6 +585,81 @@ def _delete_sqlite(url: str) -> None:
     path = Path(url.removeprefix("sqlite:///"))
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+keys_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Signing keys.")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("generate")
+def keys_generate(
+    out_file: Annotated[str, typer.Option("--out", help="where to write the PEM (PKCS#8)")],
+) -> None:
+    """Write a new Ed25519 signing key for ZEROPOOLS_SIGNING_KEY_FILE (mode 0600)."""
+    from pathlib import Path
+
+    from zeropools.services import signing
+
+    try:
+        new_id = signing.generate_key_file(Path(out_file))
+    except FileExistsError as exc:
+        err.print(f"[red]{out_file} exists: a key file is never overwritten[/red]")
+        raise typer.Exit(1) from exc
+    out.print(f"signing key {new_id} written to {out_file}")
+    out.print(f"use it with: export ZEROPOOLS_SIGNING_KEY_FILE={out_file}")
+
+
+@app.command()
+def export(
+    partner: Annotated[str, typer.Option("--partner", help="partner_...")],
+    date: Annotated[str, typer.Option("--date", help="YYYY-MM-DD")],
+    currency: Annotated[str | None, typer.Option("--currency")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or jsonl")] = "csv",
+    tz: Annotated[str | None, typer.Option("--tz", help="IANA zone; default UTC")] = None,
+    out_file: Annotated[
+        str | None, typer.Option("--out", help="default: ledger_..._DATE.FMT")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """The finance export of one day, with a progress bar; writes FILE and FILE.sha256."""
+    import hashlib
+    from pathlib import Path
+
+    from rich.progress import Progress
+
+    from zeropools.services import exports
+    from zeropools.services.context import Actor
+
+    dep = _open(_settings(db))
+    ctx = Ctx(ids.new_id(ids.REQUEST), utc_now(), Actor("cli", "operator", None))
+    try:
+        request = exports.export_request(
+            dep, ctx, partner, date=date, currency=currency, fmt=fmt, tz=tz
+        )
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task(f"exporting {partner} {date}", total=None)
+            export = exports.open_export(
+                dep, request, progress=lambda done: bar.update(task, completed=done)
+            )
+            target = Path(out_file or export.filename)
+            digest = hashlib.sha256()
+            try:
+                with target.open("wb") as handle:
+                    for chunk in export.chunks:
+                        digest.update(chunk)
+                        handle.write(chunk)
+            finally:
+                export.close()
+    except DomainError as exc:
+        err.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        dep.store.close()
+    sha256 = digest.hexdigest()
+    assert sha256 == export.sha256, "the written bytes differ from the announced sha256"
+    Path(f"{target}.sha256").write_text(f"{sha256}  {target.name}\n", encoding="utf-8")
+    state = "closed, signed" if export.closed else "open, unsigned"
+    out.print(f"{target} ({state}) sha256 {sha256}")
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ class Settings:
     webhook_worker: bool = True  # `serve` delivers webhooks itself; off when workers run apart
     pools_file: str | None = None
     delivery_tolerance_bps: int = limits.DELIVERY_TOLERANCE_BPS
+    signing_key_file: str | None = None
 
 
 _OFF = ("off", "false", "0", "no")
@@ -62,6 +63,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         webhook_worker=env.get("ZEROPOOLS_WEBHOOK_WORKER", "on").lower() not in _OFF,
         pools_file=env.get("ZEROPOOLS_POOLS_FILE") or None,
         delivery_tolerance_bps=_bps(env, "ZEROPOOLS_DELIVERY_TOLERANCE_BPS", base),
+        signing_key_file=env.get("ZEROPOOLS_SIGNING_KEY_FILE") or None,
     )
 
 

@@ -96,7 +96,16 @@ def test_the_client_imports_and_works_with_the_server_packages_blocked() -> None
         "zeropools",
         *(
             f"zeropools.client{s}"
-            for s in ("", "._client", "._http", "._retry", ".errors", ".models", ".webhooks")
+            for s in (
+                "",
+                "._client",
+                "._http",
+                "._retry",
+                ".errors",
+                ".exports",
+                ".models",
+                ".webhooks",
+            )
         ),
     }, loaded
 

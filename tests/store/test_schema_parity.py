@@ -48,6 +48,8 @@ APPEND_ONLY_TABLES = {
     "events",
     "webhook_deliveries",
     "reconciliation_acknowledgements",
+    "periods",
+    "period_checkpoints",
 }
 REJECTED_EVENTS = frozenset({"UPDATE", "DELETE"})
 

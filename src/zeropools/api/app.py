@@ -21,6 +21,7 @@ from zeropools.api.routes import (
     adjustments,
     balances,
     events,
+    finance,
     partners,
     payins,
     reconciliation,
@@ -71,6 +72,7 @@ def create_app(dep: Deployment, background: Sequence[Background] = ()) -> FastAP
         events,
         reconciliation,
         support,
+        finance,
         webhooks,
     ):
         app.include_router(module.router)

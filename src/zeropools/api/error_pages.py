@@ -172,6 +172,15 @@ PAGES: dict[str, ErrorPage] = {
         "POST /v1/periods/2026-11-23/close -> 409 period_has_open_items "
         '{"items": [{"kind": "trade", "id": "pt_test_...", "status": "failed"}]}',
     ),
+    "period_not_ended": ErrorPage(
+        409,
+        "The day has not ended yet in the period's time zone (tz).",
+        "A period closes once no entry can still be written into it; a signed checkpoint of a "
+        "day still running would be contradicted by the next entry.",
+        "Close the day after midnight in its tz; GET /v1/periods/{date} says when it ends.",
+        'POST /v1/periods/2026-12-01/close {"tz": "Europe/Berlin"} at 20:00 that day\n'
+        "-> 409 period_not_ended; the same call after 00:00 Berlin time -> 200 closed",
+    ),
     "payload_too_large": ErrorPage(
         413,
         "The request body is larger than this endpoint accepts.",

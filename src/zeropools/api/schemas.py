@@ -143,3 +143,7 @@ class EventRedeliver(Body):
 
 class AcknowledgementCreate(Body):
     note: Annotated[str, Field(min_length=1, max_length=limits.ACKNOWLEDGEMENT_NOTE_CHARS_MAX)]
+
+
+class PeriodClose(Body):
+    tz: Annotated[str | None, Field(max_length=limits.TZ_NAME_CHARS_MAX, examples=["UTC"])] = None

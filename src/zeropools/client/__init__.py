@@ -36,6 +36,7 @@ from zeropools.client.errors import (
     WebhookVerificationError,
     ZeropoolsError,
 )
+from zeropools.client.exports import ExportReport, ExportVerificationError, verify_export
 from zeropools.client.models import (
     Balance,
     Capabilities,
@@ -62,6 +63,8 @@ __all__ = [
     "Capabilities",
     "Client",
     "Event",
+    "ExportReport",
+    "ExportVerificationError",
     "Forbidden",
     "IdempotencyKeyInUse",
     "IdempotencyKeyReused",
@@ -83,5 +86,6 @@ __all__ = [
     "WebhookVerificationError",
     "ZeropoolsError",
     "sign_webhook",
+    "verify_export",
     "verify_webhook",
 ]

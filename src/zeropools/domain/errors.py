@@ -105,6 +105,18 @@ class PeriodHasOpenItems(DomainError):
     title = "Period has unreconciled items"
 
 
+class PeriodNotEnded(DomainError):
+    code = "period_not_ended"
+    title = "Period has not ended yet"
+
+
+class SigningKeyUnavailable(DomainError):
+    """No private key to sign a checkpoint with (``ZEROPOOLS_SIGNING_KEY_FILE``)."""
+
+    code = "signing_key_unavailable"
+    title = "No signing key configured"
+
+
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"
     title = "Payload too large"

@@ -37,6 +37,13 @@ PLATFORM_ACCOUNTS = frozenset(
 )
 
 GENESIS_HASH = "0" * 64
+# Chain versions (docs/ledger-hash.md). 1: the hash covers every stored field, journal lines and
+# reason included, which a partner never sees. 2 (current): exactly the fields of the finance
+# export row, so a partner can recompute every hash from the files it holds.
+HASH_VERSION_LINES = 1
+HASH_VERSION_EXPORT = 2
+HASH_VERSION = HASH_VERSION_EXPORT
+HASH_VERSIONS = frozenset({HASH_VERSION_LINES, HASH_VERSION_EXPORT})
 
 # Entry types (API.md "Balance semantics").
 PAYIN_CREDIT = "payin_credit"
@@ -129,9 +136,40 @@ class LedgerEntry:
     created_at: str
     prev_hash: str
     hash: str
+    hash_version: int = HASH_VERSION
 
     def hash_payload(self) -> dict[str, Any]:
-        """Everything that is hashed: all stored fields but the hash itself."""
+        """What the entry's hash covers, by its chain version."""
+        if self.hash_version == HASH_VERSION_EXPORT:
+            return self.export_hash_payload()
+        assert self.hash_version == HASH_VERSION_LINES, self.hash_version
+        return self.lines_hash_payload()
+
+    def export_hash_payload(self) -> dict[str, Any]:
+        """Version 2: the fields of the export row (amounts in minor units), the partner and
+        the currency; no journal lines and no reason, which the export does not carry."""
+        return {
+            "v": HASH_VERSION_EXPORT,
+            "id": self.id,
+            "partner_id": self.partner_id,
+            "currency": self.currency,
+            "sequence": self.sequence,
+            "type": self.type,
+            "amount_minor": self.amount_minor,
+            "available_after_minor": self.available_after_minor,
+            "reserved_after_minor": self.reserved_after_minor,
+            "trade_id": self.links.trade_id,
+            "quote_id": self.links.quote_id,
+            "payin_id": self.links.payin_id,
+            "related_entry_id": self.links.related_entry_id,
+            "partner_order_id": self.links.partner_order_id,
+            "funding_reference": self.links.funding_reference,
+            "request_id": self.request_id,
+            "created_at": self.created_at,
+        }
+
+    def lines_hash_payload(self) -> dict[str, Any]:
+        """Version 1: all stored fields but the hash itself (entries written before 0009)."""
         return {
             "id": self.id,
             "partner_id": self.partner_id,

@@ -120,3 +120,8 @@ WEBHOOK_ROTATION_OVERLAP_MAX_S = 7 * 24 * 3600
 WEBHOOK_URL_CHARS_MAX = 2048  # what browsers and most servers accept in a request line
 WEBHOOK_ENDPOINTS_PER_PARTNER_MAX = 16  # enabled ones; each is a delivery queue of its own
 WEBHOOK_DESCRIPTION_CHARS_MAX = 500
+
+# Finance close
+TZ_NAME_CHARS_MAX = 64  # IANA names are at most ~32 characters
+EXPORT_CHUNK_BYTES = 65_536  # rows gathered per chunk a streamed export sends
+OPEN_ITEMS_SHOWN_MAX = 100  # open items listed in a period_has_open_items refusal

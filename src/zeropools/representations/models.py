@@ -491,6 +491,11 @@ class BalancePair(Out):
     reserved: Money
 
 
+class PeriodBalances(Out):
+    available: Money
+    reserved: Money
+
+
 class TypeTotal(Out):
     count: int
     amount: Money
@@ -511,3 +516,40 @@ class BalanceChanges(Out):
     by_type: dict[str, TypeTotal]
     entries: list[LedgerEntry]
     has_more: bool
+
+
+class PeriodExport(Out):
+    sha256: str = Field(description="sha256 of the frozen CSV export of the day")
+    jsonl_sha256: str
+    entries: int
+
+
+class PeriodCheckpoint(Out):
+    checkpoint: str = Field(description="the signed canonical JSON")
+    signature: str = Field(description="base64 Ed25519 signature of checkpoint")
+    signing_key_id: str
+    last_sequence: int
+    head_hash: str
+
+
+class Period(Out):
+    id: str
+    object: Literal["period"]
+    partner_id: str
+    date: str
+    tz: str
+    status: Literal["open", "closed"]
+    closed_at: str | None
+    closing: dict[str, PeriodBalances]
+    opening: dict[str, PeriodBalances]
+    exports: dict[str, PeriodExport]
+    checkpoints: dict[str, PeriodCheckpoint]
+
+
+class SigningKey(Out):
+    id: str
+    object: Literal["signing_key"]
+    algorithm: Literal["Ed25519"]
+    public_key: str = Field(description="base64 of the 32 raw public-key bytes")
+    created_at: str
+    retired_at: str | None

@@ -14,6 +14,7 @@ from zeropools.domain.matching import MatchResult, MatchSummary, RowError
 from zeropools.domain.money import Currencies
 from zeropools.domain.partners import ApiKey, FundingInstructions, Partner
 from zeropools.domain.payins import Payin
+from zeropools.domain.periods import Period, SigningKey
 from zeropools.domain.pools import Pool
 from zeropools.domain.readmodels import BalanceView, Capabilities, QuoteView, TradeView
 from zeropools.domain.reconciliation import ReconRow
@@ -514,4 +515,62 @@ def balance_changes(view: BalanceChangesView, money: Currencies) -> JSON:
         },
         "entries": [ledger_entry(e, money) for e in view.first_entries],
         "has_more": view.has_more,
+    }
+
+
+def period(p: Period, money: Currencies) -> JSON:
+    """API.md's period: per currency the closing balances, the signed checkpoint and the sha256
+    of the frozen exports (``sha256`` is the CSV's, ``jsonl_sha256`` the JSON lines')."""
+    fmt = money.format
+    return {
+        "id": f"{p.partner_id}:{p.date}",
+        "object": "period",
+        "partner_id": p.partner_id,
+        "date": p.date,
+        "tz": p.tz,
+        "status": p.status,
+        "closed_at": p.closed_at,
+        "closing": {
+            c.currency: {
+                "available": fmt(c.closing.available_minor, c.currency),
+                "reserved": fmt(c.closing.reserved_minor, c.currency),
+            }
+            for c in p.currencies
+        },
+        "opening": {
+            c.currency: {
+                "available": fmt(c.opening.available_minor, c.currency),
+                "reserved": fmt(c.opening.reserved_minor, c.currency),
+            }
+            for c in p.currencies
+        },
+        "exports": {
+            c.currency: {
+                "sha256": c.csv_sha256,
+                "jsonl_sha256": c.jsonl_sha256,
+                "entries": c.entries,
+            }
+            for c in p.currencies
+        },
+        "checkpoints": {
+            c.currency: {
+                "checkpoint": c.checkpoint,
+                "signature": c.signature,
+                "signing_key_id": c.signing_key_id,
+                "last_sequence": c.closing.sequence,
+                "head_hash": c.closing.hash,
+            }
+            for c in p.currencies
+        },
+    }
+
+
+def signing_key(k: SigningKey) -> JSON:
+    return {
+        "id": k.id,
+        "object": "signing_key",
+        "algorithm": k.algorithm,
+        "public_key": k.public_key,
+        "created_at": k.created_at,
+        "retired_at": k.retired_at,
     }

@@ -29,6 +29,8 @@ STATUS: dict[type[e.DomainError], int] = {
     e.IdempotencyKeyInUse: 409,
     e.PayinConflict: 409,
     e.PeriodHasOpenItems: 409,
+    e.PeriodNotEnded: 409,
+    e.SigningKeyUnavailable: 503,
     e.PayloadTooLarge: 413,
     e.ValidationFailed: 422,
     e.AmountInvalid: 422,

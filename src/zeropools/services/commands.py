@@ -164,6 +164,15 @@ class RecordWebhookAttempt:
     jitter: float
 
 
+@dataclass(frozen=True)
+class ClosePeriod:
+    """Close one calendar day (``date``, in ``tz``) of a partner's ledger."""
+
+    date: str
+    tz: str | None = None
+    partner_id: str | None = None  # operators: whose; partner keys: their own
+
+
 Command = (
     CreateQuote
     | ExecuteTrade
@@ -185,4 +194,5 @@ Command = (
     | RequestRedelivery
     | ClaimWebhookWork
     | RecordWebhookAttempt
+    | ClosePeriod
 )

@@ -38,6 +38,9 @@ class Deployment:
         return self.mode == "test" or self.webhook_allow_private
 
     delivery_tolerance_bps: int = limits.DELIVERY_TOLERANCE_BPS
+    # the PEM file of the key that signs period checkpoints (never stored in the database)
+    signing_key_file: str | None = None
+    notices: tuple[str, ...] = ()  # what start-up should tell the operator (a generated key)
 
     def funding_account(self, currency: str) -> FundingAccount:
         return self.funding_accounts.get(currency, self.default_funding_account)

@@ -17,6 +17,7 @@ from zeropools.services import (
     events,
     partners,
     payins,
+    periods,
     reconciliation,
     trading,
     webhook_delivery,
@@ -28,6 +29,7 @@ from zeropools.services.commands import (
     Adjust,
     AttributePayin,
     ClaimWebhookWork,
+    ClosePeriod,
     CreatePartner,
     CreateQuote,
     CreateWebhookEndpoint,
@@ -174,6 +176,12 @@ HANDLERS: dict[type, Handler[Any, Any]] = {
     ),
     AcknowledgeMatched: Handler(
         run=reconciliation.acknowledge_matched_in, announce=_acknowledged_events
+    ),
+    ClosePeriod: Handler(
+        run=periods.close_in,
+        present=lambda dep, closed: views.period(closed.period, dep.currencies),
+        lane=periods.close_lane,
+        announce=periods.announce,
     ),
     CreatePartner: Handler(run=partners.create_partner_in, status=201),
     IssueApiKey: Handler(run=partners.issue_api_key_in, status=201),

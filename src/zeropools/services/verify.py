@@ -8,6 +8,7 @@ is not reported (the store's own contract tests post such entries on purpose).
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 from collections.abc import Callable, Iterator, Sequence
@@ -16,8 +17,11 @@ from itertools import islice
 from typing import TypeVar
 
 from zeropools.domain import limits
+from zeropools.domain.exports import Mark, checkpoint_text, day_window
 from zeropools.domain.money import CURRENCY_SCALES_SETTING, DEFAULT_SCALES, Currencies
+from zeropools.domain.periods import SigningKey
 from zeropools.domain.verify import ChainCheck, Problem, in_units, payin_problems, trade_problems
+from zeropools.services.signing import key_id, verify_signature
 from zeropools.store.protocol import Store, Tx
 
 T = TypeVar("T")
@@ -51,7 +55,13 @@ def stored_currencies(store: Store) -> Currencies:
     return Currencies({**DEFAULT_SCALES, **pinned})
 
 
-def verify(store: Store, on_partner: Callable[[str], None] | None = None) -> VerifyReport:
+def verify(
+    store: Store,
+    on_partner: Callable[[str], None] | None = None,
+    *,
+    checkpoints: bool = False,
+) -> VerifyReport:
+    """Replay every ledger; with ``checkpoints``, also hold it against every signed close."""
     report = VerifyReport()
     currencies = stored_currencies(store)
     partner_ids = store.read(lambda tx: tx.partner_ids())
@@ -60,6 +70,10 @@ def verify(store: Store, on_partner: Callable[[str], None] | None = None) -> Ver
         checked = store.read(
             functools.partial(_check, partner_id=partner_id, currencies=currencies)
         )
+        if checkpoints:
+            checked.problems += store.read(
+                functools.partial(checkpoint_problems, partner_id=partner_id)
+            )
         report.partners += 1
         report.entries += checked.entries
         report.trades += checked.trades
@@ -106,3 +120,58 @@ def _check(tx: Tx, partner_id: str, currencies: Currencies) -> _PartnerCheck:
 def _batches(items: Iterator[T]) -> Iterator[Sequence[T]]:
     while batch := list(islice(items, limits.IN_LIST_VALUES_MAX)):
         yield batch
+
+
+def checkpoint_problems(tx: Tx, *, partner_id: str) -> list[Problem]:
+    """Every signed checkpoint of the partner against the stored chain.
+
+    A consistent rewrite of closed history (entries changed, hashes, head and balances
+    recomputed) passes the replay above, but not this: the signed ``head_hash`` names the hash
+    the day ended with, and only the private key, which the database never holds, could sign a
+    new one. Checked per checkpoint: the signature with the published key (whose id must be
+    derived from it), the signed text against the stored columns, and the ledger's entry at
+    ``last_sequence``: its hash, currency and balances, and that it is still the currency's
+    last entry before the day's end (nothing was slipped into the closed day).
+    """
+    keys: dict[str, SigningKey] = {key.id: key for key in tx.signing_keys()}
+    found: list[Problem] = []
+    scales = _signed_scales(tx)
+    for period in tx.list_periods(partner_id):
+        window = day_window(period.date, period.tz)
+        for close in period.currencies:
+            where = f"checkpoint {period.date} {close.currency}"
+
+            def problem(
+                message: str, where: str = where, sequence: int = close.closing.sequence
+            ) -> None:
+                found.append(Problem(partner_id, sequence, f"{where}: {message}"))
+
+            key = keys.get(close.signing_key_id)
+            if key is None:
+                problem(f"signed by unpublished key {close.signing_key_id}")
+            elif key_id(base64.b64decode(key.public_key)) != key.id:
+                problem(f"published key {key.id} is not the key its id derives from")
+            elif not verify_signature(key.public_key, close.checkpoint, close.signature):
+                problem("signature does not verify")
+            expected = checkpoint_text(
+                partner_id=partner_id,
+                currency=close.currency,
+                window=window,
+                closing=close.closing,
+                currencies=scales,
+            )
+            if expected != close.checkpoint:
+                problem("stored closing values differ from the signed checkpoint")
+            last = tx.last_entry_before(partner_id, close.currency, window.ends_at)
+            if Mark.after(last) != close.closing:
+                problem(
+                    "the ledger no longer ends the day where the signed checkpoint says "
+                    f"(#{close.closing.sequence} {close.closing.hash[:12]}...)"
+                )
+    return found
+
+
+def _signed_scales(tx: Tx) -> Currencies:
+    """The deployment's pinned currency scales, as the checkpoints were formatted with."""
+    text = tx.get_setting("currency_scales")
+    return Currencies(json.loads(text)) if text else Currencies()

@@ -29,6 +29,7 @@ from zeropools.domain.ledger import (
 from zeropools.domain.paging import Page
 from zeropools.domain.partners import ApiKey, Partner
 from zeropools.domain.payins import Payin, ReferenceOwner
+from zeropools.domain.periods import Period, SigningKey
 from zeropools.domain.quotes import Quote, StoredQuote
 from zeropools.domain.reconciliation import Acknowledgement
 from zeropools.domain.trades import Refusal, Trade
@@ -105,6 +106,13 @@ class LedgerPort(Protocol):
         created_lt: str | None = None,
         after_sequence: int = 0,
     ) -> Iterator[LedgerEntry]: ...
+    def last_entry_before(
+        self, partner_id: str, currency: str, created_lt: str
+    ) -> LedgerEntry | None:
+        """The currency's entry of highest sequence created before ``created_lt``."""
+        ...
+
+    def entry_at(self, partner_id: str, sequence: int) -> LedgerEntry | None: ...
     def insert_platform_entry(self, entry: PlatformEntry) -> None: ...
     def suspense_totals(self) -> dict[str, tuple[int, int]]: ...
     def entries_of_request(
@@ -336,3 +344,20 @@ class ReconciliationPort(Protocol):
     def acknowledgements(
         self, partner_id: str, item_ids: Sequence[str]
     ) -> dict[str, Acknowledgement]: ...
+
+
+class PeriodsPort(Protocol):
+    """Closed periods with their signed checkpoints, published signing keys, and the
+    reconciliation acknowledgements the close rule reads."""
+
+    def acknowledged_ids(self, partner_id: str, object_ids: Sequence[str]) -> set[str]:
+        """Which of ``object_ids`` (trade or pay-in ids) the partner has acknowledged."""
+        ...
+
+    def get_period(self, partner_id: str, date: str) -> Period | None: ...
+    def insert_period(self, period: Period, request_id: str) -> None: ...
+    def list_periods(self, partner_id: str) -> list[Period]: ...
+    def signing_keys(self) -> list[SigningKey]: ...
+    def register_signing_key(self, key: SigningKey, now: str) -> None:
+        """Publish ``key`` if new and retire every other key still current."""
+        ...

@@ -28,6 +28,7 @@ from zeropools.store.ports import (
     LedgerState,
     PartnersPort,
     PayinsPort,
+    PeriodsPort,
     ReconciliationPort,
     SettingsPort,
     TradesPort,
@@ -66,6 +67,7 @@ class Tx(
     EventsPort,
     WebhooksPort,
     ReconciliationPort,
+    PeriodsPort,
     Protocol,
 ):
     """One open transaction: every aggregate's port, and savepoints."""

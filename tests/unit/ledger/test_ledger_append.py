@@ -137,10 +137,26 @@ def test_changing_any_hashed_field_changes_the_hash() -> None:
         replace(entry, created_at="2026-11-23T09:00:00.000001Z"),
         replace(entry, request_id="req_other"),
         replace(entry, links=replace(entry.links, payin_id="pin_other")),
-        replace(entry, lines=(Line("platform:bank", -1), Line(AVAILABLE, 1))),
+        replace(entry, currency="USD"),
+        replace(entry, links=replace(entry.links, funding_reference="RF00")),
     ]
     for variant in variants:
         assert ledger.chain_hash(variant.prev_hash, variant.hash_payload()) != entry.hash
+
+
+def test_chain_version_2_hashes_the_export_row_and_version_1_also_the_journal_lines() -> None:
+    # docs/ledger-hash.md: version 2 covers what a partner's export shows (so it can recompute
+    # it); the journal lines and reason are internal, checked against the amounts by verify.
+    entry = run([credit(100_000)]).entries[0]
+    assert entry.hash_version == ledger.HASH_VERSION == 2
+    other_lines = replace(
+        entry, lines=(Line("platform:suspense", -100_000), Line(AVAILABLE, 100_000))
+    )
+    assert ledger.chain_hash(entry.prev_hash, other_lines.hash_payload()) == entry.hash
+    old = replace(entry, hash_version=1)
+    old = replace(old, hash=ledger.chain_hash(old.prev_hash, old.hash_payload()))
+    changed = replace(old, lines=other_lines.lines)
+    assert ledger.chain_hash(changed.prev_hash, changed.hash_payload()) != old.hash
 
 
 def test_entries_record_signed_amount_balances_after_links_request_and_time() -> None:

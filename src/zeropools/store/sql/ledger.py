@@ -34,9 +34,10 @@ _PENDING_BOOKING, _BOOKED = BOOKING_STATUSES  # unpacked so a change of the tupl
 ENTRY_COLUMNS = (
     "partner_id, sequence, id, type, currency, amount_minor, available_after_minor, "
     "reserved_after_minor, lines, trade_id, quote_id, payin_id, related_entry_id, "
-    "funding_reference, partner_order_id, reason, request_id, created_at, prev_hash, hash"
+    "funding_reference, partner_order_id, reason, request_id, created_at, prev_hash, hash, "
+    "hash_version"
 )
-_ENTRY_INSERT = f"INSERT INTO ledger_entries ({ENTRY_COLUMNS}) VALUES ({marks(20)})"
+_ENTRY_INSERT = f"INSERT INTO ledger_entries ({ENTRY_COLUMNS}) VALUES ({marks(21)})"
 
 
 def entry_from_row(row: Row) -> LedgerEntry:
@@ -63,6 +64,7 @@ def entry_from_row(row: Row) -> LedgerEntry:
         created_at=row["created_at"],
         prev_hash=row["prev_hash"],
         hash=row["hash"],
+        hash_version=int(row["hash_version"]),
     )
 
 
@@ -89,6 +91,7 @@ def entry_params(entry: LedgerEntry) -> tuple[Any, ...]:
         entry.created_at,
         entry.prev_hash,
         entry.hash,
+        entry.hash_version,
     )
 
 
@@ -271,6 +274,26 @@ class SqlLedger(LedgerPort):
         if row is None:
             return Balance()
         return Balance(int(row["available_after_minor"]), int(row["reserved_after_minor"]))
+
+    def last_entry_before(
+        self, partner_id: str, currency: str, created_lt: str
+    ) -> LedgerEntry | None:
+        rows = self._ex.all(
+            f"SELECT {ENTRY_COLUMNS} FROM ledger_entries "
+            "WHERE partner_id = %s AND currency = %s AND created_at < %s "
+            "ORDER BY created_at DESC, sequence DESC LIMIT 1",
+            (partner_id, currency, created_lt),
+        )
+        row = first(rows)
+        return None if row is None else entry_from_row(row)
+
+    def entry_at(self, partner_id: str, sequence: int) -> LedgerEntry | None:
+        rows = self._ex.all(
+            f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE partner_id = %s AND sequence = %s",
+            (partner_id, sequence),
+        )
+        row = first(rows)
+        return None if row is None else entry_from_row(row)
 
     # platform journal -------------------------------------------------------------------
     def insert_platform_entry(self, entry: PlatformEntry) -> None:

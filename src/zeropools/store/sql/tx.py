@@ -12,6 +12,7 @@ from zeropools.store.sql.idempotency import SqlIdempotency
 from zeropools.store.sql.ledger import SqlLedger
 from zeropools.store.sql.partners import SqlPartners
 from zeropools.store.sql.payins import SqlPayins
+from zeropools.store.sql.periods import SqlPeriods
 from zeropools.store.sql.reconciliation import SqlReconciliation
 from zeropools.store.sql.settings import SqlSettings
 from zeropools.store.sql.trades import SqlTrades
@@ -28,6 +29,7 @@ class SqlTx(
     SqlEvents,
     SqlWebhooks,
     SqlReconciliation,
+    SqlPeriods,
 ):
     """One open transaction of either database."""
 

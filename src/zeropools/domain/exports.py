@@ -1,0 +1,345 @@
+"""The finance export of one partner, currency and day: rows in, bytes out, checked as it goes.
+
+What: an opening row, the day's entries in sequence order, a closing row, as CSV (the header of
+API.md) or JSON lines. Why pure: the same rows must give the same bytes on every run (a closed
+day's export is frozen, its sha256 stored), and a million-entry day must pass through in bounded
+memory, so the writer keeps only the running position (``Mark``), never the rows.
+
+Contract of ``ExportWriter``:
+
+- ``opening()`` first, then ``entry(e)`` per entry in sequence order, then ``closing(seal)``;
+  each returns the bytes of its row.
+- Roll-forward is checked on every entry: the balances before it plus its journal's partner
+  deltas must equal its stored ``available_after``/``reserved_after``, sequences must rise, and
+  an entry that directly follows the previous one in the partner's chain must link its hash.
+  Any difference raises ``RollForwardBroken`` before its row is written, so a caller streaming
+  the bytes aborts rather than sends a wrong file.
+- ``closing(seal, expected=...)`` refuses a closing position that differs from the one a closed
+  period recorded.
+
+Opening and closing rows (CSV): ``id`` is the partner id, ``type`` the currency, ``created_at``
+the day's bound (UTC), ``sequence``/``hash`` the currency's last entry at that bound (0 and
+empty when there is none), the balances in ``available_after``/``reserved_after``; the closing
+row of a closed day carries ``checkpoint``, ``signature`` and ``signing_key_id``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import date as Date
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from zeropools.domain import limits
+from zeropools.domain.clock import to_rfc3339
+from zeropools.domain.errors import ValidationFailed
+from zeropools.domain.ledger import LedgerEntry, canonical_json, partner_deltas
+from zeropools.domain.money import Currencies
+
+CSV = "csv"
+JSONL = "jsonl"
+FORMATS = (CSV, JSONL)
+MEDIA_TYPES = {CSV: "text/csv; charset=utf-8", JSONL: "application/x-ndjson"}
+
+CSV_HEADER = (
+    "row_type",
+    "id",
+    "sequence",
+    "created_at",
+    "type",
+    "amount",
+    "available_after",
+    "reserved_after",
+    "trade_id",
+    "quote_id",
+    "payin_id",
+    "related_entry_id",
+    "partner_order_id",
+    "funding_reference",
+    "request_id",
+    "hash",
+    "prev_hash",
+    "checkpoint",
+    "signature",
+    "signing_key_id",
+)
+UTC_TZ = "UTC"
+
+
+class RollForwardBroken(Exception):
+    """The stored entries do not roll the opening balance forward: never send such a file."""
+
+
+@dataclass(frozen=True)
+class DayWindow:
+    """A calendar day in ``tz`` as the half-open UTC interval ``[starts_at, ends_at)``."""
+
+    date: str
+    tz: str
+    starts_at: str
+    ends_at: str
+
+    def has_ended(self, now: datetime) -> bool:
+        return to_rfc3339(now) >= self.ends_at
+
+
+def day_window(date_text: str, tz: str | None) -> DayWindow:
+    """The day named by ``YYYY-MM-DD`` in the IANA zone ``tz`` (UTC when absent)."""
+    zone_name = tz or UTC_TZ
+    if len(zone_name) > limits.TZ_NAME_CHARS_MAX:
+        raise ValidationFailed.field("tz", "not an IANA time zone name")
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationFailed.field("tz", f"unknown time zone {zone_name!r}") from exc
+    try:
+        day = Date.fromisoformat(date_text)
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed.field("date", "a calendar day, YYYY-MM-DD") from exc
+    if len(date_text) != len("YYYY-MM-DD"):
+        raise ValidationFailed.field("date", "a calendar day, YYYY-MM-DD")
+    # midnight to midnight in the zone: 23 or 25 hours on the days clocks change
+    starts = datetime.combine(day, time(0), tzinfo=zone)
+    ends = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return DayWindow(day.isoformat(), zone_name, to_rfc3339(starts), to_rfc3339(ends))
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A position in one currency's chain: its last entry (sequence 0, hash "" when none) and
+    the balances it left."""
+
+    sequence: int = 0
+    hash: str = ""
+    available_minor: int = 0
+    reserved_minor: int = 0
+
+    @classmethod
+    def after(cls, entry: LedgerEntry | None) -> Mark:
+        if entry is None:
+            return cls()
+        return cls(
+            entry.sequence, entry.hash, entry.available_after_minor, entry.reserved_after_minor
+        )
+
+
+@dataclass(frozen=True)
+class Seal:
+    """A closed day's signed checkpoint as its closing row carries it."""
+
+    checkpoint: str  # canonical JSON, the exact bytes that were signed
+    signature: str  # base64 Ed25519
+    signing_key_id: str
+
+
+def checkpoint_text(
+    *,
+    partner_id: str,
+    currency: str,
+    window: DayWindow,
+    closing: Mark,
+    currencies: Currencies,
+) -> str:
+    """The checkpoint a close signs: canonical JSON (UTF-8, sorted keys, ``,``/``:``)."""
+    return canonical_json(
+        {
+            "partner_id": partner_id,
+            "currency": currency,
+            "date": window.date,
+            "tz": window.tz,
+            "closing": {
+                "available": currencies.format(closing.available_minor, currency),
+                "reserved": currencies.format(closing.reserved_minor, currency),
+            },
+            "last_sequence": closing.sequence,
+            "head_hash": closing.hash,
+        }
+    )
+
+
+class ExportWriter:
+    """Renders one export, keeping only the running position (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        partner_id: str,
+        currency: str,
+        window: DayWindow,
+        opening: Mark,
+        currencies: Currencies,
+        fmt: str,
+    ) -> None:
+        assert fmt in FORMATS, fmt
+        self.partner_id = partner_id
+        self.currency = currency
+        self.window = window
+        self.opening_mark = opening
+        self.position = opening
+        self.entries = 0
+        self._fmt = fmt
+        self._format = currencies.format
+        self._buffer = io.StringIO()
+        # RFC 4180 line ends; minimal quoting keeps plain cells plain
+        self._csv = csv.writer(self._buffer, lineterminator="\r\n")
+
+    # rows ---------------------------------------------------------------------------------
+    def opening(self) -> bytes:
+        mark = self.opening_mark
+        if self._fmt == CSV:
+            header = self._csv_row(CSV_HEADER)
+            return header + self._csv_bound("opening", self.window.starts_at, mark, None)
+        return self._json_line(
+            {
+                "object": "export_opening",
+                **self._bound_fields(self.window.starts_at, mark),
+            }
+        )
+
+    def entry(self, entry: LedgerEntry) -> bytes:
+        self._roll_forward(entry)
+        if self._fmt == CSV:
+            return self._csv_row(self._entry_cells(entry))
+        return self._json_line(self._entry_object(entry))
+
+    def closing(self, seal: Seal | None, expected: Mark | None = None) -> bytes:
+        if expected is not None and expected != self.position:
+            raise RollForwardBroken(
+                f"{self.partner_id} {self.currency} {self.window.date}: the entries end at "
+                f"#{self.position.sequence} {self.position.available_minor}/"
+                f"{self.position.reserved_minor}, the closed period recorded "
+                f"#{expected.sequence} {expected.available_minor}/{expected.reserved_minor}"
+            )
+        if self._fmt == CSV:
+            return self._csv_bound("closing", self.window.ends_at, self.position, seal)
+        return self._json_line(
+            {
+                "object": "export_closing",
+                **self._bound_fields(self.window.ends_at, self.position),
+                "entries": self.entries,
+                "checkpoint": json.loads(seal.checkpoint) if seal else None,
+                "signature": seal.signature if seal else None,
+                "signing_key_id": seal.signing_key_id if seal else None,
+            }
+        )
+
+    # checks -------------------------------------------------------------------------------
+    def _roll_forward(self, entry: LedgerEntry) -> None:
+        here = f"{self.partner_id} #{entry.sequence}"
+        if entry.partner_id != self.partner_id or entry.currency != self.currency:
+            raise RollForwardBroken(f"{here}: not a {self.currency} entry of {self.partner_id}")
+        if entry.sequence <= self.position.sequence:
+            raise RollForwardBroken(f"{here}: out of sequence order")
+        follows = entry.sequence == self.position.sequence + 1 and bool(self.position.hash)
+        if follows and entry.prev_hash != self.position.hash:
+            raise RollForwardBroken(f"{here}: does not chain to #{self.position.sequence}")
+        d_available, d_reserved = partner_deltas(entry.lines)
+        expected = (
+            self.position.available_minor + d_available,
+            self.position.reserved_minor + d_reserved,
+        )
+        stored = (entry.available_after_minor, entry.reserved_after_minor)
+        if expected != stored:
+            raise RollForwardBroken(
+                f"{here}: balances before it plus its journal give {expected}, stored {stored}"
+            )
+        self.position = Mark.after(entry)
+        self.entries += 1
+
+    # rendering ----------------------------------------------------------------------------
+    def _csv_row(self, cells: tuple[Any, ...] | list[Any]) -> bytes:
+        self._csv.writerow(cells)
+        text = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return text.encode("utf-8")
+
+    def _csv_bound(self, row_type: str, at: str, mark: Mark, seal: Seal | None) -> bytes:
+        fmt, currency = self._format, self.currency
+        cells: list[Any] = [""] * len(CSV_HEADER)
+        cells[0:8] = [
+            row_type,
+            self.partner_id,
+            mark.sequence,
+            at,
+            currency,
+            "",
+            fmt(mark.available_minor, currency),
+            fmt(mark.reserved_minor, currency),
+        ]
+        cells[15] = mark.hash
+        if seal is not None:
+            cells[17:20] = [seal.checkpoint, seal.signature, seal.signing_key_id]
+        return self._csv_row(cells)
+
+    def _entry_cells(self, e: LedgerEntry) -> tuple[Any, ...]:
+        fmt, links = self._format, e.links
+        return (
+            "entry",
+            e.id,
+            e.sequence,
+            e.created_at,
+            e.type,
+            fmt(e.amount_minor, e.currency),
+            fmt(e.available_after_minor, e.currency),
+            fmt(e.reserved_after_minor, e.currency),
+            links.trade_id or "",
+            links.quote_id or "",
+            links.payin_id or "",
+            links.related_entry_id or "",
+            links.partner_order_id or "",
+            links.funding_reference or "",
+            e.request_id,
+            e.hash,
+            e.prev_hash,
+            "",
+            "",
+            "",
+        )
+
+    def _entry_object(self, e: LedgerEntry) -> dict[str, Any]:
+        fmt, links = self._format, e.links
+        return {
+            "object": "ledger_entry",
+            "id": e.id,
+            "partner_id": e.partner_id,
+            "type": e.type,
+            "currency": e.currency,
+            "amount": fmt(e.amount_minor, e.currency),
+            "available_after": fmt(e.available_after_minor, e.currency),
+            "reserved_after": fmt(e.reserved_after_minor, e.currency),
+            "trade_id": links.trade_id,
+            "quote_id": links.quote_id,
+            "payin_id": links.payin_id,
+            "related_entry_id": links.related_entry_id,
+            "funding_reference": links.funding_reference,
+            "partner_order_id": links.partner_order_id,
+            "reason": e.reason,  # shown, not hashed (chain version 2, docs/ledger-hash.md)
+            "request_id": e.request_id,
+            "created_at": e.created_at,
+            "sequence": e.sequence,
+            "prev_hash": e.prev_hash,
+            "hash": e.hash,
+        }
+
+    def _bound_fields(self, at: str, mark: Mark) -> dict[str, Any]:
+        fmt, currency = self._format, self.currency
+        return {
+            "partner_id": self.partner_id,
+            "currency": currency,
+            "date": self.window.date,
+            "tz": self.window.tz,
+            "at": at,
+            "available": fmt(mark.available_minor, currency),
+            "reserved": fmt(mark.reserved_minor, currency),
+            "sequence": mark.sequence,
+            "hash": mark.hash,
+        }
+
+    @staticmethod
+    def _json_line(value: dict[str, Any]) -> bytes:
+        return (canonical_json(value) + "\n").encode("utf-8")

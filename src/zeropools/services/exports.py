@@ -1,0 +1,228 @@
+"""The finance export, streamed from one read snapshot in bounded memory.
+
+What: ``open_export`` checks who asks, pins one read snapshot (``store.reading()``), decides
+the file's sha256, and returns an ``Export`` whose ``chunks`` stream the bytes and own the
+snapshot (closing it when they end, or when ``close()`` is called on a stream never started).
+
+``X-Content-SHA256``, decided (docs/api-notes.md): a closed day's export has the sha256 the close
+stored, sent up front and checked again against the bytes as they stream (a difference aborts
+the stream: the frozen file never silently changes). An open day's sha256 is computed by a
+first streaming pass over the same snapshot before any byte is sent (twice the reading, no
+buffering, and no HTTP trailer, which most clients drop), so the two passes see the same rows.
+
+Roll-forward is checked on every row (``domain.exports.ExportWriter``): a mismatch raises
+``RollForwardBroken``, which aborts the response rather than send a wrong file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+
+from zeropools.domain import limits
+from zeropools.domain.errors import CurrencyNotEnabled, NotFound, ValidationFailed
+from zeropools.domain.exports import (
+    FORMATS,
+    JSONL,
+    DayWindow,
+    ExportWriter,
+    Mark,
+    RollForwardBroken,
+    Seal,
+    day_window,
+)
+from zeropools.domain.partners import OPERATOR, PARTNER_ADMIN
+from zeropools.services.context import Ctx, Deployment, require_role, scoped_partner
+from zeropools.store.protocol import Tx
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    partner_id: str
+    window: DayWindow
+    currency: str
+    fmt: str
+
+
+@dataclass
+class Export:
+    """An export ready to stream: ``sha256`` is known before the first byte."""
+
+    request: ExportRequest
+    sha256: str
+    closed: bool
+    chunks: Iterator[bytes]
+    _stack: ExitStack = field(repr=False)
+
+    @property
+    def filename(self) -> str:
+        r = self.request
+        return f"ledger_{r.partner_id}_{r.currency}_{r.window.date}.{r.fmt}"
+
+    def close(self) -> None:
+        """Release the snapshot; safe to call after the stream ended, or if it never began."""
+        self._stack.close()
+
+
+def export_request(
+    dep: Deployment,
+    ctx: Ctx,
+    partner_id: str | None,
+    *,
+    date: str,
+    currency: str | None,
+    fmt: str | None,
+    tz: str | None,
+) -> ExportRequest:
+    """Who may export what: partner admins their own ledger, operators any partner's."""
+    require_role(ctx, OPERATOR, PARTNER_ADMIN)
+    owner = scoped_partner(ctx, partner_id)
+    chosen_fmt = fmt or "csv"
+    if chosen_fmt not in FORMATS:
+        raise ValidationFailed.field("format", f"one of {', '.join(FORMATS)}")
+    window = day_window(date, tz)
+    partner = dep.store.read(lambda tx: tx.get_partner(owner))
+    if partner is None:
+        raise NotFound(f"No partner {owner!r}.")
+    enabled = [pc.currency for pc in partner.currencies]
+    chosen = currency or (enabled[0] if len(enabled) == 1 else None)
+    if chosen is None:
+        raise ValidationFailed.field("currency", f"required: the partner has {enabled}")
+    if chosen not in enabled:
+        raise CurrencyNotEnabled(
+            f"{chosen} is not enabled for {owner}.", currency=chosen, enabled=enabled
+        )
+    return ExportRequest(owner, window, chosen, chosen_fmt)
+
+
+def open_export(
+    dep: Deployment, request: ExportRequest, progress: Progress | None = None
+) -> Export:
+    """Pin a snapshot, settle the sha256, and hand back the stream that owns the snapshot."""
+    stack = ExitStack()
+    try:
+        tx = stack.enter_context(dep.store.reading())
+        seal, expected = _frozen(tx, request)
+        if expected is not None:
+            sha256 = expected
+        else:
+            digest = hashlib.sha256()
+            for chunk in render(dep, tx, request, seal):
+                digest.update(chunk)
+            sha256 = digest.hexdigest()
+    except BaseException:
+        stack.close()
+        raise
+
+    def chunks() -> Iterator[bytes]:
+        with stack:
+            digest = hashlib.sha256()
+            for chunk in render(dep, tx, request, seal, progress):
+                digest.update(chunk)
+                yield chunk
+            if digest.hexdigest() != sha256:
+                raise RollForwardBroken(
+                    f"the export of {request.partner_id} {request.currency} "
+                    f"{request.window.date} no longer has the sha256 recorded at close"
+                )
+
+    return Export(request, sha256, expected is not None, chunks(), stack)
+
+
+def _frozen(tx: Tx, request: ExportRequest) -> tuple[Seal | None, str | None]:
+    """A closed day's seal and stored sha256 (when the export's day and zone are the close's)."""
+    period = tx.get_period(request.partner_id, request.window.date)
+    if period is None or period.tz != request.window.tz:
+        return None, None
+    close = period.close_of(request.currency)
+    if close is None:
+        return None, None
+    seal = Seal(close.checkpoint, close.signature, close.signing_key_id)
+    return seal, close.jsonl_sha256 if request.fmt == JSONL else close.csv_sha256
+
+
+def opening_mark(tx: Tx, partner_id: str, currency: str, window: DayWindow) -> Mark:
+    return Mark.after(tx.last_entry_before(partner_id, currency, window.starts_at))
+
+
+def render(
+    dep: Deployment,
+    tx: Tx,
+    request: ExportRequest,
+    seal: Seal | None,
+    progress: Progress | None = None,
+) -> Iterator[bytes]:
+    """The export's bytes in chunks of about ``EXPORT_CHUNK_BYTES``."""
+    writer = ExportWriter(
+        partner_id=request.partner_id,
+        currency=request.currency,
+        window=request.window,
+        opening=opening_mark(tx, request.partner_id, request.currency, request.window),
+        currencies=dep.currencies,
+        fmt=request.fmt,
+    )
+    expected = _expected_closing(tx, request) if seal is not None else None
+    pending = [writer.opening()]
+    size = len(pending[0])
+    for entry in tx.stream_entries(
+        request.partner_id,
+        currency=request.currency,
+        created_gte=request.window.starts_at,
+        created_lt=request.window.ends_at,
+    ):
+        row = writer.entry(entry)
+        pending.append(row)
+        size += len(row)
+        if size >= limits.EXPORT_CHUNK_BYTES:
+            yield b"".join(pending)
+            if progress is not None:
+                progress(writer.entries)
+            pending, size = [], 0
+    pending.append(writer.closing(seal, expected))
+    yield b"".join(pending)
+    if progress is not None:
+        progress(writer.entries)
+
+
+def _expected_closing(tx: Tx, request: ExportRequest) -> Mark | None:
+    period = tx.get_period(request.partner_id, request.window.date)
+    close = period.close_of(request.currency) if period is not None else None
+    return close.closing if close is not None else None
+
+
+def digests_of_day(
+    dep: Deployment, tx: Tx, partner_id: str, currency: str, window: DayWindow
+) -> tuple[ExportWriter, Callable[[Seal], tuple[str, str]]]:
+    """One streaming pass for a close: roll-forward checked, both formats hashed up to the
+    closing row; returns a writer (its final position) and a function that finishes both
+    digests with the seal."""
+    opening = opening_mark(tx, partner_id, currency, window)
+    csv_writer, jsonl_writer = (
+        ExportWriter(
+            partner_id=partner_id,
+            currency=currency,
+            window=window,
+            opening=opening,
+            currencies=dep.currencies,
+            fmt=fmt,
+        )
+        for fmt in FORMATS
+    )
+    csv_digest = hashlib.sha256(csv_writer.opening())
+    jsonl_digest = hashlib.sha256(jsonl_writer.opening())
+    for entry in tx.stream_entries(
+        partner_id, currency=currency, created_gte=window.starts_at, created_lt=window.ends_at
+    ):
+        csv_digest.update(csv_writer.entry(entry))
+        jsonl_digest.update(jsonl_writer.entry(entry))
+
+    def finish(seal: Seal) -> tuple[str, str]:
+        csv_digest.update(csv_writer.closing(seal))
+        jsonl_digest.update(jsonl_writer.closing(seal))
+        return csv_digest.hexdigest(), jsonl_digest.hexdigest()
+
+    return csv_writer, finish

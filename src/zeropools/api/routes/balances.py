@@ -52,7 +52,11 @@ def get_balance(currency: str, dep: Dep, ctx: Context, partner_id: PartnerQuery 
     return views.balance(balances.get_balance(dep, ctx, partner_id, currency), dep.currencies)
 
 
-@router.get("/v1/balances/{currency}/changes", response_model=models.BalanceChanges)
+@router.get(
+    "/v1/balances/{currency}/changes",
+    response_model=models.BalanceChanges,
+    responses=problems(e.NotFound),
+)
 def balance_changes(
     currency: str,
     dep: Dep,

@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from zeropools.api.deps import Context, Dep
+from zeropools.api.openapi import problems
+from zeropools.domain import errors as e
 from zeropools.domain import limits
 from zeropools.domain.paging import Page
 from zeropools.representations import models
@@ -19,7 +21,7 @@ router = APIRouter(tags=["events"])
 @router.get(
     "/v1/events",
     response_model=None,
-    responses={200: {"model": models.ListOf[models.Event]}},
+    responses={200: {"model": models.ListOf[models.Event]}, **problems(e.NotFound)},
 )
 def list_events(
     dep: Dep,
@@ -51,6 +53,10 @@ def list_events(
     return Response(body, media_type="application/json")
 
 
-@router.get("/v1/events/{event_id}", response_model=None, responses={200: {"model": models.Event}})
+@router.get(
+    "/v1/events/{event_id}",
+    response_model=None,
+    responses={200: {"model": models.Event}, **problems(e.NotFound)},
+)
 def get_event(event_id: str, dep: Dep, ctx: Context) -> Response:
     return Response(events.get_event(dep, ctx, event_id).body, media_type="application/json")

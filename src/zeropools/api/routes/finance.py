@@ -9,7 +9,9 @@ from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from zeropools.api.deps import Context, Dep
+from zeropools.api.openapi import problems
 from zeropools.api.schemas import PeriodClose
+from zeropools.domain import errors as e
 from zeropools.domain.exports import MEDIA_TYPES
 from zeropools.representations import models
 from zeropools.representations import objects as views
@@ -26,7 +28,10 @@ TzQuery = Annotated[str | None, Query(description="IANA time zone of the day; de
 @router.get(
     "/v1/exports/ledger",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}},
+    responses={
+        200: {"content": {"text/csv": {}, "application/x-ndjson": {}}},
+        **problems(e.NotFound, e.CurrencyNotEnabled),
+    },
 )
 def export_ledger(
     dep: Dep,
@@ -59,7 +64,11 @@ def export_ledger(
     )
 
 
-@router.post("/v1/periods/{date}/close", response_model=models.Period)
+@router.post(
+    "/v1/periods/{date}/close",
+    response_model=models.Period,
+    responses=problems(e.NotFound, e.PeriodHasOpenItems, e.PeriodNotEnded, body=True, laned=True),
+)
 def close_period(
     date: str,
     dep: Dep,
@@ -73,14 +82,16 @@ def close_period(
     return views.period(closed.period, dep.currencies)
 
 
-@router.get("/v1/periods/{date}", response_model=models.Period)
+@router.get("/v1/periods/{date}", response_model=models.Period, responses=problems(e.NotFound))
 def get_period(
     date: str, dep: Dep, ctx: Context, tz: TzQuery = None, partner_id: PartnerQuery = None
 ) -> JSON:
     return views.period(periods.get_period(dep, ctx, date, tz, partner_id), dep.currencies)
 
 
-@router.get("/v1/signing-keys", response_model=models.ListOf[models.SigningKey])
+@router.get(
+    "/v1/signing-keys", response_model=models.ListOf[models.SigningKey], responses=problems()
+)
 def list_signing_keys(dep: Dep, ctx: Context) -> JSON:
     """Every public key that ever signed a checkpoint; the current one has no ``retired_at``."""
     require_role(ctx, "operator", "partner_admin", "partner_server")

@@ -97,21 +97,28 @@ def list_api_keys(partner_id: str, dep: Dep, ctx: Context) -> JSON:
 
 
 @router.delete(
-    "/v1/api-keys/{key_id}", response_model=models.ApiKey, responses=problems(e.NotFound)
+    "/v1/api-keys/{key_id}",
+    response_model=models.ApiKey,
+    responses=problems(e.NotFound, e.LastOperatorKey),
 )
 def revoke_api_key(key_id: str, dep: Dep, ctx: Context) -> JSON:
     """Revoke an API key (operator); it answers 401 from now on. Revoking twice is harmless."""
     return views.api_key(partners.revoke_api_key(dep, ctx, key_id))
 
 
-@router.get("/v1/operator-keys", response_model=models.ListOf[models.ApiKey])
+@router.get("/v1/operator-keys", response_model=models.ListOf[models.ApiKey], responses=problems())
 def list_operator_keys(dep: Dep, ctx: Context) -> JSON:
     """Operator keys without their secrets (``last4``, ``last_used_at``), newest first."""
     found = partners.list_operator_keys(dep, ctx)
     return views.page(found, len(found), views.api_key)
 
 
-@router.post("/v1/operator-keys", status_code=201, response_model=models.ApiKeyCreated)
+@router.post(
+    "/v1/operator-keys",
+    status_code=201,
+    response_model=models.ApiKeyCreated,
+    responses=problems(),
+)
 def create_operator_key(dep: Dep, ctx: Context) -> JSON:
     """Another operator key; its secret is shown once."""
     issued = partners.issue_operator_key(dep, ctx)

@@ -12,7 +12,9 @@ from starlette.concurrency import run_in_threadpool
 
 from zeropools.api.deps import Context, Dep, PageParams
 from zeropools.api.idempotent import respond
+from zeropools.api.openapi import problems
 from zeropools.api.schemas import AcknowledgementCreate
+from zeropools.domain import errors as e
 from zeropools.domain import limits
 from zeropools.domain.errors import PayloadTooLarge
 from zeropools.representations import models
@@ -38,7 +40,11 @@ PartnerQuery = Annotated[
 ]
 
 
-@router.get("/v1/reconciliation", response_model=models.ListOf[models.ReconciliationRow])
+@router.get(
+    "/v1/reconciliation",
+    response_model=models.ListOf[models.ReconciliationRow],
+    responses=problems(e.NotFound),
+)
 def list_rows(
     dep: Dep,
     ctx: Context,
@@ -72,7 +78,8 @@ def list_rows(
             "content": {NDJSON: {"schema": {"type": "string"}}},
             "description": "The match; with Accept: application/x-ndjson one JSON object per "
             "line (results and bad rows in file order, the summary last)",
-        }
+        },
+        **problems(e.NotFound, body=True),
     },
     openapi_extra={
         "requestBody": {
@@ -144,7 +151,10 @@ async def _spool(request: Request) -> IO[bytes]:
 @router.post(
     "/v1/reconciliation/{item_id}/acknowledge",
     response_model=None,
-    responses={200: {"model": models.ReconciliationRow}},
+    responses={
+        200: {"model": models.ReconciliationRow},
+        **problems(e.NotFound, e.InvalidTransition, body=True, idempotent=True),
+    },
 )
 def acknowledge(
     item_id: str, body: AcknowledgementCreate, request: Request, dep: Dep, ctx: Context

@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from zeropools.api.deps import Context, Dep
+from zeropools.api.openapi import problems
+from zeropools.domain import errors as e
 from zeropools.domain import limits
 from zeropools.representations import models
 from zeropools.representations import objects as views
@@ -18,7 +20,9 @@ IdQuery = Annotated[str | None, Query(max_length=limits.ID_CHARS_MAX)]
 OrderQuery = Annotated[str | None, Query(max_length=limits.PARTNER_ORDER_ID_CHARS_MAX)]
 
 
-@router.get("/v1/support-packets", response_model=models.SupportPacket)
+@router.get(
+    "/v1/support-packets", response_model=models.SupportPacket, responses=problems(e.NotFound)
+)
 def support_packet(
     dep: Dep,
     ctx: Context,

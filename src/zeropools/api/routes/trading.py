@@ -102,6 +102,7 @@ def get_quote(quote_id: str, dep: Dep, ctx: Context) -> JSON:
             e.InsufficientBalance,
             e.QuoteExpired,
             e.QuoteAlreadyUsed,
+            e.OrderAlreadyExecuted,
             body=True,
             idempotent=True,
             laned=True,

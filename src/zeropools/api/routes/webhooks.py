@@ -11,7 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query
 
 from zeropools.api.deps import Context, Dep, PageParams
+from zeropools.api.openapi import problems
 from zeropools.api.schemas import EventRedeliver, WebhookEndpointCreate, WebhookSecretRotate
+from zeropools.domain import errors as e
 from zeropools.representations import models
 from zeropools.representations import objects as views
 from zeropools.representations.objects import JSON
@@ -23,7 +25,10 @@ PartnerParam = Annotated[str | None, Query(description="operators: whose endpoin
 
 
 @router.post(
-    "/v1/webhook-endpoints", status_code=201, response_model=models.WebhookEndpointWithSecret
+    "/v1/webhook-endpoints",
+    status_code=201,
+    response_model=models.WebhookEndpointWithSecret,
+    responses=problems(e.NotFound, body=True),
 )
 def create_endpoint(
     body: WebhookEndpointCreate, dep: Dep, ctx: Context, partner_id: PartnerParam = None
@@ -40,7 +45,11 @@ def create_endpoint(
     return views.webhook_endpoint(shown.endpoint, shown.secret)
 
 
-@router.get("/v1/webhook-endpoints", response_model=models.ListOf[models.WebhookEndpoint])
+@router.get(
+    "/v1/webhook-endpoints",
+    response_model=models.ListOf[models.WebhookEndpoint],
+    responses=problems(e.NotFound),
+)
 def list_endpoints(
     dep: Dep, ctx: Context, page: PageParams, partner_id: PartnerParam = None
 ) -> JSON:
@@ -48,12 +57,20 @@ def list_endpoints(
     return views.page(found, page.size, views.webhook_endpoint)
 
 
-@router.get("/v1/webhook-endpoints/{endpoint_id}", response_model=models.WebhookEndpoint)
+@router.get(
+    "/v1/webhook-endpoints/{endpoint_id}",
+    response_model=models.WebhookEndpoint,
+    responses=problems(e.NotFound),
+)
 def get_endpoint(endpoint_id: str, dep: Dep, ctx: Context, partner_id: PartnerParam = None) -> JSON:
     return views.webhook_endpoint(webhook_endpoints.get_endpoint(dep, ctx, endpoint_id, partner_id))
 
 
-@router.delete("/v1/webhook-endpoints/{endpoint_id}", response_model=models.WebhookEndpoint)
+@router.delete(
+    "/v1/webhook-endpoints/{endpoint_id}",
+    response_model=models.WebhookEndpoint,
+    responses=problems(e.NotFound, e.InvalidTransition),
+)
 def delete_endpoint(
     endpoint_id: str, dep: Dep, ctx: Context, partner_id: PartnerParam = None
 ) -> JSON:
@@ -66,6 +83,7 @@ def delete_endpoint(
 @router.post(
     "/v1/webhook-endpoints/{endpoint_id}/rotate-secret",
     response_model=models.WebhookEndpointWithSecret,
+    responses=problems(e.NotFound, e.InvalidTransition, body=True),
 )
 def rotate_secret(
     endpoint_id: str,
@@ -88,6 +106,7 @@ def rotate_secret(
 @router.get(
     "/v1/webhook-endpoints/{endpoint_id}/deliveries",
     response_model=models.ListOf[models.WebhookDelivery],
+    responses=problems(e.NotFound),
 )
 def list_deliveries(
     endpoint_id: str, dep: Dep, ctx: Context, page: PageParams, partner_id: PartnerParam = None
@@ -100,7 +119,10 @@ def list_deliveries(
 
 
 @router.post(
-    "/v1/events/{event_id}/redeliver", status_code=202, response_model=models.RedeliveryRequest
+    "/v1/events/{event_id}/redeliver",
+    status_code=202,
+    response_model=models.RedeliveryRequest,
+    responses=problems(e.NotFound, e.InvalidTransition, body=True),
 )
 def redeliver(
     event_id: str,

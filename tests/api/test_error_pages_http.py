@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from support import assert_problem, bearer
+from support import assert_problem
 from zeropools.api import error_pages
 from zeropools.domain import errors as domain_errors
 from zeropools.representations.problems import STATUS
@@ -31,7 +31,7 @@ def test_an_amount_that_is_not_a_string_says_what_to_send_instead(
     response = client.post(
         "/v1/quotes",
         json={"pool_id": "EUR-USDT", "source_amount": sent},
-        headers=bearer(partner.server),
+        headers=partner.server,
     )
 
     problem = assert_problem(response, 422, "amount_invalid")

@@ -181,6 +181,16 @@ PAGES: dict[str, ErrorPage] = {
         'POST /v1/periods/2026-12-01/close {"tz": "Europe/Berlin"} at 20:00 that day\n'
         "-> 409 period_not_ended; the same call after 00:00 Berlin time -> 200 closed",
     ),
+    "signing_key_unavailable": ErrorPage(
+        409,
+        "A period cannot be closed: this live deployment has no key to sign its checkpoint.",
+        "A closed day is published with an Ed25519 signature partners verify offline; an "
+        "unsigned close would be a promise nobody can check, so it is refused.",
+        "Ask the operator to set ZEROPOOLS_SIGNING_KEY_FILE to a PEM (PKCS#8) Ed25519 key "
+        "('zeropools keys generate --out FILE' makes one) and restart; then close again.",
+        "POST /v1/periods/2026-11-30/close -> 409 signing_key_unavailable\n"
+        "ZEROPOOLS_SIGNING_KEY_FILE=/etc/zeropools/signing.pem zeropools serve; close -> 200",
+    ),
     "payload_too_large": ErrorPage(
         413,
         "The request body is larger than this endpoint accepts.",

@@ -30,7 +30,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.PayinConflict: 409,
     e.PeriodHasOpenItems: 409,
     e.PeriodNotEnded: 409,
-    e.SigningKeyUnavailable: 503,
+    e.SigningKeyUnavailable: 409,
     e.PayloadTooLarge: 413,
     e.ValidationFailed: 422,
     e.AmountInvalid: 422,

@@ -67,7 +67,14 @@ def export_ledger(
 @router.post(
     "/v1/periods/{date}/close",
     response_model=models.Period,
-    responses=problems(e.NotFound, e.PeriodHasOpenItems, e.PeriodNotEnded, body=True, laned=True),
+    responses=problems(
+        e.NotFound,
+        e.PeriodHasOpenItems,
+        e.PeriodNotEnded,
+        e.SigningKeyUnavailable,
+        body=True,
+        laned=True,
+    ),
 )
 def close_period(
     date: str,

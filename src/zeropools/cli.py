@@ -310,8 +310,8 @@ def verify(
         out.print(f"[red]MISMATCH[/red] {problem}", highlight=False)
     summary = (
         f"{plural(report.partners, 'partner')}, {plural(report.entries, 'entry', 'entries')}, "
-        f"{plural(report.trades, 'trade')}, {plural(report.payins, 'pay-in')}, "
-        f"{plural(len(report.problems), 'problem')}"
+        f"{plural(len(report.problems), 'problem')} "
+        f"({plural(report.trades, 'trade')} and {plural(report.payins, 'pay-in')} checked)"
     )
     if not report.ok:
         out.print(f"[red]verify failed:[/red] {summary}", highlight=False)
@@ -381,17 +381,34 @@ _MEDIA_TYPES = {
 
 @app.command()
 def reconcile(
-    path: Annotated[str, typer.Argument(help="the partner's order file: CSV or JSON lines")],
-    partner: Annotated[str, typer.Option("--partner", help="the partner's id (partner_...)")],
+    path: Annotated[
+        str,
+        typer.Argument(metavar="FILE", help="The partner's order file: CSV or JSON lines."),
+    ],
+    partner: Annotated[
+        str,
+        typer.Option("--partner", metavar="PARTNER", help="The partner's id (partner_...)."),
+    ],
     tolerance_s: Annotated[
-        int, typer.Option("--tolerance-s", help="how far apart amount + time matches may be")
+        int,
+        typer.Option(
+            "--tolerance-s",
+            metavar="SECONDS",
+            help="How far apart in time an amount + time match may be.",
+        ),
     ] = 300,
     date: Annotated[
-        str | None, typer.Option("--date", help="the ledger day (default: the file's days)")
+        str | None,
+        typer.Option(
+            "--date", metavar="YYYY-MM-DD", help="The ledger day (default: the file's days)."
+        ),
     ] = None,
-    tz: Annotated[str | None, typer.Option("--tz", help="IANA time zone of the day")] = None,
+    tz: Annotated[
+        str | None, typer.Option("--tz", metavar="TZ", help="IANA time zone of the day.")
+    ] = None,
     out_path: Annotated[
-        str | None, typer.Option("--out", help="write every result as JSON lines here")
+        str | None,
+        typer.Option("--out", metavar="FILE", help="Write every result as JSON lines here."),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -593,7 +610,9 @@ app.add_typer(keys_app, name="keys")
 
 @keys_app.command("generate")
 def keys_generate(
-    out_file: Annotated[str, typer.Option("--out", help="where to write the PEM (PKCS#8)")],
+    out_file: Annotated[
+        str, typer.Option("--out", metavar="FILE", help="Where to write the PEM (PKCS#8) key.")
+    ],
 ) -> None:
     """Write a new Ed25519 signing key for ZEROPOOLS_SIGNING_KEY_FILE (mode 0600)."""
     from pathlib import Path
@@ -611,13 +630,25 @@ def keys_generate(
 
 @app.command()
 def export(
-    partner: Annotated[str, typer.Option("--partner", help="partner_...")],
-    date: Annotated[str, typer.Option("--date", help="YYYY-MM-DD")],
-    currency: Annotated[str | None, typer.Option("--currency")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv or jsonl")] = "csv",
-    tz: Annotated[str | None, typer.Option("--tz", help="IANA zone; default UTC")] = None,
+    partner: Annotated[
+        str, typer.Option("--partner", metavar="PARTNER", help="The partner's id (partner_...).")
+    ],
+    date: Annotated[str, typer.Option("--date", metavar="YYYY-MM-DD", help="The day to export.")],
+    currency: Annotated[
+        str | None, typer.Option("--currency", metavar="CODE", help="One currency (default: each).")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="csv|jsonl", help="CSV or JSON lines.")
+    ] = "csv",
+    tz: Annotated[
+        str | None,
+        typer.Option("--tz", metavar="TZ", help="IANA time zone of the day (default UTC)."),
+    ] = None,
     out_file: Annotated[
-        str | None, typer.Option("--out", help="default: ledger_..._DATE.FMT")
+        str | None,
+        typer.Option(
+            "--out", metavar="FILE", help="Where to write it (default: ledger_..._DATE.FMT)."
+        ),
     ] = None,
     db: DbOption = None,
 ) -> None:

@@ -210,7 +210,7 @@ def trade_problems(trade: Trade, entries: Sequence[LedgerEntry]) -> list[Problem
 
     def problem(message: str, entry: LedgerEntry | None = None) -> Problem:
         sequence = entry.sequence if entry is not None else None
-        return Problem(trade.partner_id, sequence, f"trade {trade.id}: {message}", trade.id)
+        return Problem(trade.partner_id, sequence, f"trade {trade.id}: {message}", subject=trade.id)
 
     mine = sorted(entries, key=lambda e: e.sequence)
     expected = implied_movements(trade.balance_model, trade.status, trade.source_amount_minor)
@@ -255,7 +255,7 @@ def payin_problems(payin: Payin, entries: Sequence[LedgerEntry]) -> list[Problem
 
     def problem(message: str, entry: LedgerEntry | None = None) -> Problem:
         sequence = entry.sequence if entry is not None else None
-        return Problem(partner_id, sequence, f"pay-in {payin.id}: {message}", payin.id)
+        return Problem(partner_id, sequence, f"pay-in {payin.id}: {message}", subject=payin.id)
 
     mine = sorted(entries, key=lambda e: e.sequence)
     credited = payin.ledger_entry_id is not None

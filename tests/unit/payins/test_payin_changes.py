@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zeropools.domain import ledger, references
+from zeropools.domain import ledger, limits, references
 from zeropools.domain.errors import (
     AmountPrecisionExceeded,
     CurrencyNotEnabled,
@@ -123,7 +123,8 @@ def posted(change: PayinChange) -> Payin:
     assert change.payin.partner_id is not None
     posting = ledger.append(
         LedgerHead(change.payin.partner_id, 0, GENESIS_HASH),
-        {"EUR": Balance(available_minor=10**16)},
+        # room for any recall, yet a credit on top stays under the balance ceiling
+        {"EUR": Balance(available_minor=limits.BALANCE_MINOR_MAX - limits.AMOUNT_MINOR_MAX)},
         change.entries,
         currencies=Currencies(),
         request_id="req_02",

@@ -59,4 +59,5 @@ def list_events(
     responses={200: {"model": models.Event}, **problems(e.NotFound)},
 )
 def get_event(event_id: str, dep: Dep, ctx: Context) -> Response:
+    """One event exactly as it was delivered (the stored bytes); another partner's is a 404."""
     return Response(events.get_event(dep, ctx, event_id).body, media_type="application/json")

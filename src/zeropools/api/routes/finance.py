@@ -93,6 +93,8 @@ def close_period(
 def get_period(
     date: str, dep: Dep, ctx: Context, tz: TzQuery = None, partner_id: PartnerQuery = None
 ) -> JSON:
+    """A day's period: `open`, or `closed` with its closing balances, signed checkpoints and
+    the sha256 of its frozen exports."""
     return views.period(periods.get_period(dep, ctx, date, tz, partner_id), dep.currencies)
 
 

@@ -53,6 +53,7 @@ def create_endpoint(
 def list_endpoints(
     dep: Dep, ctx: Context, page: PageParams, partner_id: PartnerParam = None
 ) -> JSON:
+    """The partner's enabled webhook endpoints, newest first (never their secrets)."""
     found = webhook_endpoints.list_endpoints(dep, ctx, partner_id=partner_id, page=page)
     return views.page(found, page.size, views.webhook_endpoint)
 
@@ -63,6 +64,7 @@ def list_endpoints(
     responses=problems(e.NotFound),
 )
 def get_endpoint(endpoint_id: str, dep: Dep, ctx: Context, partner_id: PartnerParam = None) -> JSON:
+    """One webhook endpoint with its delivery cursor (never its secrets)."""
     return views.webhook_endpoint(webhook_endpoints.get_endpoint(dep, ctx, endpoint_id, partner_id))
 
 

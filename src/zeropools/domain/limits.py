@@ -11,6 +11,9 @@ API_KEY_USE_RESOLUTION_S = 60  # last_used_at is written at most this often per 
 # trades of one partner_order_id looked at before another execution (all but released/failed
 # ones refuse it, so more than a handful means retries after failures)
 TRADES_PER_ORDER_MAX = 1000
+# a sequence number past every stream's (and within a signed 64-bit column): a cursor beyond it
+# is refused as invalid instead of overflowing the database driver
+SEQUENCE_MAX = 2**62
 EVENT_TYPE_FILTERS_MAX = 20  # ?type=a,b,... on GET /v1/events
 IDEMPOTENCY_KEY_CHARS_MAX = 255
 

@@ -27,7 +27,12 @@ def list_events(
     dep: Dep,
     ctx: Context,
     after_sequence: Annotated[
-        int, Query(ge=0, description="events with a greater sequence, oldest first")
+        int,
+        Query(
+            ge=0,
+            le=limits.SEQUENCE_MAX,
+            description="events with a greater sequence, oldest first",
+        ),
     ] = 0,
     type: Annotated[
         str | None,

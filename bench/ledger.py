@@ -126,15 +126,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
+    on_both_stores(lambda label, url: run(label, url, args.rounds, args.n), args.pg)
+
+
+def on_both_stores(run: Callable[[str, str], None], pg_admin_url: str) -> None:
+    """``run(label, url)`` on a fresh SQLite file, then on a throwaway PostgreSQL database."""
     with tempfile.TemporaryDirectory() as folder:
-        run("sqlite", f"sqlite:///{folder}/bench.db", args.rounds, args.n)
+        run("sqlite", f"sqlite:///{folder}/bench.db")
     name = f"zp_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.pg, autocommit=True) as admin:
+    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        run("postgres", args.pg.rsplit("/", 1)[0] + f"/{name}", args.rounds, args.n)
+        run("postgres", pg_admin_url.rsplit("/", 1)[0] + f"/{name}")
     finally:
-        with psycopg.connect(args.pg, autocommit=True) as admin:
+        with psycopg.connect(pg_admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import psycopg
-from ledger import ctx  # bench/ledger.py: the same contexts as the ledger bench
+from ledger import ctx, on_both_stores  # bench/ledger.py: its contexts and databases
 
 from zeropools.bootstrap import deployment, initialize
 from zeropools.config import Settings
@@ -100,16 +98,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        run("sqlite", f"sqlite:///{folder}/bench.db", args.rounds, args.n)
-    name = f"zp_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.pg, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        run("postgres", args.pg.rsplit("/", 1)[0] + f"/{name}", args.rounds, args.n)
-    finally:
-        with psycopg.connect(args.pg, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    on_both_stores(lambda label, url: run(label, url, args.rounds, args.n), args.pg)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from zeropools.domain import limits, references, trades
+from zeropools.domain import limits, payins, references, trades
 from zeropools.domain.balance_changes import BalanceChangesView
 from zeropools.domain.clock import to_rfc3339
 from zeropools.domain.deliveries import DeliveryAttempt, Redelivery
@@ -154,7 +154,7 @@ def payin(p: Payin, money: Currencies) -> JSON:
         "value_date": p.value_date,
         "attribution": attribution,
         "review_reason": p.review_reason,
-        "flagged": p.status == "credited" and p.review_reason is not None,
+        "flagged": payins.is_flagged(p),
         "return_reason": p.return_reason,
         "ledger_entry_id": p.ledger_entry_id,
         "funding_reference": p.funding_reference,

@@ -49,8 +49,13 @@ class _PartnerCheck:
 
 
 def stored_currencies(store: Store) -> Currencies:
-    """The scales the stored amounts were written with (pinned on start), defaults besides."""
-    text = store.read(lambda tx: tx.get_setting(CURRENCY_SCALES_SETTING))
+    return store.read(_pinned_scales)
+
+
+def _pinned_scales(tx: Tx) -> Currencies:
+    """The scales the stored amounts (and signed checkpoints) were written with, pinned on
+    start; defaults for currencies never pinned."""
+    text = tx.get_setting(CURRENCY_SCALES_SETTING)
     pinned: dict[str, int] = json.loads(text) if text else {}
     return Currencies({**DEFAULT_SCALES, **pinned})
 
@@ -135,7 +140,7 @@ def checkpoint_problems(tx: Tx, *, partner_id: str) -> list[Problem]:
     """
     keys: dict[str, SigningKey] = {key.id: key for key in tx.signing_keys()}
     found: list[Problem] = []
-    scales = _signed_scales(tx)
+    scales = _pinned_scales(tx)
     for period in tx.list_periods(partner_id):
         window = day_window(period.date, period.tz)
         for close in period.currencies:
@@ -169,9 +174,3 @@ def checkpoint_problems(tx: Tx, *, partner_id: str) -> list[Problem]:
                     f"(#{close.closing.sequence} {close.closing.hash[:12]}...)"
                 )
     return found
-
-
-def _signed_scales(tx: Tx) -> Currencies:
-    """The deployment's pinned currency scales, as the checkpoints were formatted with."""
-    text = tx.get_setting("currency_scales")
-    return Currencies(json.loads(text)) if text else Currencies()

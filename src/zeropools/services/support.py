@@ -316,8 +316,8 @@ def _subject_story(tx: Tx, subject_id: str | None, owner: str | None) -> Story |
 def webhook_deliveries(tx: Tx, event_ids: Sequence[str]) -> tuple[Delivery, ...]:
     """The webhook attempts of ``event_ids``, oldest first.
 
-    TODO(webhook_deliveries): read the ``webhook_deliveries`` table (migration 0006, built on
-    another branch) once it is in this one; until then no delivery is stored anywhere, so the
-    timeline has none to show.
+    TODO(webhook_deliveries): not wired yet. The attempt log exists (``webhook_deliveries``,
+    migration 0007) but the webhooks port reads it only per endpoint; a read by event ids is
+    needed here. Until then support timelines show no deliveries (noted on issue 9).
     """
     return ()

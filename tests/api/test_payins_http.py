@@ -184,6 +184,33 @@ def test_a_payin_without_a_known_reference_waits_for_review(
     assert [p["id"] for p in review["data"]] == [payin["id"]]
 
 
+def test_a_resend_with_the_real_reference_attributes_a_parked_payin_and_announces_it(
+    client: TestClient, http: Http, make_partner: Any, credit: Any
+) -> None:
+    partner: HttpPartner = make_partner()
+    parked = credit("RF..", "60.00", bank_transaction_id="bank-fix")
+    assert parked.json()["status"] == "needs_review"
+
+    fixed = credit(partner.eur, "60.00", bank_transaction_id="bank-fix")
+
+    assert fixed.status_code == 200, fixed.text
+    body = fixed.json()
+    assert (body["id"], body["status"], body["partner_id"]) == (
+        parked.json()["id"],
+        "credited",
+        partner.id,
+    )
+    assert http.available(partner) == "60.00"
+    events = client.get("/v1/events", headers=partner.admin).json()["data"]
+    credited = [e for e in events if e["data"]["object"].get("id") == body["id"]]
+    assert [e["type"] for e in credited] == ["payin.credited"]
+
+    other: HttpPartner = make_partner(name="Other")
+    moved = credit(other.eur, "60.00", bank_transaction_id="bank-fix")
+    assert assert_problem(moved, 409, "payin_conflict").get("differences") == ["reference"]
+    assert (http.available(partner), http.available(other)) == ("60.00", "0.00")
+
+
 def test_listing_payins_filters_by_status_and_keeps_partners_to_their_own(
     client: TestClient, operator: dict[str, str], make_partner: Any, credit: Any
 ) -> None:

@@ -162,6 +162,80 @@ def test_the_same_bank_id_with_other_money_is_a_conflict_and_changes_nothing(
     assert verify(dep.store).ok
 
 
+def test_a_resend_with_the_corrected_reference_credits_a_parked_payin_once(
+    dep: Deployment,
+) -> None:
+    new = onboard(dep)
+    partner_id = new.partner.id
+    parked = send_payin(dep, "BANK-FIX", "40.00", reference="RF..")
+    assert (parked.payin.status, parked.payin.partner_id) == ("needs_review", None)
+
+    ctx = ctx_for()
+    fixed = send_payin(dep, "BANK-FIX", "40.00", reference=reference_of(new), ctx=ctx)
+    assert (fixed.created, fixed.attributed_now) == (False, True)
+    assert (fixed.payin.id, fixed.payin.status) == (parked.payin.id, "credited")
+    assert (fixed.payin.partner_id, fixed.payin.reference) == (partner_id, reference_of(new))
+    assert (fixed.payin.attribution_method, fixed.payin.attributed_by) == (
+        "structured_reference",
+        "system",
+    )
+    assert fixed.payin.review_reason is None
+    [entry] = entries_of(dep, partner_id)
+    assert (entry.type, entry.amount_minor, entry.request_id) == (
+        "payin_credit",
+        4_000,
+        ctx.request_id,
+    )
+    assert fixed.payin.ledger_entry_id == entry.id
+
+    again = send_payin(dep, "BANK-FIX", "40.00", reference=reference_of(new))
+    assert (again.created, again.attributed_now, again.payin) == (False, False, fixed.payin)
+    assert available_minor(dep, partner_id) == 4_000
+    assert verify(dep.store).ok  # suspense in and out, one credit
+
+
+def test_a_corrected_reference_attributes_a_pending_payin_that_booking_then_credits(
+    dep: Deployment,
+) -> None:
+    new = onboard(dep)
+    send_payin(dep, "BANK-P", "12.00", booking_status="pending", reference="RF00 NOPE")
+    named = send_payin(
+        dep, "BANK-P", "12.00", booking_status="pending", reference=reference_of(new)
+    )
+    assert (named.payin.status, named.payin.partner_id) == (
+        "pending_confirmation",
+        new.partner.id,
+    )
+    assert entries_of(dep, new.partner.id) == []  # not booked: no money yet
+    booked = send_payin(dep, "BANK-P", "12.00", reference=reference_of(new))
+    assert (booked.payin.status, booked.booked_now) == ("credited", True)
+    assert available_minor(dep, new.partner.id) == 1_200
+
+
+def test_another_reference_for_an_attributed_payin_or_one_naming_nobody_is_a_conflict(
+    dep: Deployment,
+) -> None:
+    first, second = onboard(dep), onboard(dep)
+    credited = send_payin(dep, "BANK-A", "10.00", reference=reference_of(first))
+    parked = send_payin(dep, "BANK-B", "10.00", reference="RF..")
+    cases = [
+        ("BANK-A", reference_of(second), credited.payin),  # moving credited money: never
+        ("BANK-B", "RF00 STILL WRONG", parked.payin),  # names nobody: saying 200 would lie
+    ]
+    for bank_id, reference, before in cases:
+        with pytest.raises(PayinConflict) as caught:
+            send_payin(dep, bank_id, "10.00", reference=reference)
+        assert caught.value.extra == {"payin_id": before.id, "differences": ["reference"]}
+        assert dep.store.read(lambda tx, b=bank_id: tx.payins_by_bank_ids([b]).get(b)) == before
+    # the same reference written another way, or none at all, is the same pay-in
+    spaced = references.format_printed(reference_of(first)).lower()
+    for reference in (spaced, None):
+        again = send_payin(dep, "BANK-A", "10.00", reference=reference)
+        assert (again.created, again.payin) == (False, credited.payin)
+    assert available_minor(dep, first.partner.id) == 1_000
+    assert entries_of(dep, second.partner.id) == []
+
+
 def _typo(reference: str) -> str:
     # change one body character to another of the same class: the check digits must catch it
     position = len(reference) - 1

@@ -37,7 +37,7 @@ from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
 
-from zeropools.domain import ledger, payin_attribution
+from zeropools.domain import ledger, payin_attribution, references
 from zeropools.domain.clock import to_rfc3339
 from zeropools.domain.errors import (
     AmountPrecisionExceeded,
@@ -323,6 +323,77 @@ def check_resend(known: Payin, notification: PayinNotification) -> None:
             payin_id=known.id,
             differences=differences,
         )
+
+
+def correct_reference(
+    known: Payin,
+    notification: PayinNotification,
+    owner_of: Callable[[str], ReferenceOwner | None],
+    *,
+    now: datetime,
+) -> Payin | PayinChange:
+    """A resend (``check_resend`` passed) that names another structured reference.
+
+    Banks correct a reference they first sent wrong (a placeholder, a typo). While nobody has
+    the money (no partner named, not returned), the corrected reference is read as if the
+    credit had come with it: it names a partner, or the resend is refused, since keeping the
+    old reference silently would tell the sender it worked. Once a partner was named, only a
+    reference naming the same one (the same reference written another way) is accepted: moving
+    credited money is an operator's return and attribution, never a resend's side effect.
+
+    Returns ``known`` (nothing to correct), the re-attributed pay-in while it is not yet booked
+    (``book`` credits it), or the ``attribute`` step out of suspense for a parked one.
+    """
+    given = references.normalize(notification.reference or "")
+    if not given or given == references.normalize(known.reference or ""):
+        return known
+    attribution = attribute(notification, owner_of)
+    if attribution.partner_id is not None and attribution.partner_id == known.partner_id:
+        return known
+    open_to_correction = (
+        known.partner_id is None
+        and known.status in (PENDING_CONFIRMATION, NEEDS_REVIEW)
+        and known.amount_minor is not None
+    )
+    if not open_to_correction or attribution.partner_id is None:
+        why = (
+            "it names no partner of ours with certainty"
+            if open_to_correction
+            else f"the pay-in is already {known.status}"
+            + (f" for {known.partner_id}" if known.partner_id else "")
+        )
+        raise PayinConflict(
+            f"Bank transaction {known.bank_transaction_id!r} is already known with another "
+            f"reference and the new one cannot replace it: {why}. Nothing was changed; an "
+            "operator can attribute or return the pay-in.",
+            payin_id=known.id,
+            differences=["reference"],
+        )
+    at = to_rfc3339(now)
+    corrected = replace(
+        known,
+        partner_id=attribution.partner_id,
+        reference=notification.reference,
+        remittance_info=notification.remittance_info or known.remittance_info,
+        attribution_method=attribution.method,
+        attributed_by="system",
+        attributed_at=at,
+        funding_reference=attribution.funding_reference,
+        review_reason=None,
+        updated_at=at,
+    )
+    if known.status == PENDING_CONFIRMATION:
+        return corrected
+    assert known.amount_minor is not None and attribution.funding_reference is not None
+    credited = replace(corrected, status=check_transition(known.status, ATTRIBUTE))
+    credit = ledger.payin_credit(
+        known.currency,
+        known.amount_minor,
+        known.id,
+        attribution.funding_reference,
+        source=PLATFORM_SUSPENSE,
+    )
+    return PayinChange(credited, ATTRIBUTE, entries=(credit,))
 
 
 def resend_books(known: Payin, notification: PayinNotification) -> bool:

@@ -73,8 +73,8 @@ def _flag_refused_recall(
 
 
 def _recorded_event(dep: Deployment, recorded: payins.Recorded) -> list[EventDraft]:
-    # a resend of a known pay-in announces nothing; a first sight or a booking does
-    announced = recorded.created or recorded.booked_now
+    # a resend of a known pay-in announces nothing; a first sight, a booking or an attribution does
+    announced = recorded.created or recorded.booked_now or recorded.attributed_now
     return events.payin_event(dep, recorded.payin, announced=announced)
 
 

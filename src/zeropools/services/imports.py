@@ -102,7 +102,7 @@ def _count(summary: ImportSummary, outcome: Recorded | PayinConflict) -> None:
         summary.conflicts += 1
         return
     summary.payin_ids.append(outcome.payin.id)
-    if not outcome.created and not outcome.booked_now:
+    if not (outcome.created or outcome.booked_now or outcome.attributed_now):
         summary.duplicates += 1
     elif outcome.payin.status == payins.CREDITED:
         summary.credited += 1

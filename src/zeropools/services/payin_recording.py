@@ -30,6 +30,7 @@ class Recorded:
     payin: Payin
     created: bool  # False: the bank transaction was already known (a resend)
     booked_now: bool = False  # a known pending pay-in that this notification booked
+    attributed_now: bool = False  # a known pay-in the bank's corrected reference attributed
 
 
 def record_payin(dep: Deployment, ctx: Ctx, note: PayinNotification) -> Recorded:
@@ -57,6 +58,7 @@ class _Booking:
     index: int
     change: PayinChange
     stored: bool  # the pay-in row exists already (a pending one now booked)
+    attributed_now: bool = False  # out of suspense by a corrected reference, not a booking
 
 
 def record_many(
@@ -65,8 +67,10 @@ def record_many(
     """Record bank credits inside ``tx``; credit their partners once booked and attributed.
 
     Idempotent on ``bank_transaction_id``: a resend changes nothing, a resend that is now
-    ``booked`` credits the pending pay-in once, a resend with other money is a
-    ``PayinConflict`` outcome (the others still apply).
+    ``booked`` credits the pending pay-in once, a resend whose corrected reference names the
+    partner of a pay-in nobody has yet attributes it (``payins.correct_reference``), and a
+    resend with other money, or another reference once attributed, is a ``PayinConflict``
+    outcome (the others still apply).
     """
     known = tx.payins_by_bank_ids(sorted({note.bank_transaction_id for note in notes}))
     owners = tx.reference_owners(sorted(payins.candidate_references(notes)))
@@ -96,10 +100,27 @@ def record_many(
             except PayinConflict as conflict:
                 results[index] = conflict
                 continue
-            if not payins.resend_books(prior, note):
-                results[index] = Recorded(prior, created=False)
+            try:
+                corrected = payins.correct_reference(prior, note, owners.get, now=ctx.now)
+            except PayinConflict as conflict:
+                results[index] = conflict
                 continue
-            payin, stored = prior, True
+            if isinstance(corrected, PayinChange):
+                # parked money the bank's corrected reference now names: out of suspense
+                assert corrected.payin.partner_id is not None
+                booking = _Booking(index, corrected, stored=True, attributed_now=True)
+                credits.setdefault(corrected.payin.partner_id, []).append(booking)
+                known[note.bank_transaction_id] = corrected.payin
+                continue
+            if not payins.resend_books(corrected, note):
+                if corrected is not prior:
+                    tx.update_payin(corrected)  # attributed now, credited once booked
+                    known[note.bank_transaction_id] = corrected
+                results[index] = Recorded(
+                    corrected, created=False, attributed_now=corrected is not prior
+                )
+                continue
+            payin, stored = corrected, True
         change = payins.book(payin, now=ctx.now)
         if change.step == payins.PARK:
             # booked but not attributable: the money waits in the platform's suspense account
@@ -120,7 +141,10 @@ def record_many(
         )
         for item, credited in zip(bookings, written, strict=True):
             results[item.index] = Recorded(
-                credited, created=not item.stored, booked_now=item.stored
+                credited,
+                created=not item.stored,
+                booked_now=item.stored and not item.attributed_now,
+                attributed_now=item.attributed_now,
             )
     assert all(result is not None for result in results)
     return [result for result in results if result is not None]

@@ -43,7 +43,7 @@ from zeropools.domain import limits
 from zeropools.domain.clock import from_rfc3339, utc_now
 from zeropools.domain.deliveries import DeliveryAttempt
 from zeropools.domain.paging import Page
-from zeropools.services import webhook_delivery, webhook_endpoints
+from zeropools.services import support, webhook_delivery, webhook_endpoints
 from zeropools.services.context import Deployment
 from zeropools.services.partners import NewPartner
 from zeropools.workers.webhook_sender import make_client
@@ -317,3 +317,36 @@ def test_a_redelivery_sends_an_old_event_again_and_is_logged_as_one(dep: Deploym
     assert redelivered.event_id == event_id and redelivered.attempt == 1
     # done: asking the worker again sends nothing more
     assert _tick(dep, utc_now()) == []
+
+
+def test_a_trades_support_packet_shows_every_delivery_attempt_of_its_events(
+    dep: Deployment,
+) -> None:
+    new = onboard(dep)
+    _fund(dep, new)
+    with receiving(fail_first(1)) as receiver:
+        # registered after the credit: the endpoint's stream starts with the trade's event
+        endpoint_id = register(dep, new, receiver.url).endpoint.id
+        executed = trade(dep, new, "100.00", "order-told")
+        _tick(dep, utc_now())
+        _tick(dep, _due(dep, endpoint_id))
+    attempts = _log(dep, new, endpoint_id)
+    assert [(a.status, a.status_code) for a in attempts] == [("pending", 503), ("succeeded", 200)]
+    [event_id] = {a.event_id for a in attempts}
+    admin = ctx_for("partner_admin", new.partner.id)
+
+    packet = support.support_packet(
+        dep, admin, partner_id=None, ids={"trade_id": executed.trade.id}
+    )
+
+    told = [item for item in packet.timeline if item.kind == "delivery"]
+    assert [item.id for item in told] == [a.id for a in attempts]
+    assert [item.summary for item in told] == [
+        f"webhook delivery of {event_id}: pending (HTTP 503)",
+        f"webhook delivery of {event_id}: succeeded (HTTP 200)",
+    ]
+    other = onboard(dep)
+    assert (
+        dep.store.read(lambda tx: support.webhook_deliveries(tx, other.partner.id, [event_id]))
+        == ()
+    )

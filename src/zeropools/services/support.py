@@ -14,8 +14,9 @@ A partner key only ever resolves its own partner's ids: another partner's is the
 unknown id. Operators resolve any id; a ``partner_order_id`` is only unique within a partner,
 so operators name the partner (``partner_id``) with it.
 
-Webhook deliveries join the timeline through ``webhook_deliveries``, which has nothing to read
-until the deliveries table (migration 0006, built on another branch) is in this one.
+Webhook deliveries join the timeline through ``webhook_deliveries``: every attempt to push the
+story's events to the partner's endpoints, so support sees whether, when and how the partner
+was told.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ ID_PARAMETERS = (
     "payin_id",
 )
 _EVENTS_MAX = limits.SUPPORT_PACKET_ENTRIES_MAX
+_DELIVERIES_MAX = limits.SUPPORT_PACKET_ENTRIES_MAX  # retries of a dead endpoint can be many
 
 
 def support_packet(
@@ -143,7 +145,7 @@ def trade_story(tx: Tx, trade: Trade) -> Story:
         entries=tuple(entries),
         refusals=tuple(refusals),
         events=tuple(events),
-        deliveries=webhook_deliveries(tx, [e.id for e in events]),
+        deliveries=webhook_deliveries(tx, partner_id, [e.id for e in events]),
     )
 
 
@@ -192,7 +194,7 @@ def _untraded(
         partner_order_id=partner_order_id,
         refusals=tuple(refusals),
         events=tuple(events),
-        deliveries=webhook_deliveries(tx, [e.id for e in events]),
+        deliveries=webhook_deliveries(tx, partner_id, [e.id for e in events]),
     )
 
 
@@ -213,7 +215,7 @@ def _entry_story(tx: Tx, entry: LedgerEntry) -> Story | None:
         anchor=entry.id,
         entries=(entry,),
         events=tuple(events),
-        deliveries=webhook_deliveries(tx, [e.id for e in events]),
+        deliveries=webhook_deliveries(tx, entry.partner_id, [e.id for e in events]),
     )
 
 
@@ -260,7 +262,7 @@ def _funding(
         payins=tuple(payins),
         entries=tuple(entries),
         events=tuple(events),
-        deliveries=webhook_deliveries(tx, [e.id for e in events]),
+        deliveries=webhook_deliveries(tx, partner_id, [e.id for e in events]),
         truncated=truncated,
     )
 
@@ -313,11 +315,11 @@ def _subject_story(tx: Tx, subject_id: str | None, owner: str | None) -> Story |
     return None
 
 
-def webhook_deliveries(tx: Tx, event_ids: Sequence[str]) -> tuple[Delivery, ...]:
-    """The webhook attempts of ``event_ids``, oldest first.
-
-    TODO(webhook_deliveries): not wired yet. The attempt log exists (``webhook_deliveries``,
-    migration 0007) but the webhooks port reads it only per endpoint; a read by event ids is
-    needed here. Until then support timelines show no deliveries (noted on issue 9).
-    """
-    return ()
+def webhook_deliveries(tx: Tx, partner_id: str, event_ids: Sequence[str]) -> tuple[Delivery, ...]:
+    """The webhook attempts of ``event_ids``, oldest first: whether the partner was told."""
+    if not event_ids:
+        return ()
+    attempts = tx.webhook_deliveries_of_events(partner_id, event_ids, _DELIVERIES_MAX)
+    return tuple(
+        Delivery(a.id, a.event_id, a.attempted_at, a.status, a.status_code) for a in attempts
+    )

@@ -319,6 +319,13 @@ class WebhooksPort(Protocol):
         """The endpoint's attempt log, newest first."""
         ...
 
+    def webhook_deliveries_of_events(
+        self, partner_id: str, event_ids: Sequence[str], limit: int
+    ) -> list[DeliveryAttempt]:
+        """The attempts of ``event_ids`` on any of the partner's endpoints, oldest first, at
+        most ``limit`` (a support timeline's read)."""
+        ...
+
     def insert_webhook_redeliveries(self, redeliveries: Sequence[Redelivery]) -> None: ...
     def lease_webhook_redeliveries(
         self, now: str, owner: str, lease_expires_at: str, limit: int

@@ -33,6 +33,7 @@ _DELIVERY_COLUMNS = (
     "partner_id, endpoint_id, id, event_id, redelivery_id, attempt, status, status_code, "
     "latency_ms, error, attempted_at, next_attempt_at"
 )
+_EVENT_IDS_PER_QUERY = 500  # ids per IN (...) list
 _REDELIVERY_COLUMNS = (
     "partner_id, id, endpoint_id, event_id, status, attempt, next_attempt_at, lease_owner, "
     "lease_expires_at, requested_at, request_id"
@@ -258,6 +259,21 @@ class SqlWebhooks(WebhooksPort):
             (*params, page.limit),
         )
         return [_delivery(row) for row in rows]
+
+    def webhook_deliveries_of_events(
+        self, partner_id: str, event_ids: Sequence[str], limit: int
+    ) -> list[DeliveryAttempt]:
+        found: list[DeliveryAttempt] = []
+        for start in range(0, len(event_ids), _EVENT_IDS_PER_QUERY):
+            chunk = list(event_ids[start : start + _EVENT_IDS_PER_QUERY])
+            rows = self._ex.all(
+                f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries "
+                f"WHERE partner_id = %s AND event_id IN ({marks(len(chunk))}) "
+                "ORDER BY attempted_at, id LIMIT %s",
+                (partner_id, *chunk, limit),
+            )
+            found += map(_delivery, rows)
+        return sorted(found, key=lambda d: (d.attempted_at, d.id))[:limit]
 
     # redeliveries -------------------------------------------------------------------------------
     def insert_webhook_redeliveries(self, redeliveries: Sequence[Redelivery]) -> None:

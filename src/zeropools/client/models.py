@@ -7,15 +7,18 @@ knows about. Fields API.md names are required; fields the server adds beyond API
 optional (None or empty when absent). Every object keeps the JSON it came from in ``raw`` (not
 in ``repr``, not compared), so a field this version does not model yet is still reachable.
 
-Each class has ``from_json(mapping)``, public so that a webhook's event (from
-:func:`zeropools.client.verify_webhook`) can be turned into an :class:`Event` too.
+Each class has ``from_json(mapping)`` (one reader per field type, ``_Model``), public so that a
+webhook's event (from :func:`zeropools.client.verify_webhook`) can be turned into an
+:class:`Event` too.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import MISSING, Field, dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Self
@@ -143,23 +146,74 @@ def as_object(value: Any, what: str) -> JSON:
     return value
 
 
+def _flags(obj: JSON, name: str) -> Mapping[str, bool]:
+    value = _obj(obj, name)
+    if not all(isinstance(v, bool) for v in value.values()):
+        raise _fail(obj, name, "an object of booleans", value)
+    return dict(value)
+
+
+# What each field's type reads with; a required tuple of strings must be present, one with a
+# default may be absent. Nested models (``tuple[Pool, ...]``) are read by their own class.
+_READERS: dict[Any, Callable[[JSON, str], Any]] = {
+    str: _str,
+    str | None: _opt_str,
+    int: _int,
+    int | None: _opt_int,
+    bool: _bool,
+    Decimal: _money,
+    Decimal | None: _opt_money,
+    datetime: _time,
+    datetime | None: _opt_time,
+    JSON: _obj,
+    Sequence[JSON]: _objs,
+    Mapping[str, bool]: _flags,
+}
+
+
+class _Model:
+    """``from_json`` for a frozen dataclass of the API's objects, read field by field by type.
+
+    One reader per field type instead of a hand-written ``from_json`` per class: the class's
+    fields are the one list of what an object has, so parsing cannot drift from the model.
+    """
+
+    @classmethod
+    def from_json(cls, obj: JSON) -> Self:
+        values = {f.name: read(obj) for f, read in _field_readers(typing.cast(type, cls))}
+        return cls(**values)
+
+
+@functools.cache
+def _field_readers(cls: type) -> tuple[tuple[Field[Any], Callable[[JSON], Any]], ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple((f, _reader(f, hints[f.name])) for f in fields(cls))
+
+
+def _reader(f: Field[Any], hint: Any) -> Callable[[JSON], Any]:
+    name = f.name
+    if name == "raw":
+        return lambda obj: obj  # the JSON the object came from
+    optional = f.default is not MISSING or f.default_factory is not MISSING
+    if hint == tuple[str, ...]:
+        return lambda obj: _strs(obj, name, required=not optional)
+    if typing.get_origin(hint) is tuple and issubclass(typing.get_args(hint)[0], _Model):
+        nested = typing.get_args(hint)[0]
+        return lambda obj: tuple(nested.from_json(item) for item in _objs(obj, name))
+    read = _READERS[hint]
+    return lambda obj: read(obj, name)
+
+
 @dataclass(frozen=True)
-class ListPage:
+class ListPage(_Model):
     """One page of a list: ``{"object": "list", "data": [...], "has_more": bool}``."""
 
     data: Sequence[JSON]
     has_more: bool
 
-    @classmethod
-    def from_json(cls, obj: JSON) -> Self:
-        return cls(data=_objs(obj, "data"), has_more=_bool(obj, "has_more"))
-
-
-# -- resources ------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
-class Pool:
+class Pool(_Model):
     """A pool such as ``EUR-USDT``: what can be bought with which currency, and how much."""
 
     id: str
@@ -171,22 +225,9 @@ class Pool:
     fee_bps: int | None = None  # server addition
     raw: JSON = field(default_factory=dict, repr=False, compare=False)
 
-    @classmethod
-    def from_json(cls, obj: JSON) -> Self:
-        return cls(
-            id=_str(obj, "id"),
-            source_currency=_str(obj, "source_currency"),
-            target_asset=_str(obj, "target_asset"),
-            min_amount=_money(obj, "min_amount"),
-            max_amount=_money(obj, "max_amount"),
-            enabled=_bool(obj, "enabled"),
-            fee_bps=_opt_int(obj, "fee_bps"),
-            raw=obj,
-        )
-
 
 @dataclass(frozen=True)
-class Capabilities:
+class Capabilities(_Model):
     """What this partner may do now; ``actions["execute"]`` is False until a currency is funded."""
 
     partner_id: str
@@ -199,26 +240,9 @@ class Capabilities:
     funded_currencies: tuple[str, ...] = ()  # server addition
     raw: JSON = field(default_factory=dict, repr=False, compare=False)
 
-    @classmethod
-    def from_json(cls, obj: JSON) -> Self:
-        actions = _obj(obj, "actions")
-        if not all(isinstance(v, bool) for v in actions.values()):
-            raise _fail(obj, "actions", "an object of booleans", actions)
-        return cls(
-            partner_id=_str(obj, "partner_id"),
-            mode=_str(obj, "mode"),
-            balance_model=_str(obj, "balance_model"),
-            currencies=_strs(obj, "currencies"),
-            funding_methods=_strs(obj, "funding_methods"),
-            pools=tuple(Pool.from_json(p) for p in _objs(obj, "pools")),
-            actions=dict(actions),
-            funded_currencies=_strs(obj, "funded_currencies", required=False),
-            raw=obj,
-        )
-
 
 @dataclass(frozen=True)
-class Quote:
+class Quote(_Model):
     """A firm quote: ``target_amount`` of the pool's asset for ``source_amount``, until
     ``expires_at``. No money moves until it is executed."""
 
@@ -236,27 +260,9 @@ class Quote:
     created_at: datetime | None = None
     raw: JSON = field(default_factory=dict, repr=False, compare=False)
 
-    @classmethod
-    def from_json(cls, obj: JSON) -> Self:
-        return cls(
-            id=_str(obj, "id"),
-            pool_id=_str(obj, "pool_id"),
-            source_amount=_money(obj, "source_amount"),
-            target_amount=_money(obj, "target_amount"),
-            rate=_money(obj, "rate"),
-            fee=_money(obj, "fee"),
-            expires_at=_time(obj, "expires_at"),
-            status=_str(obj, "status"),
-            source_currency=_opt_str(obj, "source_currency"),
-            target_asset=_opt_str(obj, "target_asset"),
-            partner_order_id=_opt_str(obj, "partner_order_id"),
-            created_at=_opt_time(obj, "created_at"),
-            raw=obj,
-        )
-
 
 @dataclass(frozen=True)
-class Trade:
+class Trade(_Model):
     """An executed quote. ``status``: ``reserved`` or ``debited`` while open; ``settled``,
     ``released``, ``failed`` or ``returned`` at the end."""
 
@@ -278,31 +284,9 @@ class Trade:
     destination: str | None = None
     raw: JSON = field(default_factory=dict, repr=False, compare=False)
 
-    @classmethod
-    def from_json(cls, obj: JSON) -> Self:
-        return cls(
-            id=_str(obj, "id"),
-            quote_id=_str(obj, "quote_id"),
-            pool_id=_str(obj, "pool_id"),
-            partner_order_id=_str(obj, "partner_order_id"),
-            status=_str(obj, "status"),
-            source_amount=_money(obj, "source_amount"),
-            currency=_str(obj, "currency"),
-            target_amount=_money(obj, "target_amount"),
-            asset=_str(obj, "asset"),
-            ledger_entry_ids=_strs(obj, "ledger_entry_ids"),
-            created_at=_time(obj, "created_at"),
-            updated_at=_opt_time(obj, "updated_at"),
-            delivered_amount=_opt_money(obj, "delivered_amount"),
-            tx_hash=_opt_str(obj, "tx_hash"),
-            failure_reason=_opt_str(obj, "failure_reason"),
-            destination=_opt_str(obj, "destination"),
-            raw=obj,
-        )
-
 
 @dataclass(frozen=True)
-class Balance:
+class Balance(_Model):
     """A partner's balance in one currency. ``available`` is what new executions may use."""
 
     currency: str
@@ -315,23 +299,9 @@ class Balance:
     as_of: datetime
     raw: JSON = field(default_factory=dict, repr=False, compare=False)
 
-    @classmethod
-    def from_json(cls, obj: JSON) -> Self:
-        return cls(
-            currency=_str(obj, "currency"),
-            available=_money(obj, "available"),
-            reserved=_money(obj, "reserved"),
-            pending=_money(obj, "pending"),
-            total=_money(obj, "total"),
-            low_balance_threshold=_opt_money(obj, "low_balance_threshold"),
-            low=_bool(obj, "low"),
-            as_of=_time(obj, "as_of"),
-            raw=obj,
-        )
-
 
 @dataclass(frozen=True)
-class LedgerEntry:
+class LedgerEntry(_Model):
     """One immutable ledger entry: ``amount`` is signed; ``sequence`` is gap-free from 1 per
     partner and ``hash`` chains the entry to the one before."""
 
@@ -355,33 +325,9 @@ class LedgerEntry:
     reason: str | None = None
     raw: JSON = field(default_factory=dict, repr=False, compare=False)
 
-    @classmethod
-    def from_json(cls, obj: JSON) -> Self:
-        return cls(
-            id=_str(obj, "id"),
-            type=_str(obj, "type"),
-            currency=_str(obj, "currency"),
-            amount=_money(obj, "amount"),
-            available_after=_money(obj, "available_after"),
-            reserved_after=_money(obj, "reserved_after"),
-            trade_id=_opt_str(obj, "trade_id"),
-            quote_id=_opt_str(obj, "quote_id"),
-            payin_id=_opt_str(obj, "payin_id"),
-            related_entry_id=_opt_str(obj, "related_entry_id"),
-            funding_reference=_opt_str(obj, "funding_reference"),
-            partner_order_id=_opt_str(obj, "partner_order_id"),
-            request_id=_str(obj, "request_id"),
-            created_at=_time(obj, "created_at"),
-            sequence=_int(obj, "sequence"),
-            hash=_str(obj, "hash"),
-            prev_hash=_opt_str(obj, "prev_hash"),
-            reason=_opt_str(obj, "reason"),
-            raw=obj,
-        )
-
 
 @dataclass(frozen=True)
-class Event:
+class Event(_Model):
     """Something that happened to the partner's money or trades, in ``sequence`` order.
 
     ``data["object"]`` is the object (trade, pay-in, ledger entry, ...) as ``GET`` returned it
@@ -401,15 +347,3 @@ class Event:
     def object(self) -> JSON:
         """``data["object"]``: the object the event is about."""
         return _obj(self.data, "object")
-
-    @classmethod
-    def from_json(cls, obj: JSON) -> Self:
-        return cls(
-            id=_str(obj, "id"),
-            type=_str(obj, "type"),
-            sequence=_int(obj, "sequence"),
-            created_at=_time(obj, "created_at"),
-            request_id=_opt_str(obj, "request_id"),
-            data=_obj(obj, "data"),
-            raw=obj,
-        )

@@ -191,21 +191,40 @@ class SqlWebhooks(WebhooksPort):
     def lease_webhook_endpoints(
         self, now: str, owner: str, lease_expires_at: str, limit: int
     ) -> list[WebhookEndpoint]:
+        rows = self._lease(
+            "webhook_endpoints",
+            _ENDPOINT_COLUMNS,
+            f"status = %s AND {_DUE} AND {_HAS_EVENTS}",
+            (ENABLED, now, now),
+            owner,
+            lease_expires_at,
+            limit,
+        )
+        return [_endpoint(row) for row in rows]
+
+    def _lease(
+        self,
+        table: str,
+        columns: str,
+        where: str,
+        params: tuple[Any, ...],
+        owner: str,
+        lease_expires_at: str,
+        limit: int,
+    ) -> list[Row]:
+        """Claim up to ``limit`` due rows of ``table`` (aliased ``w``) for ``owner``; rows
+        another worker holds locked are skipped where the database can (``skip_locked``)."""
         rows = self._ex.all(
-            f"SELECT {_ENDPOINT_COLUMNS} FROM webhook_endpoints w "
-            f"WHERE status = %s AND {_DUE} AND {_HAS_EVENTS} "
+            f"SELECT {columns} FROM {table} w WHERE {where} "
             f"ORDER BY next_attempt_at LIMIT %s {self._ex.dialect.skip_locked}",
-            (ENABLED, now, now, limit),
+            (*params, limit),
         )
         self._ex.many(
-            "UPDATE webhook_endpoints SET lease_owner = %s, lease_expires_at = %s "
+            f"UPDATE {table} SET lease_owner = %s, lease_expires_at = %s "
             "WHERE partner_id = %s AND id = %s",
             [(owner, lease_expires_at, row["partner_id"], row["id"]) for row in rows],
         )
-        return [
-            _endpoint({**row, "lease_owner": owner, "lease_expires_at": lease_expires_at})
-            for row in rows
-        ]
+        return [{**row, "lease_owner": owner, "lease_expires_at": lease_expires_at} for row in rows]
 
     def release_webhook_endpoint(
         self,
@@ -286,21 +305,16 @@ class SqlWebhooks(WebhooksPort):
     def lease_webhook_redeliveries(
         self, now: str, owner: str, lease_expires_at: str, limit: int
     ) -> list[Redelivery]:
-        rows = self._ex.all(
-            f"SELECT {_REDELIVERY_COLUMNS} FROM webhook_redeliveries "
-            f"WHERE status = %s AND {_DUE} "
-            f"ORDER BY next_attempt_at LIMIT %s {self._ex.dialect.skip_locked}",
-            (PENDING, now, now, limit),
+        rows = self._lease(
+            "webhook_redeliveries",
+            _REDELIVERY_COLUMNS,
+            f"status = %s AND {_DUE}",
+            (PENDING, now, now),
+            owner,
+            lease_expires_at,
+            limit,
         )
-        self._ex.many(
-            "UPDATE webhook_redeliveries SET lease_owner = %s, lease_expires_at = %s "
-            "WHERE partner_id = %s AND id = %s",
-            [(owner, lease_expires_at, row["partner_id"], row["id"]) for row in rows],
-        )
-        return [
-            _redelivery({**row, "lease_owner": owner, "lease_expires_at": lease_expires_at})
-            for row in rows
-        ]
+        return [_redelivery(row) for row in rows]
 
     def release_webhook_redelivery(
         self,

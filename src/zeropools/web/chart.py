@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from zeropools.domain.ledger import LedgerEntry
 from zeropools.domain.money import Currencies
 
-WIDTH_PX = 640
-HEIGHT_PX = 200
+WIDTH_PX = 900
+HEIGHT_PX = 220
 PAD_LEFT_PX = 8
 PAD_RIGHT_PX = 8
 PAD_Y_PX = 14

@@ -17,6 +17,7 @@ from zeropools.web.sessions import (
     back,
     clear_session_cookie,
     deployment,
+    flash,
     refused_message,
     set_session_cookie,
     signed_form,
@@ -39,7 +40,7 @@ def landing(request: Request) -> Response:
 @router.get(SIGN_IN)
 def sign_in_page(request: Request, ended: str | None = None) -> Response:
     message = "Your session has ended; sign in again." if ended else ""
-    return page("sign_in.html", title="Sign in", info=message)
+    return page("sign_in.html", title="Sign in", info=message, flash=flash(request))
 
 
 @router.post(SIGN_IN)

@@ -158,7 +158,8 @@ def test_a_partner_admin_signs_in_and_sees_balance_funding_and_chart(
     reference = new_page.get_by_test_id("reference-EUR").inner_text()
     assert reference.startswith("RF") and all(len(g) <= 4 for g in reference.split(" "))
     assert new_page.locator("svg[role=img] polyline").count() == 1
-    assert new_page.locator("svg[role=img] circle").count() >= 2  # the credit and the trade
+    assert new_page.locator("svg[role=img] line.marker.credit").count() == 1
+    assert new_page.locator("svg[role=img] line.marker.trade").count() == 2  # debit, return
     cookie = next(c for c in new_page.context.cookies() if c["name"] == "zp_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
 

@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from support import ctx_for, fund, issue_operator_key, onboard, send_payin
+from zeropools.api.app import create_app
 from zeropools.domain.events import PAYIN_CREDITED
 from zeropools.domain.ledger import EntryFilter
 from zeropools.domain.paging import Page
@@ -54,6 +55,24 @@ def test_a_page_without_a_session_sends_the_browser_to_sign_in(client: TestClien
 
     assert response.status_code == 303
     assert response.headers["location"] == "/dashboard/sign-in"
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_the_session_cookie_is_httponly_strict_and_secure_over_tls(
+    dep: Deployment, scheme: str
+) -> None:
+    new = onboard(dep)
+    with TestClient(create_app(dep), base_url=f"{scheme}://testserver") as client:
+        response = client.post(
+            "/dashboard/sign-in",
+            data={"api_key": admin_of(dep, new.partner.id)},
+            follow_redirects=False,
+        )
+    cookie = response.headers["set-cookie"].lower()
+
+    assert cookie.startswith("zp_session=") and "httponly" in cookie
+    assert "samesite=strict" in cookie and "path=/dashboard" in cookie
+    assert ("secure" in cookie.split("; ")) == (scheme == "https")
 
 
 def test_a_wrong_key_is_a_readable_401_page(client: TestClient) -> None:

@@ -307,6 +307,7 @@ def export_download(
 async def close_day(request: Request, partner_id: str) -> Response:
     signed, form = await signed_form(request)
     day = forms.text(form, "date")
+    forms.day("date", day)  # a 422 page here, before it goes into the redirect
     to = f"{PATH}/partners/{partner_id}/finance?date={day}"
     try:
         dispatch.apply(signed.dep, signed.ctx, ClosePeriod(day, None, partner_id))
@@ -394,6 +395,7 @@ async def acknowledge(request: Request, partner_id: str) -> Response:
     signed, form = await signed_form(request)
     item_id = forms.text(form, "item_id")
     day = forms.text(form, "date")
+    forms.day("date", day)
     to = f"{PATH}/partners/{partner_id}/reconciliation?date={day}"
     note = form.get("note")
     try:
@@ -408,6 +410,7 @@ async def match_upload(request: Request, partner_id: str) -> Response:
     signed, form = await signed_form(request)
     upload = form.get("orders")
     day = forms.text(form, "date", required=False) or _today(signed)
+    forms.day("date", day)
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise ValidationFailed.field("orders", "required", "Choose your order file (CSV or JSONL).")
     spool = await _spool(upload)

@@ -258,3 +258,46 @@ def test_another_partners_pages_are_a_404_for_a_partner_admin(
 
     assert response.status_code == 404
     assert "Theirs" not in response.text
+
+
+def test_an_order_file_upload_shows_the_match_table(client: TestClient, dep: Deployment) -> None:
+    new = onboard(dep)
+    fund(dep, new.partner.id, "500.00")
+    server = ctx_for("partner_server", new.partner.id)
+    offer = trading.create_quote(
+        dep, server, pool_id="EUR-USDT", source_amount="100.00", partner_order_id=None
+    )
+    trade = trading.execute_trade(dep, server, quote_id=offer.quote.id, partner_order_id="ORD-1")
+    sign_in(client, admin_of(dep, new.partner.id))
+    base = f"/dashboard/partners/{new.partner.id}/reconciliation"
+    token = csrf_of(client, base)
+    books = (
+        "partner_order_id,amount,currency,created_at,trade_id,quote_id,status\n"
+        f"ORD-1,100.00,EUR,{trade.trade.created_at.isoformat()},{trade.trade.id},,debited\n"
+        "ORD-404,5.00,EUR,2026-01-01T00:00:00Z,,,settled\n"
+    )
+
+    response = client.post(
+        f"{base}/match",
+        data={"csrf_token": token},
+        files={"orders": ("orders.csv", books.encode(), "text/csv")},
+    )
+
+    assert response.status_code == 200, response.text
+    summary = re.search(r'data-testid="match-summary">([^<]+)<', response.text)
+    assert summary and "2 rows read: 1 matched" in summary.group(1)
+    assert "missing in ledger" in response.text and trade.trade.id in response.text
+
+
+def test_the_balance_changes_page_explains_the_window(client: TestClient, dep: Deployment) -> None:
+    new = onboard(dep)
+    fund(dep, new.partner.id, "70.00")
+    fund(dep, new.partner.id, "30.00")
+    sign_in(client, admin_of(dep, new.partner.id))
+
+    page = client.get(f"/dashboard/partners/{new.partner.id}/changes")
+
+    assert page.status_code == 200
+    assert "<dd>+100.00</dd>" in page.text
+    assert "<dd><strong>100.00 EUR</strong></dd>" in page.text
+    assert "payin credit (2)" in page.text

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lint typecheck unit clean
+.PHONY: venv browser run test lint typecheck unit clean
 
 venv: $(STAMP)
 
@@ -28,7 +28,13 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-unit: venv
+# Debian's Chromium for the browser tests (a browser cannot be downloaded here): from apt when
+# missing; if that fails the browser tests fail and say how to install it
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: browser tests will fail"
+
+unit: venv browser
 	$(BIN)/pytest -q -n 2
 
 test: lint typecheck unit

@@ -572,6 +572,9 @@ def demo(
     out.print(
         f"  API          http://{host}:{port}  (docs: /docs and /redoc, OpenAPI: /openapi.json)"
     )
+    out.print(
+        f"  dashboard    http://{host}:{port}/dashboard  (sign in with the admin or operator key)"
+    )
     out.print(f"  operator key {operator_key}")
     for line in seeded.lines():
         out.print(f"  {line}")

@@ -16,6 +16,8 @@ from zeropools.services.context import Actor, Ctx, Deployment
 
 DEMO_PARTNER_SETTING = "demo_partner_id"
 DEMO_TOPUP_BANK_ID = "demo-topup-0001"
+# a credit whose reference names nobody: it waits in the operator's review queue (dashboard)
+DEMO_REVIEW_BANK_ID = "demo-review-0001"
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,16 @@ def seed(dep: Deployment) -> Seeded:
         debtor_name="Demo Wallet GmbH",
     )
     payins.record_payin(dep, ctx, note)
+    unattributed = payins.notification(
+        dep,
+        bank_transaction_id=DEMO_REVIEW_BANK_ID,
+        amount="420.00",
+        currency="EUR",
+        booking_status="booked",
+        remittance_info="Top-up for Demo Wallet, invoice 4711",
+        debtor_name="Demo Wallet GmbH",
+    )
+    payins.record_payin(dep, ctx, unattributed)  # idempotent on the bank id, like the top-up
     _brief_sequence(dep, partner_id)
     admin = partners.issue_api_key(dep, ctx, partner_id, "partner_admin")
     server = partners.issue_api_key(dep, ctx, partner_id, "partner_server")

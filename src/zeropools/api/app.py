@@ -30,6 +30,7 @@ from zeropools.api.routes import (
     webhooks,
 )
 from zeropools.services.context import Deployment
+from zeropools.web import app as dashboard
 
 
 class Background(Protocol):
@@ -76,6 +77,7 @@ def create_app(dep: Deployment, background: Sequence[Background] = ()) -> FastAP
         webhooks,
     ):
         app.include_router(module.router)
+    dashboard.install(app)  # /dashboard: HTML pages over the same services
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

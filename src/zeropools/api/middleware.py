@@ -28,6 +28,11 @@ def default_body_limit(path: str) -> int:
         return limits.IMPORT_FILE_BYTES_MAX
     if path in _STREAMED_BODY_PATHS:
         return limits.RECONCILIATION_FILE_BYTES_MAX
+    # the dashboard's upload forms take the same files as the API's upload routes
+    if path == "/dashboard/operator/payins/import":
+        return limits.IMPORT_FILE_BYTES_MAX
+    if path.startswith("/dashboard/partners/") and path.endswith("/reconciliation/match"):
+        return limits.RECONCILIATION_FILE_BYTES_MAX
     return limits.REQUEST_BODY_BYTES_MAX
 
 

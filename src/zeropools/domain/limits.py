@@ -8,6 +8,13 @@ IMPORT_FILE_BYTES_MAX = 20 * 1_048_576
 PAGE_SIZE_DEFAULT = 100
 PAGE_SIZE_MAX = 1000
 API_KEY_USE_RESOLUTION_S = 60  # last_used_at is written at most this often per key
+# Dashboard sessions (issue 12): ended after this long without a request, and this long after
+# sign-in whatever happens; last_seen_at is written at most once per resolution
+DASHBOARD_SESSION_IDLE_S = 30 * 60
+DASHBOARD_SESSION_ABSOLUTE_S = 12 * 3600
+DASHBOARD_SESSION_TOUCH_RESOLUTION_S = 60
+DASHBOARD_LEDGER_PAGE_ROWS = 100  # ledger rows per dashboard page
+DASHBOARD_CHART_ENTRIES_MAX = 500  # entries the balance chart reads (the latest ones)
 # trades of one partner_order_id looked at before another execution (all but released/failed
 # ones refuse it, so more than a handful means retries after failures)
 TRADES_PER_ORDER_MAX = 1000

@@ -32,6 +32,7 @@ from zeropools.domain.payins import Payin, ReferenceOwner
 from zeropools.domain.periods import Period, SigningKey
 from zeropools.domain.quotes import Quote, StoredQuote
 from zeropools.domain.reconciliation import Acknowledgement
+from zeropools.domain.sessions import DashboardSession, SessionKey
 from zeropools.domain.trades import Refusal, Trade
 from zeropools.domain.webhook_endpoints import WebhookEndpoint
 
@@ -367,4 +368,16 @@ class PeriodsPort(Protocol):
     def signing_keys(self) -> list[SigningKey]: ...
     def register_signing_key(self, key: SigningKey, now: str) -> None:
         """Publish ``key`` if new and retire every other key still current."""
+        ...
+
+
+class SessionsPort(Protocol):
+    """Dashboard sign-in sessions, by the sha256 of their token (issue 12)."""
+
+    def insert_dashboard_session(self, session: DashboardSession) -> None: ...
+    def dashboard_session(self, token_hash: str) -> SessionKey | None: ...
+    def touch_dashboard_session(self, token_hash: str, seen_at: str) -> None: ...
+    def end_dashboard_session(self, token_hash: str, ended_at: str) -> None: ...
+    def purge_dashboard_sessions(self, idle_before: str, expired_before: str) -> int:
+        """Delete ended sessions and those past either expiry; answers how many went."""
         ...

@@ -30,6 +30,7 @@ from zeropools.store.ports import (
     PayinsPort,
     PeriodsPort,
     ReconciliationPort,
+    SessionsPort,
     SettingsPort,
     TradesPort,
     WebhooksPort,
@@ -68,6 +69,7 @@ class Tx(
     WebhooksPort,
     ReconciliationPort,
     PeriodsPort,
+    SessionsPort,
     Protocol,
 ):
     """One open transaction: every aggregate's port, and savepoints."""

@@ -14,6 +14,7 @@ from zeropools.store.sql.partners import SqlPartners
 from zeropools.store.sql.payins import SqlPayins
 from zeropools.store.sql.periods import SqlPeriods
 from zeropools.store.sql.reconciliation import SqlReconciliation
+from zeropools.store.sql.sessions import SqlSessions
 from zeropools.store.sql.settings import SqlSettings
 from zeropools.store.sql.trades import SqlTrades
 from zeropools.store.sql.webhooks import SqlWebhooks
@@ -30,6 +31,7 @@ class SqlTx(
     SqlWebhooks,
     SqlReconciliation,
     SqlPeriods,
+    SqlSessions,
 ):
     """One open transaction of either database."""
 

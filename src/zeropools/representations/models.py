@@ -308,6 +308,11 @@ class EventData(Out):
     object: dict[str, object]
 
 
+class LedgerHeadOut(Out):
+    sequence: int = Field(description="the sequence of the partner's last ledger entry (0: none)")
+    hash: str = Field(description="that entry's hash (64 zeros before the first entry)")
+
+
 class Event(Out):
     id: str
     object: Literal["event"]
@@ -316,6 +321,12 @@ class Event(Out):
     created_at: str
     request_id: str | None
     data: EventData
+    ledger_head: LedgerHeadOut | None = Field(
+        default=None,
+        description="the partner's ledger head when the event was written (null on the "
+        "platform stream): a witness the partner keeps, so a rewritten ledger cannot pass "
+        "as the one it was shown",
+    )
 
 
 class WebhookEndpoint(Out):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,8 +44,8 @@ from zeropools.services.context import Deployment
 
 SOAK = os.environ.get("ZEROPOOLS_SOAK") == "1"
 # quick: a few short examples per store in make test; soak: many long ones
-EXAMPLES = 300 if SOAK else 6
-STEPS = 60 if SOAK else 25
+EXAMPLES = 300 if SOAK else 4
+STEPS = 60 if SOAK else 20
 PARTNERS_MAX = 4
 
 MODELS = ("debit", "reserve")
@@ -127,6 +128,7 @@ class HttpModel(RuleBasedStateMachine):
         self.sent: list[Sent] = []
         self.pending_payins: list[tuple[str, str, int]] = []  # (bank id, partner id, amount)
         self.requests = 0
+        self.labels: dict[str, int] = {}
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -141,6 +143,11 @@ class HttpModel(RuleBasedStateMachine):
                 Sent("POST", path, body, headers, response.status_code, response.content)
             )
         return response
+
+    def note(self, label: str) -> None:
+        """What happened in this step, for hypothesis's statistics and the run's tally."""
+        event(label)
+        self.labels[label] = self.labels.get(label, 0) + 1
 
     def _key(self) -> dict[str, str]:
         return {"Idempotency-Key": f"model-{secrets.token_hex(8)}"}
@@ -178,6 +185,7 @@ class HttpModel(RuleBasedStateMachine):
     @precondition(lambda self: len(self.partners) < PARTNERS_MAX)
     @rule(model=st.sampled_from(MODELS))
     def create_partner(self, model: str) -> None:
+        self.note("partner created")
         self._new_partner(model)
 
     @rule(pick=PICKS, amount_minor=AMOUNTS, repeat=st.booleans())
@@ -187,7 +195,7 @@ class HttpModel(RuleBasedStateMachine):
         bank_id = f"bank-{secrets.token_hex(6)}"
         self._credit(partner, amount_minor, bank_id)
         if repeat:
-            event("pay-in: repeated notification")
+            self.note("pay-in: repeated notification")
             again = self.http.payin(bank_id, eur(amount_minor), reference=partner.http.eur)
             self.requests += 1
             assert again.status_code == 200, again.text
@@ -204,6 +212,7 @@ class HttpModel(RuleBasedStateMachine):
         self.requests += 1
         assert response.status_code == 201, response.text
         assert response.json()["status"] == "pending_confirmation"
+        self.note("pay-in: pending")
         self.pending_payins.append((bank_id, partner.http.id, amount_minor))
 
     @precondition(lambda self: self.pending_payins)
@@ -217,6 +226,7 @@ class HttpModel(RuleBasedStateMachine):
         self.requests += 1
         assert response.status_code == 200, response.text
         assert response.json()["status"] == "credited", response.text
+        self.note("pay-in: booked later")
         partner.available_minor += amount_minor
         partner.entries += 1
         partner.credited_payins[response.json()["id"]] = amount_minor
@@ -233,11 +243,11 @@ class HttpModel(RuleBasedStateMachine):
             {**partner.http.server, **self._key()},
         )
         if amount_minor > partner.available_minor:
-            event("execute: insufficient balance")
+            self.note("execute: insufficient balance")
             body = assert_problem(response, 409, "insufficient_balance")
             assert body["available"] == eur(partner.available_minor), body
             return
-        event("execute: accepted")
+        self.note("execute: accepted")
         assert response.status_code == 201, response.text
         trade = response.json()
         assert trade["status"] == OPENING[partner.model], trade
@@ -265,7 +275,7 @@ class HttpModel(RuleBasedStateMachine):
         )
         assert_problem(spent, 409, "quote_already_used")
         if trade.status in (OPEN | {"settled"}) and partner.available_minor >= 10_00:
-            event("execute: order already executed")
+            self.note("execute: order already executed")
             quote = self.http.quote(partner.http, "10.00")
             again = self._post(
                 "/v1/trades",
@@ -291,11 +301,11 @@ class HttpModel(RuleBasedStateMachine):
         body = {"reason": "venue said so"} if action in ("fail", "return") else None
         response = self._post(f"/v1/trades/{trade.id}/{action}", body, {**headers, **self._key()})
         if action not in ALLOWED[trade.status]:
-            event("move: invalid transition")
+            self.note("move: invalid transition")
             problem = assert_problem(response, 409, "invalid_transition")
             assert problem["from_status"] == trade.status, problem
             return
-        event(f"move: {trade.status} -> {STATUS_AFTER[action]}")
+        self.note(f"move: {trade.status} -> {STATUS_AFTER[action]}")
         assert response.status_code == 200, response.text
         assert response.json()["status"] == STATUS_AFTER[action]
         x = trade.amount_minor
@@ -324,10 +334,10 @@ class HttpModel(RuleBasedStateMachine):
             {**self.operator, **self._key()},
         )
         if partner.available_minor + amount_minor < 0:
-            event("adjustment: refused")
+            self.note("adjustment: refused")
             assert_problem(response, 409, "insufficient_balance")
             return
-        event("adjustment: posted")
+        self.note("adjustment: posted")
         assert response.status_code == 201, response.text
         assert response.json()["amount"] == eur(amount_minor)
         partner.available_minor += amount_minor
@@ -351,10 +361,10 @@ class HttpModel(RuleBasedStateMachine):
             {**self.operator, **self._key()},
         )
         if amount_minor > partner.available_minor:
-            event("recall: refused, money spent")
+            self.note("recall: refused, money spent")
             assert_problem(response, 409, "insufficient_balance")
             return
-        event("recall: reversed")
+        self.note("recall: reversed")
         assert response.status_code == 200, response.text
         assert response.json()["status"] == "returned"
         partner.available_minor -= amount_minor
@@ -368,7 +378,7 @@ class HttpModel(RuleBasedStateMachine):
         nothing; the same key with another body is refused."""
         sent = self.sent[pick % len(self.sent)]
         if change_body and sent.body:
-            event("replay: key reused with another body")
+            self.note("replay: key reused with another body")
             other = {**sent.body, "unexpected_change": "x"}
             if "reason" in sent.body:
                 other = {**sent.body, "reason": sent.body["reason"] + " (edited)"}
@@ -381,7 +391,7 @@ class HttpModel(RuleBasedStateMachine):
             reused = self._post(sent.path, other, sent.headers, keep=False)
             assert_problem(reused, 422, "idempotency_key_reused")
             return
-        event("replay: same request")
+        self.note("replay: same request")
         again = self._post(sent.path, sent.body, sent.headers, keep=False)
         assert again.status_code == sent.status, (again.text, sent.content)
         assert again.content == sent.content
@@ -401,6 +411,7 @@ class HttpModel(RuleBasedStateMachine):
             f"/v1/trades/{trade.id}/release", None, {**stranger.http.server, **self._key()}
         )
         assert_problem(released, 404, "not_found")
+        self.note("cross-tenant: 404")
 
     # -- after every step ----------------------------------------------------------------------
 
@@ -447,6 +458,7 @@ class Tally:
     examples: int = 0
     steps: int = 0
     requests: int = 0
+    labels: Counter[str] = field(default_factory=Counter)
 
 
 def machine_for(client: TestClient, operator: dict[str, str], tally: Tally) -> type[HttpModel]:
@@ -462,6 +474,7 @@ def machine_for(client: TestClient, operator: dict[str, str], tally: Tally) -> t
 
         def teardown(self) -> None:
             tally.requests += self.requests
+            tally.labels.update(self.labels)
 
     Counted.client, Counted.operator = client, operator
     return Counted
@@ -484,6 +497,7 @@ def test_the_http_api_agrees_with_the_reference_model(client: TestClient, dep: D
     # the figures for docs/reliability.md (shown with pytest -s or -rP)
     print(
         f"model ({dep.store.dialect}): {tally.examples} examples, {tally.steps} steps, "
-        f"{tally.requests} requests, violations: 0"
+        f"{tally.requests} requests, violations: 0; "
+        + ", ".join(f"{label}: {n}" for label, n in sorted(tally.labels.items()))
     )
     assert tally.steps >= tally.examples > 0

@@ -398,7 +398,7 @@ class ReconciliationRow(Out):
     payin_id: str | None
     currency: str
     amount: Money | None
-    balance_delta: Money = Field(description="net change of available over the row's entries")
+    balance_delta: SignedMoney = Field(description="net change of available over the row's entries")
     ledger_ref: str = Field(description="the id the entries carry: quote id, or pay-in id")
     ledger_entry_ids: list[str]
     trade_status: str | None
@@ -482,7 +482,7 @@ class SupportPacket(Out):
     trade_id: str | None
     transact_id: str | None
     partner_order_id: str | None
-    balance_delta: Money | None
+    balance_delta: SignedMoney | None
     currency: str | None
     request_id: str | None
     trade_status: str | None
@@ -509,7 +509,7 @@ class PeriodBalances(Out):
 
 class TypeTotal(Out):
     count: int
-    amount: Money
+    amount: SignedMoney  # "-350.00" for two buy_debits (API.md)
 
 
 class BalanceChanges(Out):
@@ -522,7 +522,7 @@ class BalanceChanges(Out):
     opening: BalancePair
     closing: BalancePair
     credits: Money
-    debits: Money
+    debits: SignedMoney  # the sum of the window's debits: negative or zero
     entry_count: int
     by_type: dict[str, TypeTotal]
     entries: list[LedgerEntry]

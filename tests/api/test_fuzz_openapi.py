@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -48,9 +49,11 @@ from zeropools.api.app import create_app
 from zeropools.services.context import Deployment
 from zeropools.store.protocol import Store
 
-MAX_EXAMPLES = 15
-STATEFUL_EXAMPLES = 10  # scenarios per caller; each a chain of up to STATEFUL_STEPS calls
-STATEFUL_STEPS = 8
+# quick in make test; ZEROPOOLS_SOAK=1 (make soak) fuzzes far longer
+SOAK = os.environ.get("ZEROPOOLS_SOAK") == "1"
+MAX_EXAMPLES = 300 if SOAK else 15
+STATEFUL_EXAMPLES = 300 if SOAK else 10  # scenarios per caller; each a chain of calls
+STATEFUL_STEPS = 20 if SOAK else 8
 ROLES = ("operator", "partner_a", "partner_b")
 # what was fuzzed: (caller, phase, generation mode) -> cases; printed when the module ends
 TALLY: Counter[tuple[str, str, str]] = Counter()
@@ -246,7 +249,7 @@ def declared_problems(ctx: Any, response: Any, case: Any) -> bool | None:
 @settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
-    derandomize=True,
+    derandomize=not SOAK,
     database=None,
     suppress_health_check=list(HealthCheck),
 )
@@ -285,7 +288,7 @@ def test_fuzz_stateful_links(caller: Caller) -> None:
             max_examples=STATEFUL_EXAMPLES,
             stateful_step_count=STATEFUL_STEPS,
             deadline=None,
-            derandomize=True,
+            derandomize=not SOAK,
             database=None,
             suppress_health_check=list(HealthCheck),
         )

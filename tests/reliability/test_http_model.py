@@ -475,6 +475,12 @@ def machine_for(client: TestClient, operator: dict[str, str], tally: Tally) -> t
         def teardown(self) -> None:
             tally.requests += self.requests
             tally.labels.update(self.labels)
+            if SOAK:  # a long run shows how far it got, even if stopped from outside
+                print(
+                    f"model soak: {tally.examples} examples, {tally.steps} steps, "
+                    f"{tally.requests} requests so far",
+                    flush=True,
+                )
 
     Counted.client, Counted.operator = client, operator
     return Counted

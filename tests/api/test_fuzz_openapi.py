@@ -318,3 +318,17 @@ def test_fuzz_support_flags_a_bare_error() -> None:
         )
         == []
     )
+
+
+def test_the_cross_tenant_check_flags_the_other_partners_objects(world: World) -> None:
+    """The check itself: each partner owns ids, none shared, and an answer holding the other
+    partner's object or id is flagged unless the request carried that id."""
+    (a, a_owns), (b, b_owns) = sorted(world.owned.items())
+    assert a in a_owns and b in b_owns and len(a_owns) > 5 and len(b_owns) > 5
+    assert not a_owns & b_owns
+    some_id = sorted(b_owns - {b})[0]
+    body = json.dumps({"object": "list", "data": [{"id": some_id, "partner_id": b}]}).encode()
+    assert owned_by(b, body) == [{"id": some_id, "partner_id": b}]
+    assert owned_by(a, body) == []
+    assert some_id in foreign_ids(b_owns, sent="GET /v1/trades", content=body)
+    assert some_id not in foreign_ids(b_owns, sent=f"GET /v1/trades/{some_id}", content=body)

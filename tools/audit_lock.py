@@ -6,8 +6,10 @@ this project's machines reach serves the per-project document but not the per-ve
 pip-audit can only skip the package. For those, this script asks the per-project document
 (``/pypi/NAME/json``), whose ``vulnerabilities`` are those of the project's latest release: an
 exact answer when the pin *is* the latest release (as every pin is right after ``make lock``),
-no answer for an older pin. Such pins are listed as not audited, loudly, and fail the audit
-under ``--strict``; refreshing the lock (``make lock``) audits them again.
+no answer for an older pin. Such pins (older than their latest release: held back by another
+package's requirement, or a lock not refreshed lately) are listed as not audited, loudly, and fail
+the audit under ``--strict``; ``make lock`` takes the newest releases allowed. Any other lookup
+failure (PyPI unreachable, an error status) fails the audit: it did not run.
 
 Exit status: 0 nothing known, 1 a known vulnerability (or, with ``--strict``, a pin that could
 not be audited), 2 the audit itself could not run.
@@ -48,6 +50,7 @@ class Outcome:
     version: str
     findings: tuple[Finding, ...] = ()
     not_audited: str | None = None  # why, when it could not be audited
+    stale: bool = False  # not audited only because the pin is older than the latest release
 
 
 def pins(lock: Path) -> dict[str, str]:
@@ -86,7 +89,9 @@ def from_project_document(client: httpx.Client, name: str, version: str) -> Outc
     document = answer.json()
     latest = document["info"]["version"]
     if Version(latest) != Version(version):
-        return Outcome(name, version, not_audited=f"no per-version feed; latest is {latest}")
+        return Outcome(
+            name, version, not_audited=f"no per-version feed; latest is {latest}", stale=True
+        )
     return Outcome(
         name,
         version,
@@ -137,11 +142,14 @@ def main() -> int:
         fixed = ", ".join(f.fixed_in) or "no fix yet"
         print(f"VULNERABLE {f.name}=={f.version}: {f.vulnerability} (fixed in {fixed})")
     for o in not_audited:
-        print(f"NOT AUDITED {o.name}=={o.version}: {o.not_audited} (make lock refreshes the pins)")
+        print(f"NOT AUDITED {o.name}=={o.version}: {o.not_audited}")
     print(
         f"audit: {len(outcomes) - len(not_audited)} of {len(outcomes)} locked packages audited, "
         f"{len(findings)} known vulnerabilities"
     )
+    if any(not o.stale for o in not_audited):
+        print("audit failed: the vulnerability feed could not be read (see NOT AUDITED above)")
+        return 2  # the audit did not run, which is not a pass
     if findings or (args.strict and not_audited):
         return 1
     return 0

@@ -4,15 +4,30 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv browser run test lint typecheck unit clean
+.PHONY: venv browser run test lint typecheck unit audit lock clean
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Every dependency (runtime and dev, pip itself included) at its locked version, checked against
+# its locked hashes; then the project alone, built with the locked setuptools, fetching nothing
+# else. `pip check` fails if pyproject.toml asks for something the lock lacks: run `make lock`.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
+
+# Re-resolve requirements.lock from pyproject.toml (newest allowed versions, every file's hash).
+lock:
+	test -x $(BIN)/pip-compile || $(MAKE) venv
+	$(BIN)/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe --strip-extras \
+	  --extra dev --no-emit-index-url --no-emit-find-links \
+	  --output-file requirements.lock pyproject.toml
+
+# Known vulnerabilities in the locked dependencies (pip-audit; docs/supply-chain.md)
+audit: venv
+	$(BIN)/python tools/audit_lock.py requirements.lock
 
 # make run PORT=8001 serves on another port; make run ARGS=--fresh starts from a new database
 PORT ?=
@@ -21,8 +36,8 @@ run: venv
 	$(BIN)/zeropools demo $(if $(PORT),--port $(PORT)) $(ARGS)
 
 lint: venv
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/lint-imports
 
 typecheck: venv
@@ -37,7 +52,7 @@ browser:
 unit: venv browser
 	$(BIN)/pytest -q -n 2
 
-test: lint typecheck unit
+test: lint typecheck audit unit
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

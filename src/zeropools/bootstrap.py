@@ -19,6 +19,8 @@ from zeropools.domain.partners import MODES
 from zeropools.domain.pools import PoolsConfig, default_pools, parse_pools_config
 from zeropools.services import signing
 from zeropools.services.context import Ctx, Deployment
+from zeropools.store import backup as backups
+from zeropools.store.backup import BackupFailed as BackupFailed
 from zeropools.store.group_commit import GroupCommitStore
 from zeropools.store.open import open_store
 from zeropools.store.protocol import Store
@@ -188,6 +190,12 @@ def deployment(settings: Settings, store: Store | None = None) -> Deployment:
     # publish the key's public half now, retiring the previous key (a rotation)
     signing.register_current(dep, Ctx(request_id=ids.new_id(ids.REQUEST), now=utc_now()))
     return dep
+
+
+def backup_database(url: str, dest: Path) -> backups.Backup:
+    """``zeropools backup``: a consistent copy of the live database at ``url`` in ``dest``
+    (SQLite's online backup API, or ``pg_dump`` in custom format); ``BackupFailed`` if not."""
+    return backups.backup(url, dest)
 
 
 def database_missing(url: str) -> bool:

@@ -7,6 +7,7 @@ import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,10 +15,12 @@ from rich.console import Console
 
 from zeropools import config
 from zeropools.bootstrap import (
+    BackupFailed,
     ConfigurationError,
     DatabaseUrlError,
     NotInitialized,
     Store,
+    backup_database,
     database_missing,
     deployment,
     initialize,
@@ -311,12 +314,41 @@ def verify(
     summary = (
         f"{plural(report.partners, 'partner')}, {plural(report.entries, 'entry', 'entries')}, "
         f"{plural(len(report.problems), 'problem')} "
-        f"({plural(report.trades, 'trade')} and {plural(report.payins, 'pay-in')} checked)"
+        f"({plural(report.trades, 'trade')}, {plural(report.payins, 'pay-in')} and "
+        f"{plural(report.heads, 'published head')} checked)"
     )
     if not report.ok:
         out.print(f"[red]verify failed:[/red] {summary}", highlight=False)
         raise typer.Exit(1)
     out.print(f"[green]verify ok:[/green] {summary}", highlight=False)
+
+
+@app.command()
+def backup(
+    dest: Annotated[
+        str,
+        typer.Argument(
+            metavar="DEST",
+            help="The file to write (replaced if it exists). SQLite: a database file; "
+            "PostgreSQL: a pg_dump custom-format archive (restore with pg_restore).",
+            show_default=False,
+        ),
+    ],
+    db: DbOption = None,
+) -> None:
+    """Copy the database to DEST while the API keeps running: SQLite's online backup API, or
+    pg_dump (custom format) for PostgreSQL. Run 'zeropools verify' on the restored copy."""
+    settings = _settings(db)
+    _require_database(settings.db_url)
+    _open_database(settings.db_url).close()  # an unreachable server: one line, exit 2
+    try:
+        made = backup_database(settings.db_url, Path(dest))
+    except BackupFailed as exc:
+        raise fail(str(exc), 1) from exc
+    out.print(
+        f"[green]backup written:[/green] {made.path} ({made.dialect}, {made.size_bytes} bytes)",
+        highlight=False,
+    )
 
 
 @app.command("import-statement")

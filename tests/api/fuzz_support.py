@@ -1,7 +1,9 @@
 """The world the OpenAPI fuzz test runs against, and the checks it applies to every response.
 
 Built through ``zeropools.services`` (no HTTP), on one SQLite database: an operator key, a funded
-debit-model partner whose ``partner_server`` key is the second caller, a reserve-model partner,
+debit-model partner whose ``partner_server`` key is the second caller, a reserve-model partner
+whose ``partner_server`` key is the third (``owned`` lists each partner's ids, which the other's
+key must never be shown),
 pay-ins in each status, quotes, trades in several states and their ledger entries, a webhook
 endpoint with its events queued. The ids are offered to the fuzzer (see ``KNOWN`` and the hooks
 in ``test_fuzz_openapi.py``) so generated requests reach past ``not_found`` into the handlers'
@@ -44,6 +46,10 @@ class World:
     operator_secret: str
     server_secret: str  # partner_server key of the funded partner
     funded_partner_id: str
+    other_server_secret: str = ""  # partner_server key of the reserve partner: the second tenant
+    # partner id -> the ids of its objects (and its funding references): what the other
+    # partner's key must never be shown
+    owned: dict[str, frozenset[str]] = field(default_factory=dict)
     # field name (path, query or JSON body) -> real values the fuzzer may substitute
     known: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # valid bank statement files (MT940, camt.053, camt.054) crediting the seeded partners
@@ -156,6 +162,7 @@ def build_world(db_url: str) -> World:
     )
     funded_id, reserve_id = funded.partner.id, reserve.partner.id
     server = next(k for k in funded.keys if k.key.role == "partner_server")
+    other_server = next(k for k in reserve.keys if k.key.role == "partner_server")
     funded_ref = funded.partner.currency("EUR").funding_reference  # type: ignore[union-attr]
     reserve_ref = reserve.partner.currency("EUR").funding_reference  # type: ignore[union-attr]
 
@@ -165,7 +172,7 @@ def build_world(db_url: str) -> World:
     )
     _payin(dep, op, HIDDEN_FUNDING_EUR, reference=funded_ref)
     credited = _payin(dep, op, VISIBLE_FUNDING_EUR, reference=funded_ref)
-    _payin(dep, op, "5000.00", reference=reserve_ref)
+    reserve_funding = _payin(dep, op, "5000.00", reference=reserve_ref)
     review = _payin(dep, op, "42.00", reference=None, remittance_info="no reference at all")
     pending = _payin(dep, op, "17.50", reference=funded_ref, booking_status="pending")
     assert credited.payin.status == "credited", credited
@@ -202,6 +209,30 @@ def build_world(db_url: str) -> World:
             dep, op, partner_id=funded_id, after_sequence=0, types=[], page=Page.of(3)
         )
     )
+
+    def stream(partner_id: str) -> set[str]:
+        found = events.list_events(
+            dep, op, partner_id=partner_id, after_sequence=0, types=[], page=Page.of(1000)
+        )
+        return {e.id for e in found}
+
+    owned = {
+        funded_id: frozenset(
+            {funded_id, funded_ref, endpoint.endpoint.id, open_quote.quote.id, spare_keys[0]}
+            | {p.payin.id for p in (credited, pending)}
+            | {t.trade.id for t in (debited, settled, released)}
+            | {t.trade.quote_id for t in (debited, settled, released)}
+            | {entry.id for entry in _entries(dep, funded_id)}
+            | stream(funded_id)
+        ),
+        reserve_id: frozenset(
+            {reserve_id, reserve_ref, spare_keys[1], reserve_funding.payin.id}
+            | {pc.funding_reference for pc in reserve.partner.currencies}
+            | {reserved.trade.id, reserved.trade.quote_id}
+            | {entry.id for entry in _entries(dep, reserve_id)}
+            | stream(reserve_id)
+        ),
+    }
     known: dict[str, tuple[str, ...]] = {
         "partner_id": (funded_id, reserve_id),
         "endpoint_id": (endpoint.endpoint.id,),
@@ -231,6 +262,8 @@ def build_world(db_url: str) -> World:
         operator_secret=operator_key.secret,
         server_secret=server.secret,
         funded_partner_id=funded_id,
+        other_server_secret=other_server.secret,
+        owned=owned,
         known=known,
     )
 
@@ -274,3 +307,30 @@ def problem_violations(
     if body.get("request_id") != request_id:
         wrong.append(f"problem request_id {body.get('request_id')!r} != header {request_id!r}")
     return wrong
+
+
+def foreign_ids(owned_by_others: frozenset[str], sent: str, content: bytes) -> list[str]:
+    """Ids of another partner's objects in an answer that the request did not carry itself
+    (an order file or a query may echo what it sent; that is no leak)."""
+    text = content.decode("utf-8", "replace")
+    return sorted(i for i in owned_by_others if i in text and i not in sent)
+
+
+def owned_by(partner_id: str | None, content: bytes) -> list[dict[str, object]]:
+    """Every object in a JSON answer whose ``partner_id`` is ``partner_id``, at any depth
+    (no answer to one partner's key may hold an object of the other, whatever its ids)."""
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return []  # an export file, a CSV: the id checks cover those
+    found: list[dict[str, object]] = []
+    pending = [body]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            if partner_id is not None and value.get("partner_id") == partner_id:
+                found.append(value)
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return found

@@ -1,10 +1,17 @@
-"""Property: whatever a caller sends to any operation of ``/openapi.json``, the service answers
-without a 5xx, every error is an RFC 9457 problem document whose status and code the operation
-declares (``x-problem-codes``), and every response has a request id.
+"""Property: whatever a caller sends to any operation of ``/openapi.json``, alone or in a chain
+that follows the document's links, the service answers without a 5xx, every answer conforms to
+the operation's response schema, every error is an RFC 9457 problem document whose status and
+code the operation declares (``x-problem-codes``), every response has a request id, and no
+partner key is ever shown an object of the other partner.
 
 Method: schemathesis loads the app's own OpenAPI document in-process (ASGI, no network) and
-generates valid and invalid requests per operation (examples, coverage and fuzzing phases),
-once as the operator and once as the ``partner_server`` key of a funded EUR partner. One
+generates requests per operation: valid ones (positive data) and ones that break the schema on
+purpose (negative data), in its examples, coverage and fuzzing phases; then its stateful phase
+chains operations along the OpenAPI links (a quote to its execution, a trade to its settle,
+release, fail and return, a partner to its keys...). Each runs as three callers: the operator,
+the ``partner_server`` key of a funded debit-model partner, and that of a reserve-model partner
+(the second tenant; ``fuzz_support.World.owned`` lists whose ids are whose). The cases are
+counted per caller, phase and mode and printed at the end of the module (``-s``). One
 throwaway SQLite database per module, seeded through ``zeropools.services`` (see
 ``fuzz_support.build_world``); hooks sometimes swap a generated id or amount for a real one so
 the requests reach the handlers' logic, not only ``not_found`` and ``validation_error``. Every
@@ -19,17 +26,20 @@ sets ``node._nodeid``, which pytest 9.2 no longer has (AttributeError at run tim
 
 from __future__ import annotations
 
+import copy
 import json
+import os
 import uuid
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import pytest
 import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from fuzz_support import World, build_world, problem_violations
+from fuzz_support import World, build_world, foreign_ids, owned_by, problem_violations
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -39,8 +49,14 @@ from zeropools.api.app import create_app
 from zeropools.services.context import Deployment
 from zeropools.store.protocol import Store
 
-MAX_EXAMPLES = 15
-ROLES = ("operator", "partner_server")
+# quick in make test; ZEROPOOLS_SOAK=1 (make soak) fuzzes far longer
+SOAK = os.environ.get("ZEROPOOLS_SOAK") == "1"
+MAX_EXAMPLES = 300 if SOAK else 15
+STATEFUL_EXAMPLES = 300 if SOAK else 10  # scenarios per caller; each a chain of calls
+STATEFUL_STEPS = 20 if SOAK else 8
+ROLES = ("operator", "partner_a", "partner_b")
+# what was fuzzed: (caller, phase, generation mode) -> cases; printed when the module ends
+TALLY: Counter[tuple[str, str, str]] = Counter()
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +73,8 @@ STATEMENTS: list[bytes] = []  # valid bank statement files
 IMPORT_PATH = "/v1/payins/import"
 
 DOCUMENT = _openapi_document()
-schema = schemathesis.openapi.from_dict(DOCUMENT)
+# a copy: schemathesis writes the links it infers into the document it is given
+schema = schemathesis.openapi.from_dict(copy.deepcopy(DOCUMENT))
 # our headers authenticate; generated Authorization values would only replace them
 schema.config.generation.update(with_security_parameters=False)
 # a partner order file may come as JSON lines: generated strings go on the wire as its text
@@ -115,6 +132,12 @@ class Caller:
     role: str
     secret: str
     app: FastAPI
+    # the other partner's ids, which this caller must never be shown (none for the operator)
+    foreign: frozenset[str] = frozenset()
+    foreign_partner: str | None = None  # the other partner's id
+    # those of them this caller has sent itself: an answer may echo them (a refusal recorded
+    # for "No quote pq_...", an order file matched), which shows the caller nothing new
+    mentioned: set[str] = field(default_factory=set)
 
     def headers(self) -> dict[str, str]:
         return {
@@ -135,6 +158,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         KNOWN.clear()
         STATEMENTS.clear()
         built.close()
+        if TALLY:
+            print(
+                f"\nfuzzed: {sum(TALLY.values())} cases, violations: 0; "
+                + ", ".join(f"{'/'.join(k)}: {n}" for k, n in sorted(TALLY.items()))
+            )
 
 
 @pytest.fixture(scope="module")
@@ -144,8 +172,53 @@ def app(world: World) -> FastAPI:
 
 @pytest.fixture(scope="module", params=ROLES)
 def caller(request: pytest.FixtureRequest, world: World, app: FastAPI) -> Caller:
-    secrets = {"operator": world.operator_secret, "partner_server": world.server_secret}
-    return Caller(role=request.param, secret=secrets[request.param], app=app)
+    secrets = {
+        "operator": world.operator_secret,
+        "partner_a": world.server_secret,
+        "partner_b": world.other_server_secret,
+    }
+    (a, a_owns), (b, b_owns) = sorted(
+        world.owned.items(), key=lambda kv: kv[0] != world.funded_partner_id
+    )
+    foreign = {"operator": (frozenset(), None), "partner_a": (b_owns, b), "partner_b": (a_owns, a)}
+    ids, other = foreign[request.param]
+    return Caller(request.param, secrets[request.param], app, ids, other)
+
+
+def _sent(case: Any) -> str:
+    """Everything the request carried, as text: what an answer may echo back."""
+    return repr((case.path_parameters, case.query, case.body, case.headers))
+
+
+def checks_for(caller: Caller) -> list[Any]:
+    def no_other_partners_objects(ctx: Any, response: Any, case: Any) -> bool | None:
+        """A partner key is never shown an id of the other partner's objects."""
+        if not caller.foreign:
+            return None
+        sent = _sent(case)
+        caller.mentioned.update(i for i in caller.foreign if i in sent)
+        if response.status_code >= 300:
+            return None
+        owned = owned_by(caller.foreign_partner, response.content)
+        assert not owned, f"{case.method} {case.path} showed {caller.role} {owned[:3]}"
+        leaked = foreign_ids(caller.foreign - caller.mentioned, sent, response.content)
+        assert not leaked, f"{case.method} {case.path} showed {caller.role} {leaked}"
+        return None
+
+    return [
+        not_a_server_error,
+        problem_documents,
+        declared_problems,
+        response_schema_conformance,
+        no_other_partners_objects,
+    ]
+
+
+def _tally(caller: Caller, case: Any) -> None:
+    meta = case.meta
+    phase = str(meta.phase.name.value) if meta is not None else "?"
+    mode = str(meta.generation.mode.value) if meta is not None else "?"
+    TALLY[(caller.role, phase, mode)] += 1
 
 
 def problem_documents(ctx: Any, response: Any, case: Any) -> bool | None:
@@ -176,23 +249,51 @@ def declared_problems(ctx: Any, response: Any, case: Any) -> bool | None:
 @settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
-    derandomize=True,
+    derandomize=not SOAK,
     database=None,
     suppress_health_check=list(HealthCheck),
 )
 @schema.parametrize()
 def test_fuzz_openapi(case: Any, caller: Caller) -> None:
+    _tally(caller, case)
     response = case.call(app=caller.app, headers=caller.headers())
     # documented success bodies must match their response models exactly
-    case.validate_response(
-        response,
-        checks=[
-            not_a_server_error,
-            problem_documents,
-            declared_problems,
-            response_schema_conformance,
-        ],
+    case.validate_response(response, checks=checks_for(caller))
+
+
+StatefulBase: Any = schema.as_state_machine()
+
+
+def test_fuzz_stateful_links(caller: Caller) -> None:
+    """Chains along the document's links: each answer's ids feed the next request, so objects
+    made in the run are read, moved and revoked, by each caller, under the same checks."""
+    checks = checks_for(caller)
+
+    class Chains(StatefulBase):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": caller.headers()}
+
+        def call(self, case: Any, **kwargs: Any) -> Any:
+            _tally(caller, case)
+            return case.call(app=caller.app, **kwargs)
+
+        def validate_response(
+            self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any
+        ) -> None:
+            case.validate_response(response, checks=checks)
+
+    before = sum(n for (role, phase, _), n in TALLY.items() if role == caller.role)
+    Chains.run(
+        settings=settings(
+            max_examples=STATEFUL_EXAMPLES,
+            stateful_step_count=STATEFUL_STEPS,
+            deadline=None,
+            derandomize=not SOAK,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
     )
+    assert sum(n for (role, _, _), n in TALLY.items() if role == caller.role) > before
 
 
 def test_served_document_is_the_fuzzed_one(app: FastAPI) -> None:
@@ -217,3 +318,17 @@ def test_fuzz_support_flags_a_bare_error() -> None:
         )
         == []
     )
+
+
+def test_the_cross_tenant_check_flags_the_other_partners_objects(world: World) -> None:
+    """The check itself: each partner owns ids, none shared, and an answer holding the other
+    partner's object or id is flagged unless the request carried that id."""
+    (a, a_owns), (b, b_owns) = sorted(world.owned.items())
+    assert a in a_owns and b in b_owns and len(a_owns) > 5 and len(b_owns) > 5
+    assert not a_owns & b_owns
+    some_id = sorted(b_owns - {b})[0]
+    body = json.dumps({"object": "list", "data": [{"id": some_id, "partner_id": b}]}).encode()
+    assert owned_by(b, body) == [{"id": some_id, "partner_id": b}]
+    assert owned_by(a, body) == []
+    assert some_id in foreign_ids(b_owns, sent="GET /v1/trades", content=body)
+    assert some_id not in foreign_ids(b_owns, sent=f"GET /v1/trades/{some_id}", content=body)

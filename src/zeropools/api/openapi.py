@@ -10,6 +10,7 @@ example body. The statuses come from ``representations.problems.STATUS``, the ex
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from fastapi import FastAPI
@@ -66,6 +67,68 @@ TAGS = [
     },
     {"name": "adjustments", "description": "Operator corrections of a balance, with a reason."},
 ]
+
+
+def _link(operation_id: str, description: str, **where: Any) -> dict[str, Any]:
+    return {"operationId": operation_id, "description": description, **where}
+
+
+def _from_id(name: str) -> dict[str, str]:
+    return {name: "$response.body#/id"}
+
+
+# OpenAPI links: what an answer's ids lead to (generated clients and schemathesis's stateful
+# fuzzing follow them, so created objects are read, moved and revoked in sequence).
+_TRADE_LINKS = {
+    "GetTrade": _link("get_trade", "The trade", parameters=_from_id("trade_id")),
+    "SettleTrade": _link("settle_trade", "The venue delivered", parameters=_from_id("trade_id")),
+    "ReleaseTrade": _link("release_trade", "Cancel it", parameters=_from_id("trade_id")),
+    "FailTrade": _link("fail_trade", "The venue failed", parameters=_from_id("trade_id")),
+    "ReturnTrade": _link("return_trade", "Returned", parameters=_from_id("trade_id")),
+    "TradeEntries": _link(
+        "list_ledger_entries", "Its ledger entries", parameters=_from_id("query.trade_id")
+    ),
+    "TradeStory": _link(
+        "support_packet", "Its support packet", parameters=_from_id("query.trade_id")
+    ),
+}
+LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
+    ("post", "/v1/quotes", "201"): {
+        "GetQuote": _link("get_quote", "The quote", parameters=_from_id("quote_id")),
+        "ExecuteQuote": _link(
+            "create_trade", "Execute it", requestBody={"quote_id": "$response.body#/id"}
+        ),
+    },
+    ("post", "/v1/trades", "201"): _TRADE_LINKS,
+    ("post", "/v1/trades/{trade_id}/settle", "200"): {"ReturnTrade": _TRADE_LINKS["ReturnTrade"]},
+    ("get", "/v1/trades/{trade_id}", "200"): {
+        "GetQuote": _link(
+            "get_quote", "The trade's quote", parameters={"quote_id": "$response.body#/quote_id"}
+        )
+    },
+    ("post", "/v1/partners", "201"): {
+        "GetPartner": _link("get_partner", "The partner", parameters=_from_id("partner_id")),
+        "IssueKey": _link("create_api_key", "Another key", parameters=_from_id("partner_id")),
+        "ListKeys": _link("list_api_keys", "Its keys", parameters=_from_id("partner_id")),
+    },
+    ("post", "/v1/partners/{partner_id}/api-keys", "201"): {
+        "RevokeKey": _link("revoke_api_key", "Revoke it", parameters=_from_id("key_id"))
+    },
+    ("post", "/v1/payins", "201"): {
+        "GetPayin": _link("get_payin", "The pay-in", parameters=_from_id("payin_id")),
+        "AttributePayin": _link("attribute_payin", "Attribute it", parameters=_from_id("payin_id")),
+        "ReturnPayin": _link("return_payin", "Return it", parameters=_from_id("payin_id")),
+    },
+    ("post", "/v1/adjustments", "201"): {
+        "GetEntry": _link("get_ledger_entry", "The entry", parameters=_from_id("entry_id"))
+    },
+    ("post", "/v1/webhook-endpoints", "201"): {
+        "GetEndpoint": _link("get_endpoint", "The endpoint", parameters=_from_id("endpoint_id")),
+        "RotateSecret": _link("rotate_secret", "Rotate", parameters=_from_id("endpoint_id")),
+        "Deliveries": _link("list_deliveries", "Its log", parameters=_from_id("endpoint_id")),
+        "DeleteEndpoint": _link("delete_endpoint", "Delete", parameters=_from_id("endpoint_id")),
+    },
+}
 
 
 def problems(
@@ -161,6 +224,10 @@ def install(app: FastAPI) -> None:
                     elif status.startswith(("4", "5")) and "content" not in answer:
                         responses[status] = {**problem, "description": answer["description"]}
                 responses.setdefault("default", problem)
+        for (method, path, status), links in LINKS.items():
+            # a copy per document: whoever mutates a rendered document (schemathesis adds the
+            # links it infers) must not change the next app's
+            document["paths"][path][method]["responses"][status]["links"] = copy.deepcopy(links)
         app.openapi_schema = document
         return document
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from zeropools.domain.ledger import AVAILABLE, LedgerEntry
+from zeropools.domain.ledger import AVAILABLE, LedgerEntry, LedgerHead
 
 PLATFORM_STREAM = "platform"
 
@@ -105,8 +105,16 @@ def event_body(
     sequence: int,
     created_at: str,
     request_id: str | None,
+    ledger_head: LedgerHead | None,
 ) -> dict[str, Any]:
-    """The event object of API.md; its ``data.object`` is the draft's object as rendered."""
+    """The event object of API.md; its ``data.object`` is the draft's object as rendered.
+
+    ``ledger_head`` (an addition, docs/api-notes.md) is the partner's ledger head as of the
+    event's transaction: every event hands the partner the ``sequence`` and ``hash`` its chain
+    had then. Someone who rewrites the database consistently (amounts, hashes, head, balances)
+    can fool ``verify``, which reads only that database, but not a partner holding a head the
+    rewritten chain no longer has at that sequence. ``None`` on the platform stream.
+    """
     return {
         "id": event_id,
         "object": "event",
@@ -115,6 +123,11 @@ def event_body(
         "created_at": created_at,
         "request_id": request_id,
         "data": {"object": dict(draft.object)},
+        "ledger_head": (
+            None
+            if ledger_head is None
+            else {"sequence": ledger_head.sequence, "hash": ledger_head.hash}
+        ),
     }
 
 

@@ -13,7 +13,7 @@ code that posts can never disagree about the rules, only about the data.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from zeropools.domain import payins, trades
@@ -182,6 +182,85 @@ class ChainCheck:
                             currency=currency,
                         )
                     )
+        return found
+
+
+@dataclass(frozen=True)
+class PublishedHead:
+    """The ledger head an event handed the partner (``ledger_head`` of its body)."""
+
+    event_id: str
+    sequence: int
+    hash: str
+
+
+class PublishedHeads:
+    """Every head the partner's events published, held against the chain during the replay.
+
+    A consistent rewrite (amounts, hashes, head and balances recomputed) replays clean; but
+    the partner was handed the head its chain had at each event, so the stored events name
+    hashes the rewritten chain no longer has (and a rewriter who also edits the stored events
+    still cannot edit the copies already delivered). One pass, in step with ``ChainCheck``:
+    heads come in event order, which is head order (a stream's events are serialized and each
+    reads the head after its own postings), so this holds one head at a time.
+    """
+
+    def __init__(self, partner_id: str, heads: Iterator[PublishedHead]) -> None:
+        self.partner_id = partner_id
+        self._heads = heads
+        self._next: PublishedHead | None = next(heads, None)
+        self._at = 0  # the sequence of the last entry fed
+        self.checked = 0
+
+    def _problem(self, head: PublishedHead, message: str) -> Problem:
+        return Problem(
+            self.partner_id, head.sequence, f"event {head.event_id}: {message}", field="head"
+        )
+
+    def _advance(self) -> None:
+        self.checked += 1
+        self._next = next(self._heads, None)
+
+    def feed(self, entry: LedgerEntry) -> list[Problem]:
+        found = self._before(entry.sequence)
+        while self._next is not None and self._next.sequence == entry.sequence:
+            if self._next.hash != entry.hash:
+                found.append(
+                    self._problem(
+                        self._next,
+                        f"published head #{entry.sequence} {self._next.hash[:12]}..., the "
+                        f"ledger's entry #{entry.sequence} is {entry.hash[:12]}...",
+                    )
+                )
+            self._advance()
+        self._at = entry.sequence
+        return found
+
+    def _before(self, sequence: int) -> list[Problem]:
+        """Heads naming a sequence the replay has passed: the genesis head (0, before any
+        entry), or heads out of order (no entry there is left to compare with)."""
+        found = []
+        while self._next is not None and self._next.sequence < sequence:
+            head = self._next
+            if head.sequence == 0 and head.hash != GENESIS_HASH:
+                found.append(self._problem(head, "published the empty head with a hash"))
+            elif head.sequence != 0 and head.sequence <= self._at:
+                found.append(self._problem(head, f"published head #{head.sequence} out of order"))
+            elif head.sequence != 0:
+                found.append(self._problem(head, f"published head #{head.sequence}: no such entry"))
+            self._advance()
+        return found
+
+    def finish(self) -> list[Problem]:
+        found = self._before(self._at + 1)
+        while self._next is not None:
+            found.append(
+                self._problem(
+                    self._next,
+                    f"published head #{self._next.sequence}, the ledger ends at #{self._at}",
+                )
+            )
+            self._advance()
         return found
 
 

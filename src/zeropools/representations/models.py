@@ -308,6 +308,11 @@ class EventData(Out):
     object: dict[str, object]
 
 
+class LedgerHeadOut(Out):
+    sequence: int = Field(description="the sequence of the partner's last ledger entry (0: none)")
+    hash: str = Field(description="that entry's hash (64 zeros before the first entry)")
+
+
 class Event(Out):
     id: str
     object: Literal["event"]
@@ -316,6 +321,12 @@ class Event(Out):
     created_at: str
     request_id: str | None
     data: EventData
+    ledger_head: LedgerHeadOut | None = Field(
+        default=None,
+        description="the partner's ledger head when the event was written (null on the "
+        "platform stream): a witness the partner keeps, so a rewritten ledger cannot pass "
+        "as the one it was shown",
+    )
 
 
 class WebhookEndpoint(Out):
@@ -387,7 +398,7 @@ class ReconciliationRow(Out):
     payin_id: str | None
     currency: str
     amount: Money | None
-    balance_delta: Money = Field(description="net change of available over the row's entries")
+    balance_delta: SignedMoney = Field(description="net change of available over the row's entries")
     ledger_ref: str = Field(description="the id the entries carry: quote id, or pay-in id")
     ledger_entry_ids: list[str]
     trade_status: str | None
@@ -471,7 +482,7 @@ class SupportPacket(Out):
     trade_id: str | None
     transact_id: str | None
     partner_order_id: str | None
-    balance_delta: Money | None
+    balance_delta: SignedMoney | None
     currency: str | None
     request_id: str | None
     trade_status: str | None
@@ -498,7 +509,7 @@ class PeriodBalances(Out):
 
 class TypeTotal(Out):
     count: int
-    amount: Money
+    amount: SignedMoney  # "-350.00" for two buy_debits (API.md)
 
 
 class BalanceChanges(Out):
@@ -511,7 +522,7 @@ class BalanceChanges(Out):
     opening: BalancePair
     closing: BalancePair
     credits: Money
-    debits: Money
+    debits: SignedMoney  # the sum of the window's debits: negative or zero
     entry_count: int
     by_type: dict[str, TypeTotal]
     entries: list[LedgerEntry]

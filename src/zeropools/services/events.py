@@ -168,6 +168,8 @@ def publish(ctx: Ctx, tx: Tx, drafts: Sequence[EventDraft]) -> list[Event]:
     written: list[Event] = []
     for stream, mine in by_stream.items():
         first_sequence = tx.reserve_event_sequences(stream, len(mine))
+        # read after the command's postings, in its transaction: the head they produced
+        head = None if stream == ev.PLATFORM_STREAM else tx.ledger_head(stream)
         for offset, draft in enumerate(mine):
             event_id = ids.new_id(ids.EVENT)
             sequence = first_sequence + offset
@@ -177,6 +179,7 @@ def publish(ctx: Ctx, tx: Tx, drafts: Sequence[EventDraft]) -> list[Event]:
                 sequence=sequence,
                 created_at=created_at,
                 request_id=ctx.request_id,
+                ledger_head=head,
             )
             written.append(
                 Event(

@@ -1,8 +1,9 @@
 """``zeropools verify``: replay every partner's ledger and report every mismatch.
 
-Per partner, one read snapshot: the hash chain and balances (``ChainCheck``), then every trade
-and pay-in against its entries (``trade_problems``, ``payin_problems``), streamed and joined a
-batch at a time. Checked from the trade and pay-in rows: an entry naming an id that has no row
+Per partner, one read snapshot: the hash chain and balances (``ChainCheck``) and, in the same
+pass, the ledger heads its events published (``PublishedHeads``); then every trade and pay-in
+against its entries (``trade_problems``, ``payin_problems``), streamed and joined a batch at a
+time. Checked from the trade and pay-in rows: an entry naming an id that has no row
 is not reported (the store's own contract tests post such entries on purpose).
 """
 
@@ -20,7 +21,15 @@ from zeropools.domain import limits
 from zeropools.domain.exports import Mark, checkpoint_text, day_window
 from zeropools.domain.money import CURRENCY_SCALES_SETTING, DEFAULT_SCALES, Currencies
 from zeropools.domain.periods import SigningKey
-from zeropools.domain.verify import ChainCheck, Problem, in_units, payin_problems, trade_problems
+from zeropools.domain.verify import (
+    ChainCheck,
+    Problem,
+    PublishedHead,
+    PublishedHeads,
+    in_units,
+    payin_problems,
+    trade_problems,
+)
 from zeropools.services.signing import key_id, verify_signature
 from zeropools.store.protocol import Store, Tx
 
@@ -33,6 +42,7 @@ class VerifyReport:
     entries: int = 0
     trades: int = 0
     payins: int = 0
+    heads: int = 0  # ledger heads published on events, held against the chain
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -45,6 +55,7 @@ class _PartnerCheck:
     entries: int = 0
     trades: int = 0
     payins: int = 0
+    heads: int = 0
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -83,6 +94,7 @@ def verify(
         report.entries += checked.entries
         report.trades += checked.trades
         report.payins += checked.payins
+        report.heads += checked.heads
         report.problems += checked.problems
         if on_partner is not None:
             on_partner(partner_id)
@@ -104,11 +116,15 @@ def verify(
 def _check(tx: Tx, partner_id: str, currencies: Currencies) -> _PartnerCheck:
     checked = _PartnerCheck()
     chain = ChainCheck(partner_id, currencies)
+    published = PublishedHeads(partner_id, _published_heads(tx, partner_id))
     for entry in tx.iter_entries(partner_id):
         checked.problems += chain.feed(entry)
+        checked.problems += published.feed(entry)
     state = tx.ledger_state(partner_id)
     checked.problems += chain.finish(state.head, state.balances)
+    checked.problems += published.finish()
     checked.entries = chain.entries
+    checked.heads = published.checked
     for trades in _batches(tx.stream_trades(partner_id)):
         entries = tx.trade_entries(partner_id, [t.id for t in trades])
         for trade in trades:
@@ -120,6 +136,18 @@ def _check(tx: Tx, partner_id: str, currencies: Currencies) -> _PartnerCheck:
             checked.problems += payin_problems(payin, entries.get(payin.id, []))
         checked.payins += len(payins)
     return checked
+
+
+def _published_heads(tx: Tx, partner_id: str) -> Iterator[PublishedHead]:
+    """The ``ledger_head`` of every event of the partner's stream, a page at a time (events
+    written before heads were published have none and are skipped)."""
+    after = 0
+    while page := tx.list_events(partner_id, after, (), limits.PAGE_SIZE_MAX):
+        for event in page:
+            head = json.loads(event.body).get("ledger_head")
+            if isinstance(head, dict):
+                yield PublishedHead(event.id, int(head["sequence"]), str(head["hash"]))
+        after = page[-1].sequence
 
 
 def _batches(items: Iterator[T]) -> Iterator[Sequence[T]]:

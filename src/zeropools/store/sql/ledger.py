@@ -151,6 +151,15 @@ class SqlLedger(LedgerPort):
     def ledger_state(self, partner_id: str) -> LedgerState:
         return self._state(partner_id, lock=False)
 
+    def ledger_head(self, partner_id: str) -> LedgerHead:
+        row = first(
+            self._ex.all(
+                "SELECT ledger_sequence, ledger_hash FROM partners WHERE id = %s", (partner_id,)
+            )
+        )
+        assert row is not None, f"ledger of unknown partner {partner_id}"
+        return LedgerHead(partner_id, int(row["ledger_sequence"]), row["ledger_hash"])
+
     def append(self, posting: Posting) -> None:
         if not posting.entries:
             return

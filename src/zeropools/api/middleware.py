@@ -44,8 +44,10 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = ids.new_id(ids.REQUEST)
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        # the access log (outermost) names the request first; its line and ours must agree
+        request_id = state.get("request_id") or ids.new_id(ids.REQUEST)
+        state["request_id"] = request_id
         header = (b"x-request-id", request_id.encode())
         started = False
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
@@ -181,6 +181,16 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _json_logging() -> Callable[[str], None]:
+    import logging
+    import logging.config
+
+    from zeropools.api.access_log import logging_config
+
+    logging.config.dictConfig(logging_config())
+    return logging.getLogger("zeropools.serve").info
+
+
 WebhookWorkerOption = Annotated[
     bool | None,
     typer.Option(
@@ -257,7 +267,13 @@ def _refuse_weak_operator_key(secret: str | None, mode: str, source: str) -> Non
         )
 
 
-def _register_operator_key(dep: Deployment, secret: str, source: str) -> None:
+def _warn(message: str) -> None:
+    err.print(f"[yellow]{message}[/yellow]", highlight=False)
+
+
+def _register_operator_key(
+    dep: Deployment, secret: str, source: str, say: Callable[[str], None] = _warn
+) -> None:
     """Register the configured operator key; it replaces the one an earlier value registered."""
     _refuse_weak_operator_key(secret, dep.mode, source)
     configured = partners.ensure_operator_key(dep, secret, to_rfc3339(utc_now()))
@@ -268,10 +284,9 @@ def _register_operator_key(dep: Deployment, secret: str, source: str) -> None:
             2,
         )
     for old in configured.revoked:
-        err.print(
+        say(
             f"revoked operator key {old.id} (ending {old.last4}), registered by an earlier "
-            f"value of {source}",
-            highlight=False,
+            f"value of {source}"
         )
 
 
@@ -293,10 +308,12 @@ def serve(
     host, port = host or settings.host, port or settings.port
     sock = _listen(host, port)
     dep = _open(settings)
+    # from here on the server logs JSON lines (start-up notices included), as it will serving
+    say = _json_logging()
     if settings.operator_key:
-        _register_operator_key(dep, settings.operator_key, "ZEROPOOLS_OPERATOR_KEY")
+        _register_operator_key(dep, settings.operator_key, "ZEROPOOLS_OPERATOR_KEY", say)
     for notice in dep.notices:
-        err.print(f"[yellow]{notice}[/yellow]")
+        say(notice)
     _serve(
         dep,
         settings,

@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zeropools.domain import ids, limits
@@ -151,6 +152,8 @@ class RequestContextMiddleware:
     ) -> None:
         try:
             await self.app(scope, receive, send)
+        except ClientDisconnect:
+            return  # the client left (or its body timed out, api.abuse): no bug, no answer
         except Exception:
             log.exception("unhandled error in %s", request_id)
             if not started():

@@ -93,6 +93,10 @@ class RateLimitMiddleware:
         self.failures = Buckets(limits.auth_failures_per_address)
         self.addresses = Buckets(limits.per_address)
         self.keys = Buckets(limits.per_key)
+        # read on every request: plain attributes, not properties
+        self.failures_on = limits.auth_failures_per_address.on
+        self.addresses_on = limits.per_address.on
+        self.keys_on = limits.per_key.on
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in _UNLIMITED_PATHS:
@@ -114,7 +118,7 @@ class RateLimitMiddleware:
                 [(b"retry-after", str(wait_s).encode())],
             )
             return
-        if not self.limits.auth_failures_per_address.on:
+        if not self.failures_on:
             await self.app(scope, receive, send)
             return
 
@@ -126,15 +130,15 @@ class RateLimitMiddleware:
         await self.app(scope, receive, counting_send)
 
     def _check(self, scope: Scope, address: str, now: float) -> tuple[int, str] | None:
-        if self.limits.auth_failures_per_address.on:
+        if self.failures_on:
             wait_s = self.failures.empty(address, now)
             if wait_s is not None:
                 return wait_s, "Too many failed authentications from this address"
-        if self.limits.per_address.on:
+        if self.addresses_on:
             wait_s = self.addresses.take(address, now)
             if wait_s is not None:
                 return wait_s, "Too many requests from this address"
-        if self.limits.per_key.on:
+        if self.keys_on:
             authorization = _header(scope, b"authorization")
             if authorization:
                 wait_s = self.keys.take(key_bucket_name(authorization), now)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -90,13 +89,20 @@ class RouteRecorder:
                 scope["state"]["route"] = getattr(route, "path", None)
 
 
+def _timestamp(created: float) -> str:
+    """RFC 3339 UTC with milliseconds, e.g. ``2026-12-01T19:44:23.860Z`` (cheaper than
+    ``datetime.isoformat``: this runs once per request)."""
+    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
+    return f"{seconds}.{int(created % 1 * 1000):03d}Z"
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, the ``fields`` passed in
     ``extra`` and, for errors, the traceback."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "ts": _timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),

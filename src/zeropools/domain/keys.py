@@ -40,7 +40,8 @@ class KeyHasher:
     pepper: bytes = field(repr=False)  # never in a log line or a traceback's repr
 
     def digest(self, secret: str) -> str:
-        return hmac.new(self.pepper, secret.encode(), hashlib.sha256).hexdigest()
+        # hmac.digest: the one-shot C path, several times faster than hmac.new(...).hexdigest()
+        return hmac.digest(self.pepper, secret.encode(), "sha256").hex()
 
     def fingerprint(self) -> str:
         """A value stored with the data that tells, at start-up, whether this is the pepper

@@ -348,6 +348,7 @@ def worker(
     dep = _open(settings)
     # the worker registers no key, but one deployment's processes share one configuration
     _refuse_weak_operator_key(settings.operator_key, dep.mode, "ZEROPOOLS_OPERATOR_KEY")
+    _json_logging()  # delivery failures and lease losses as JSON lines, as `serve` logs them
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # process managers stop with TERM
     delivering = webhooks.Worker(dep, threads=threads)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
 import json
-from collections.abc import Mapping
+import os
+import secrets
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -13,6 +16,7 @@ from zeropools.config import Settings
 from zeropools.domain import ids, limits
 from zeropools.domain.clock import utc_now
 from zeropools.domain.errors import ValidationFailed
+from zeropools.domain.keys import KeyHasher, pepper_weakness
 from zeropools.domain.ledger import canonical_json
 from zeropools.domain.money import CURRENCY_SCALES_SETTING, Currencies
 from zeropools.domain.partners import MODES
@@ -27,10 +31,13 @@ from zeropools.store.protocol import Store
 from zeropools.store.sqlite import path_from_url
 
 __all__ = ["ConfigurationError", "DatabaseUrlError", "NotInitialized", "database_missing"]
+__all__ += ["SecretConfigError", "read_or_create_secret_file", "secrets_folder"]
 __all__ += ["deployment", "initialize"]
 __all__ += ["Store", "open_database", "open_store"]  # the CLI opens stores only through here
 
 MODE_SETTING = "mode"
+PEPPER_CHECK_SETTING = "key_pepper_check"
+TEST_PEPPER_NAME = "key-pepper"
 SCALES_SETTING = CURRENCY_SCALES_SETTING
 
 
@@ -40,6 +47,11 @@ class NotInitialized(RuntimeError):
 
 class ConfigurationError(RuntimeError):
     """The configuration contradicts what the database holds; the service must not start."""
+
+
+class SecretConfigError(ConfigurationError):
+    """A secret setting (the key pepper) is missing, weak or not the one the data was written
+    with: a usage error (the command line exits 2) with one line that says what to set."""
 
 
 class DatabaseUrlError(ConfigurationError):
@@ -136,6 +148,71 @@ TEST_SIGNING_KEY_NAME = "signing-key.pem"
 _VAR_DIR = Path("var")
 
 
+def secrets_folder(db_url: str) -> Path:
+    """Where test-mode secrets generated on first use live: beside the SQLite file, else in
+    ``./var/`` (a PostgreSQL database has no folder of its own)."""
+    return path_from_url(db_url).parent if db_url.startswith("sqlite:///") else _VAR_DIR
+
+
+def read_or_create_secret_file(path: Path, make: Callable[[], str]) -> tuple[str, bool]:
+    """The text in ``path``, or ``make()`` written there (mode 0600) if it does not exist yet;
+    and whether it was created now. Written to a private temporary file and linked into place,
+    so a process starting at the same moment reads the whole value or makes its own attempt,
+    never an empty file."""
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip(), False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(make() + "\n")
+    try:
+        os.link(temporary, path)  # fails if another process linked its value first
+        created = True
+    except FileExistsError:
+        created = False
+    finally:
+        temporary.unlink()
+    return path.read_text(encoding="utf-8").strip(), created
+
+
+def key_pepper(settings: Settings, mode: str) -> tuple[bytes, tuple[str, ...]]:
+    """The pepper of stored API key hashes, and what to say about it at start-up.
+
+    ``ZEROPOOLS_KEY_PEPPER`` when set (at least 128 bits of randomness). A ``live`` deployment
+    refuses to start without it: a pepper kept beside the data would be stolen with it. In
+    ``test`` mode without it, one is generated on first use beside the SQLite file (``./var/``
+    for PostgreSQL), like the test signing key.
+    """
+    if settings.key_pepper:
+        weakness = pepper_weakness(settings.key_pepper)
+        if weakness:
+            raise SecretConfigError(f"ZEROPOOLS_KEY_PEPPER is too weak: {weakness}")
+        return settings.key_pepper.encode(), ()
+    if mode != "test":
+        raise SecretConfigError(
+            "a live deployment needs ZEROPOOLS_KEY_PEPPER (the key of the API key hashes, kept "
+            "apart from the database; e.g. 'openssl rand -hex 32')"
+        )
+    path = secrets_folder(settings.db_url) / TEST_PEPPER_NAME
+    text, created = read_or_create_secret_file(path, lambda: secrets.token_hex(32))
+    said = "generated an API key pepper at" if created else "hashing API keys with the pepper in"
+    return text.encode(), (f"test mode: {said} {path} (set ZEROPOOLS_KEY_PEPPER to choose one)",)
+
+
+def check_pepper(store: Store, hasher: KeyHasher) -> None:
+    """Refuse a pepper other than the one the stored keys were hashed with: every key would be
+    refused, which looks like an outage of authentication rather than a configuration error."""
+    stored = store.read(lambda tx: tx.get_setting(PEPPER_CHECK_SETTING))
+    if stored is None:
+        store.write(lambda tx: tx.set_setting(PEPPER_CHECK_SETTING, hasher.fingerprint()))
+    elif not hmac.compare_digest(stored, hasher.fingerprint()):
+        raise SecretConfigError(
+            "ZEROPOOLS_KEY_PEPPER is not the pepper this database's API keys were hashed with; "
+            "set the original one (every key would be refused otherwise)"
+        )
+
+
 def signing_key_file(settings: Settings, mode: str) -> tuple[str | None, tuple[str, ...]]:
     """The signing key file in force, and what to say about it at start-up.
 
@@ -174,6 +251,9 @@ def deployment(settings: Settings, store: Store | None = None) -> Deployment:
         raise NotInitialized(f"{settings.db_url} is not initialized: run 'zeropools init' first.")
     currencies = Currencies(pin_currency_scales(store, settings.currency_scales))
     key_file, notices = signing_key_file(settings, mode)
+    pepper, pepper_notices = key_pepper(settings, mode)
+    hasher = KeyHasher(pepper)
+    check_pepper(store, hasher)
     dep = Deployment(
         # every laned write (a partner's balance) is group-committed with that partner's others
         store=store if isinstance(store, GroupCommitStore) else GroupCommitStore(store),
@@ -185,7 +265,8 @@ def deployment(settings: Settings, store: Store | None = None) -> Deployment:
         webhook_allow_private=settings.webhook_allow_private,
         delivery_tolerance_bps=settings.delivery_tolerance_bps,
         signing_key_file=key_file,
-        notices=notices,
+        notices=notices + pepper_notices,
+        key_hasher=hasher,
     )
     # publish the key's public half now, retiring the previous key (a rotation)
     signing.register_current(dep, Ctx(request_id=ids.new_id(ids.REQUEST), now=utc_now()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -19,18 +19,22 @@ from zeropools.bootstrap import (
     ConfigurationError,
     DatabaseUrlError,
     NotInitialized,
+    SecretConfigError,
     Store,
     backup_database,
     database_missing,
     deployment,
     initialize,
     open_database,
+    read_or_create_secret_file,
+    secrets_folder,
 )
 from zeropools.domain import ids, limits
 from zeropools.domain.clock import to_rfc3339, utc_now
 from zeropools.domain.errors import DomainError
+from zeropools.domain.keys import operator_secret_weakness
 from zeropools.domain.matching import MatchResult, MatchSummary, RowError
-from zeropools.domain.partners import MODES, key_mode
+from zeropools.domain.partners import MODES, new_api_key_secret
 from zeropools.services import partners
 from zeropools.services.context import Ctx, Deployment
 from zeropools.services.verify import verify as verify_ledger
@@ -143,7 +147,10 @@ def init(
             f"schema: {settings.db_url} ({', '.join(applied) or 'up to date'}); mode {kept_mode}"
         )
         if first_time or new_operator_key:
-            dep = deployment(settings, store)
+            try:
+                dep = deployment(settings, store)
+            except SecretConfigError as exc:  # live without ZEROPOOLS_KEY_PEPPER
+                raise fail(f"{exc}; then run 'zeropools init --new-operator-key'", 2) from exc
             issued = partners.new_operator_key(dep, _system_ctx())
             out.print("operator key (shown once, store it now):")
             print(issued.secret)
@@ -177,6 +184,16 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _json_logging() -> Callable[[str], None]:
+    import logging
+    import logging.config
+
+    from zeropools.api.access_log import logging_config
+
+    logging.config.dictConfig(logging_config())
+    return logging.getLogger("zeropools.serve").info
+
+
 WebhookWorkerOption = Annotated[
     bool | None,
     typer.Option(
@@ -188,17 +205,36 @@ WebhookWorkerOption = Annotated[
 
 
 def _serve(
-    dep: Deployment, sock: socket.socket, host: str, port: int, *, webhook_worker: bool
+    dep: Deployment,
+    settings: config.Settings,
+    sock: socket.socket,
+    host: str,
+    port: int,
+    *,
+    webhook_worker: bool,
 ) -> None:
     import uvicorn
 
+    from zeropools.api.access_log import logging_config
     from zeropools.api.app import create_app
+    from zeropools.api.server import guarded_http_protocol
     from zeropools.workers import webhooks
 
     # started and stopped with the app (its lifespan), so it never outlives the server
     background = [webhooks.Worker(dep)] if webhook_worker else []
-    app = create_app(dep, background)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
+    app = create_app(
+        dep, background, rate_limits=settings.rate_limits, body_timeout_s=settings.body_timeout_s
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=logging_config(),
+            access_log=False,  # it logs raw paths with their query strings; ours replaces it
+            http=guarded_http_protocol(settings.header_timeout_s),
+        )
+    )
     server.run(sockets=[sock])
 
 
@@ -215,10 +251,46 @@ def _open(settings: config.Settings) -> Deployment:
         return deployment(settings)
     except NotInitialized as exc:
         raise fail(str(exc), 1) from exc
-    except DatabaseUrlError as exc:  # unsupported scheme, unreachable server: a usage error
+    except (DatabaseUrlError, SecretConfigError) as exc:  # unreachable server, no pepper...
         raise fail(str(exc), 2) from exc
     except ConfigurationError as exc:  # e.g. currency scales that contradict the stored data
         raise fail(str(exc), 1) from exc
+
+
+def _refuse_weak_operator_key(secret: str | None, mode: str, source: str) -> None:
+    """Exit 2 when the configured operator key is guessable: it opens everything."""
+    if secret is None:
+        return
+    weakness = operator_secret_weakness(secret, mode)
+    if weakness:
+        raise fail(
+            f"{source} refused: {weakness}. Print a strong one with 'zeropools keys operator "
+            f"--mode {mode}'.",
+            2,
+        )
+
+
+def _warn(message: str) -> None:
+    err.print(f"[yellow]{message}[/yellow]", highlight=False)
+
+
+def _register_operator_key(
+    dep: Deployment, secret: str, source: str, say: Callable[[str], None] = _warn
+) -> None:
+    """Register the configured operator key; it replaces the one an earlier value registered."""
+    _refuse_weak_operator_key(secret, dep.mode, source)
+    configured = partners.ensure_operator_key(dep, secret, to_rfc3339(utc_now()))
+    if configured.key.revoked_at is not None:
+        raise fail(
+            f"{source} names operator key {configured.key.id}, revoked at "
+            f"{configured.key.revoked_at}; configure a new key",
+            2,
+        )
+    for old in configured.revoked:
+        say(
+            f"revoked operator key {old.id} (ending {old.last4}), registered by an earlier "
+            f"value of {source}"
+        )
 
 
 def _require_database(url: str) -> None:
@@ -239,14 +311,15 @@ def serve(
     host, port = host or settings.host, port or settings.port
     sock = _listen(host, port)
     dep = _open(settings)
+    # from here on the server logs JSON lines (start-up notices included), as it will serving
+    say = _json_logging()
     if settings.operator_key:
-        if key_mode(settings.operator_key) != dep.mode:
-            raise fail(f"ZEROPOOLS_OPERATOR_KEY must start with zpk_{dep.mode}_", 2)
-        partners.ensure_operator_key(dep, settings.operator_key, to_rfc3339(utc_now()))
+        _register_operator_key(dep, settings.operator_key, "ZEROPOOLS_OPERATOR_KEY", say)
     for notice in dep.notices:
-        err.print(f"[yellow]{notice}[/yellow]")
+        say(notice)
     _serve(
         dep,
+        settings,
         sock,
         host,
         port,
@@ -276,6 +349,9 @@ def worker(
 
     settings = _settings(db)
     dep = _open(settings)
+    # the worker registers no key, but one deployment's processes share one configuration
+    _refuse_weak_operator_key(settings.operator_key, dep.mode, "ZEROPOOLS_OPERATOR_KEY")
+    _json_logging()  # delivery failures and lease losses as JSON lines, as `serve` logs them
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # process managers stop with TERM
     delivering = webhooks.Worker(dep, threads=threads)
@@ -594,9 +670,17 @@ def demo(
         _delete_sqlite(settings.db_url)
     store = _open_database(settings.db_url)
     initialize(store, "test")
-    dep = deployment(settings, store)
-    operator_key = settings.operator_key or "zpk_test_demo_operator_key_for_local_use_only"
-    partners.ensure_operator_key(dep, operator_key, to_rfc3339(utc_now()))
+    try:
+        dep = deployment(settings, store)
+    except ConfigurationError as exc:  # a weak ZEROPOOLS_KEY_PEPPER, changed currency scales
+        raise fail(str(exc), 2 if isinstance(exc, SecretConfigError) else 1) from exc
+    if settings.operator_key:
+        operator_key, source = settings.operator_key, "ZEROPOOLS_OPERATOR_KEY"
+    else:
+        key_file = secrets_folder(settings.db_url) / DEMO_KEY_FILE
+        operator_key, _ = read_or_create_secret_file(key_file, lambda: new_api_key_secret("test"))
+        source = f"the demo's key file {key_file}"
+    _register_operator_key(dep, operator_key, source)
     seeded = seed(dep)
     if venue_scope != "off":
         venue.start(dep, partner_id=seeded.partner_id if venue_scope == "demo" else None)
@@ -607,18 +691,22 @@ def demo(
     out.print(
         f"  dashboard    http://{host}:{port}/dashboard  (sign in with the admin or operator key)"
     )
-    out.print(f"  operator key {operator_key}")
+    out.print(f"  operator key {operator_key}  ({source})", highlight=False)
     for line in seeded.lines():
         out.print(f"  {line}")
     out.print(f"  venue        settles {_VENUE_NOTE[venue_scope]}")
     _serve(
         dep,
+        settings,
         sock,
         host,
         port,
         webhook_worker=settings.webhook_worker if webhook_worker is None else webhook_worker,
     )
 
+
+# the demo's operator key, generated on first use beside its SQLite file (README "Try it" reads it)
+DEMO_KEY_FILE = "demo-operator-key"
 
 _VENUE_NOTE = {
     "demo": "the demo partner's open trades after 5 s (--venue all|off to change)",
@@ -639,8 +727,22 @@ def _delete_sqlite(url: str) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-keys_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Signing keys.")
+keys_app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Signing keys and operator keys."
+)
 app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("operator")
+def keys_operator(
+    mode: Annotated[
+        str, typer.Option("--mode", metavar="test|live", help="The deployment's mode.")
+    ] = "test",
+) -> None:
+    """Print a new random operator key for ZEROPOOLS_OPERATOR_KEY (nothing is stored)."""
+    if mode not in MODES:
+        raise fail(f"--mode must be one of {', '.join(MODES)}", 2)
+    print(new_api_key_secret(mode))
 
 
 @keys_app.command("generate")

@@ -8,6 +8,7 @@ in a temporary directory.
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 from cli_support import run
@@ -35,10 +36,11 @@ def test_importing_a_file_that_does_not_exist_says_so(tmp_path: Path) -> None:
 
 def test_init_without_a_mode_upgrades_a_live_database_in_place(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'live.db'}"
-    first = run("init", "--db", db, "--mode", "live")
+    pepper = secrets.token_hex(32)  # live mode needs its key pepper (issue 14)
+    first = run("init", "--db", db, "--mode", "live", ZEROPOOLS_KEY_PEPPER=pepper)
     assert first.returncode == 0, first.stderr
     assert "zpk_live_" in first.stdout
-    again = run("init", "--db", db)
+    again = run("init", "--db", db, ZEROPOOLS_KEY_PEPPER=pepper)
     assert again.returncode == 0, again.stderr
     assert "mode live" in again.stdout
     assert "zpk_" not in again.stdout  # no second key unless asked

@@ -95,7 +95,9 @@ def test_partner_keys_are_stored_hashed_and_authenticate_until_revoked(dep: Depl
         assert issued.key.last4 == issued.secret[-4:]
         stored = dep.store.read(lambda tx, k=issued.key: tx.get_api_key(k.id))
         assert stored == issued.key
-        assert stored.secret_hash == hash_secret(issued.secret) != issued.secret
+        # a keyed hash (HMAC with the deployment's pepper), not the plain sha256 of old
+        assert stored.secret_hash == dep.key_hasher.digest(issued.secret) != issued.secret
+        assert stored.secret_hash != hash_secret(issued.secret)
         actor = authenticate(dep, f"Bearer {issued.secret}")
         assert (actor.role, actor.partner_id) == (issued.key.role, new.partner.id)
     assert new.keys[0].secret != new.keys[1].secret

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -361,7 +362,9 @@ def _live(tmp_path: Path, **env: str) -> Deployment:
     url = sqlite_url(tmp_path, "live.db")
     store = open_store(url)
     initialize(store, "live")
-    return deployment(from_env({"ZEROPOOLS_DB": url, **env}), store)
+    # a live deployment needs its key pepper (ZEROPOOLS_KEY_PEPPER), as `serve` would
+    pepper = secrets.token_hex(32)
+    return deployment(from_env({"ZEROPOOLS_DB": url, "ZEROPOOLS_KEY_PEPPER": pepper, **env}), store)
 
 
 def test_a_live_deployment_refuses_private_urls_unless_allowed(tmp_path: Path) -> None:

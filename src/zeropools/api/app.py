@@ -16,6 +16,8 @@ from fastapi import FastAPI
 
 from zeropools import __version__
 from zeropools.api import docs, errors, openapi
+from zeropools.api.abuse import BodyTimeoutMiddleware, RateLimitMiddleware
+from zeropools.api.access_log import AccessLogMiddleware, RouteRecorder
 from zeropools.api.middleware import RequestContextMiddleware
 from zeropools.api.routes import (
     adjustments,
@@ -29,6 +31,8 @@ from zeropools.api.routes import (
     trading,
     webhooks,
 )
+from zeropools.domain import limits
+from zeropools.domain.rate_limits import RateLimits
 from zeropools.services.context import Deployment
 from zeropools.web import app as dashboard
 
@@ -38,7 +42,15 @@ class Background(Protocol):
     def stop(self) -> None: ...
 
 
-def create_app(dep: Deployment, background: Sequence[Background] = ()) -> FastAPI:
+def create_app(
+    dep: Deployment,
+    background: Sequence[Background] = (),
+    *,
+    rate_limits: RateLimits | None = None,
+    body_timeout_s: float = limits.REQUEST_BODY_TIMEOUT_S,
+) -> FastAPI:
+    """``rate_limits``: none unless given (``serve`` passes the configured ones)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         started: list[Background] = []
@@ -83,5 +95,11 @@ def create_app(dep: Deployment, background: Sequence[Background] = ()) -> FastAP
     def healthz() -> dict[str, str]:
         return {"status": "ok", "mode": dep.mode}
 
+    # added innermost first: the last one added sees the request first
+    app.add_middleware(RouteRecorder)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(BodyTimeoutMiddleware, timeout_s=body_timeout_s)
+    if rate_limits is not None and rate_limits.any_on:
+        app.add_middleware(RateLimitMiddleware, limits=rate_limits)
+    app.add_middleware(AccessLogMiddleware)
     return app

@@ -29,6 +29,7 @@ def context(
 ) -> Ctx:
     header = request.headers.get("authorization")
     actor = authenticate(dep, header if credentials is not None or header else None)
+    request.state.actor = actor  # who called, for the access log line (never the secret)
     return Ctx(request_id=request.state.request_id, now=utc_now(), actor=actor)
 
 

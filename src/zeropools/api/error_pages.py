@@ -271,6 +271,27 @@ PAGES: dict[str, ErrorPage] = {
         "Wait for the Retry-After seconds and send the same request (same Idempotency-Key).",
         "HTTP/1.1 503  Retry-After: 1",
     ),
+    "rate_limited": ErrorPage(
+        429,
+        "Too many requests: for this API key, from this address, or too many failed "
+        "authentications from this address.",
+        "Limits keep one client from starving the others and make guessing keys slow. Each "
+        "limit is a token bucket per server process that refills continuously.",
+        "Wait for the Retry-After seconds, then retry (same Idempotency-Key for writes); spread "
+        "bursts out. Many 401s first? Fix the key: failures are counted per address.",
+        "300 requests with wrong keys in a second -> 401 ... then 429  Retry-After: 2\n"
+        "wait 2 s and send the right key -> 200",
+    ),
+    "request_timeout": ErrorPage(
+        408,
+        "The request's headers or body did not arrive in time; nothing was done.",
+        "A connection that sends a request slowly, or stops half-way, would otherwise hold "
+        "server resources forever.",
+        "Send the whole request promptly (check proxies and upload speed); retry it as it was "
+        "(same Idempotency-Key).",
+        "POST /v1/payins/import with a body trickling in for minutes -> 408 request_timeout\n"
+        "the same file sent at once -> 200",
+    ),
     "internal_error": ErrorPage(
         500,
         "Something failed on our side; nothing was committed.",

@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zeropools.domain import ids, limits
@@ -49,8 +50,10 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = ids.new_id(ids.REQUEST)
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        # the access log (outermost) names the request first; its line and ours must agree
+        request_id = state.get("request_id") or ids.new_id(ids.REQUEST)
+        state["request_id"] = request_id
         header = (b"x-request-id", request_id.encode())
         started = False
 
@@ -154,6 +157,8 @@ class RequestContextMiddleware:
     ) -> None:
         try:
             await self.app(scope, receive, send)
+        except ClientDisconnect:
+            return  # the client left (or its body timed out, api.abuse): no bug, no answer
         except Exception:
             log.exception("unhandled error in %s", request_id)
             if not started():

@@ -48,6 +48,8 @@ _IDEMPOTENT = (
     e.IdempotencyKeyInUse,
 )
 _OVERLOADED_STATUS = 503
+_RATE_LIMITED_STATUS = 429
+_REQUEST_TIMEOUT_STATUS = 408
 TAGS = [
     {"name": "partners", "description": "Operator: onboard partners, issue and revoke API keys."},
     {
@@ -140,8 +142,9 @@ def problems(
     """``responses=`` for a route that may refuse with ``refusals``.
 
     Every authenticated operation can also answer 401 ``unauthenticated``, 403 ``forbidden``
-    and 422 ``validation_error`` (its query, path or body fields); ``body`` adds the body's
-    400 ``malformed_json`` and 413 ``payload_too_large``; ``idempotent`` the Idempotency-Key
+    and 422 ``validation_error`` (its query, path or body fields), and 429 ``rate_limited``;
+    ``body`` adds the body's 400 ``malformed_json``, 413 ``payload_too_large`` and 408
+    ``request_timeout``; ``idempotent`` the Idempotency-Key
     codes (and so the header parameter); ``laned`` the 503 ``overloaded`` of a partner's write
     queue.
     """
@@ -155,6 +158,10 @@ def problems(
         codes.setdefault(STATUS[cls], {})[cls.code] = cls.title
     if laned:
         codes[_OVERLOADED_STATUS] = {e.Overloaded.code: e.Overloaded.title}
+    # answered at the door (api.abuse) by a server with limits, before the route runs
+    codes[_RATE_LIMITED_STATUS] = {"rate_limited": "Too many requests"}
+    if body:
+        codes[_REQUEST_TIMEOUT_STATUS] = {"request_timeout": "Request timeout"}
     return {status: _response(status, named) for status, named in sorted(codes.items())}
 
 

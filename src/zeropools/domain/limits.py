@@ -7,6 +7,11 @@ REQUEST_BODY_BYTES_MAX = 1_048_576
 IMPORT_FILE_BYTES_MAX = 20 * 1_048_576
 PAGE_SIZE_DEFAULT = 100
 PAGE_SIZE_MAX = 1000
+# a request body must have arrived this long after the app first reads it (else 408): a client
+# trickling bytes cannot hold a connection and a worker forever; 20 MiB imports need ~3 Mbit/s
+REQUEST_BODY_TIMEOUT_S = 60.0
+# a connection must deliver its request line and headers within this (else it is closed)
+REQUEST_HEADER_TIMEOUT_S = 10.0
 API_KEY_USE_RESOLUTION_S = 60  # last_used_at is written at most this often per key
 # Dashboard sessions (issue 12): ended after this long without a request, and this long after
 # sign-in whatever happens; last_seen_at is written at most once per resolution

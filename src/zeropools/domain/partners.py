@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from zeropools.domain.keys import HMAC_SCHEME, legacy_digest
 from zeropools.domain.ledger import Balance
 
 BALANCE_MODELS = ("debit", "reserve")
@@ -16,9 +16,10 @@ PARTNER_SERVER = "partner_server"
 ROLES = (OPERATOR, PARTNER_ADMIN, PARTNER_SERVER)
 PARTNER_ROLES = (PARTNER_ADMIN, PARTNER_SERVER)
 MODES = ("test", "live")
+CONFIG_ORIGIN = "config"  # an operator key registered from ZEROPOOLS_OPERATOR_KEY (or the demo)
 
 _KEY_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_KEY_SECRET_CHARS = 40  # ~238 bits: far beyond guessing, so a plain sha256 at rest suffices
+_KEY_SECRET_CHARS = 40  # ~238 bits: far beyond guessing
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class ApiKey:
     created_at: str
     revoked_at: str | None = None
     last_used_at: str | None = None
+    hash_scheme: str = HMAC_SCHEME  # how ``secret_hash`` was made (domain.keys)
+    origin: str | None = None  # CONFIG_ORIGIN: registered from start-up configuration
 
 
 @dataclass(frozen=True)
@@ -88,8 +91,8 @@ def new_api_key_secret(mode: str) -> str:
 
 
 def hash_secret(secret: str) -> str:
-    # A random 238-bit secret needs no slow KDF: there is nothing to brute-force.
-    return hashlib.sha256(secret.encode()).hexdigest()
+    """The legacy (unkeyed) hash; new rows use ``keys.KeyHasher`` (HMAC with the pepper)."""
+    return legacy_digest(secret)
 
 
 def key_mode(secret: str) -> str | None:

@@ -52,6 +52,7 @@ OTHER_CODES = frozenset(
         "method_not_allowed",
         "http_error",
         "rate_limited",
+        "request_timeout",
         "order_already_executed",
         "period_not_ended",
         "last_operator_key",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from zeropools.domain import ids, limits
 from zeropools.domain.clock import from_rfc3339, utc_now
 from zeropools.domain.errors import Unauthenticated
-from zeropools.domain.partners import hash_secret, key_mode
+from zeropools.domain.partners import key_mode
 from zeropools.services import dispatch
+from zeropools.services.api_keys import find_key
 from zeropools.services.commands import NoteKeyUse
 from zeropools.services.context import Actor, Ctx, Deployment
 
@@ -25,7 +26,7 @@ def authenticate(dep: Deployment, authorization: str | None) -> Actor:
             f"This is a {dep.mode} deployment: it accepts only zpk_{dep.mode}_ keys.",
             mode=dep.mode,
         )
-    key = dep.store.read(lambda tx: tx.api_key_by_hash(hash_secret(secret)))
+    key = find_key(dep, secret)  # the keyed hash; a legacy row is upgraded on this use
     if key is None or key.revoked_at is not None or key.mode != dep.mode:
         raise Unauthenticated(f"Unknown or revoked API key for this {dep.mode} deployment.")
     actor = Actor(key_id=key.id, role=key.role, partner_id=key.partner_id)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from zeropools.domain import limits
 from zeropools.domain.errors import Forbidden, NotFound, ValidationFailed
+from zeropools.domain.keys import KeyHasher
 from zeropools.domain.money import Currencies
 from zeropools.domain.partners import DEMO_FUNDING_ACCOUNT, OPERATOR, FundingAccount
 from zeropools.domain.pools import PoolsConfig, default_pools
@@ -41,6 +42,10 @@ class Deployment:
     # the PEM file of the key that signs period checkpoints (never stored in the database)
     signing_key_file: str | None = None
     notices: tuple[str, ...] = ()  # what start-up should tell the operator (a generated key)
+    # API key secrets are stored as HMAC(pepper, secret); bootstrap always passes the configured
+    # pepper (ZEROPOOLS_KEY_PEPPER or the test-mode file). The empty default only serves apps
+    # built without a database (the OpenAPI document).
+    key_hasher: KeyHasher = field(default_factory=lambda: KeyHasher(b""))
 
     def funding_account(self, currency: str) -> FundingAccount:
         return self.funding_accounts.get(currency, self.default_funding_account)

@@ -13,6 +13,7 @@ from zeropools.domain.ledger import GENESIS_HASH, Balance
 from zeropools.domain.paging import Page
 from zeropools.domain.partners import (
     BALANCE_MODELS,
+    CONFIG_ORIGIN,
     OPERATOR,
     PARTNER_ADMIN,
     PARTNER_ROLES,
@@ -21,10 +22,10 @@ from zeropools.domain.partners import (
     Partner,
     PartnerCurrency,
     funding_instructions,
-    hash_secret,
     new_api_key_secret,
 )
 from zeropools.services import dispatch
+from zeropools.services.api_keys import find_key
 from zeropools.services.commands import CreatePartner, IssueApiKey, NoteKeyUse, RevokeApiKey
 from zeropools.services.context import Ctx, Deployment, require_role, scoped_partner
 from zeropools.store.protocol import Tx
@@ -50,7 +51,7 @@ def _new_key(dep: Deployment, ctx: Ctx, role: str, partner_id: str | None) -> Is
         partner_id=partner_id,
         role=role,
         mode=dep.mode,
-        secret_hash=hash_secret(secret),
+        secret_hash=dep.key_hasher.digest(secret),
         last4=secret[-4:],
         created_at=to_rfc3339(ctx.now),
     )
@@ -220,25 +221,42 @@ def note_key_use_in(dep: Deployment, ctx: Ctx, tx: Tx, command: NoteKeyUse) -> N
     tx.note_api_key_use(command.key_id, to_rfc3339(ctx.now))
 
 
-def ensure_operator_key(dep: Deployment, secret: str, now_text: str) -> ApiKey:
-    """Register the operator key from ``ZEROPOOLS_OPERATOR_KEY``; idempotent."""
-    secret_hash = hash_secret(secret)
+@dataclass(frozen=True)
+class ConfiguredKey:
+    key: ApiKey
+    revoked: tuple[ApiKey, ...]  # keys earlier values of the variable registered, now revoked
 
-    def work(tx: Tx) -> ApiKey:
-        known = tx.api_key_by_hash(secret_hash)
-        if known is not None:
-            return known
-        key = ApiKey(
-            id=ids.new_id(ids.API_KEY),
-            partner_id=None,
-            role=OPERATOR,
-            mode=dep.mode,
-            secret_hash=secret_hash,
-            last4=secret[-4:],
-            created_at=now_text,
-        )
-        tx.insert_api_key(key)
-        return key
+
+def ensure_operator_key(dep: Deployment, secret: str, now_text: str) -> ConfiguredKey:
+    """Register the operator key from ``ZEROPOOLS_OPERATOR_KEY`` (idempotent), and revoke the
+    keys that earlier values of it registered: the variable names one key, so changing it
+    rotates. The caller checks the secret's strength first (``keys.operator_secret_weakness``)."""
+    known = find_key(dep, secret)  # also upgrades a key stored under the legacy hash
+
+    def work(tx: Tx) -> ConfiguredKey:
+        key = known
+        if key is None:
+            key = ApiKey(
+                id=ids.new_id(ids.API_KEY),
+                partner_id=None,
+                role=OPERATOR,
+                mode=dep.mode,
+                secret_hash=dep.key_hasher.digest(secret),
+                last4=secret[-4:],
+                created_at=now_text,
+                origin=CONFIG_ORIGIN,
+            )
+            tx.insert_api_key(key)
+        elif key.origin != CONFIG_ORIGIN:
+            tx.set_api_key_origin(key.id, CONFIG_ORIGIN)
+        revoked = []
+        for other in tx.list_operator_keys():
+            if other.origin == CONFIG_ORIGIN and other.revoked_at is None and other.id != key.id:
+                tx.revoke_api_key(other.id, now_text)
+                revoked.append(other)
+        current = tx.get_api_key(key.id)
+        assert current is not None
+        return ConfiguredKey(current, tuple(revoked))
 
     return dep.store.write(work)
 

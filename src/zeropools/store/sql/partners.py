@@ -17,7 +17,9 @@ from zeropools.store.ports import PartnersPort
 from zeropools.store.protocol import first
 from zeropools.store.sql.executor import Executor, Row, chunks, marks
 
-_KEY_INSERT_COLUMNS = "id, partner_id, role, mode, secret_hash, last4, created_at, revoked_at"
+_KEY_INSERT_COLUMNS = (
+    "id, partner_id, role, mode, secret_hash, last4, created_at, revoked_at, hash_scheme, origin"
+)
 _KEY_COLUMNS = f"{_KEY_INSERT_COLUMNS}, last_used_at"
 
 
@@ -32,6 +34,8 @@ def key_from_row(row: Row) -> ApiKey:
         created_at=row["created_at"],
         revoked_at=row["revoked_at"],
         last_used_at=row["last_used_at"],
+        hash_scheme=row["hash_scheme"],
+        origin=row["origin"],
     )
 
 
@@ -120,7 +124,7 @@ class SqlPartners(PartnersPort):
     # api keys -----------------------------------------------------------------------------
     def insert_api_key(self, key: ApiKey) -> None:
         self._ex.run(
-            f"INSERT INTO api_keys ({_KEY_INSERT_COLUMNS}) VALUES ({marks(8)})",
+            f"INSERT INTO api_keys ({_KEY_INSERT_COLUMNS}) VALUES ({marks(10)})",
             (
                 key.id,
                 key.partner_id,
@@ -130,6 +134,8 @@ class SqlPartners(PartnersPort):
                 key.last4,
                 key.created_at,
                 key.revoked_at,
+                key.hash_scheme,
+                key.origin,
             ),
         )
 
@@ -157,6 +163,16 @@ class SqlPartners(PartnersPort):
             f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE partner_id IS NULL ORDER BY id DESC"
         )
         return [key_from_row(row) for row in rows]
+
+    def upgrade_api_key_hash(self, key_id: str, old_hash: str, new_hash: str, scheme: str) -> None:
+        self._ex.run(
+            "UPDATE api_keys SET secret_hash = %s, hash_scheme = %s "
+            "WHERE id = %s AND secret_hash = %s",
+            (new_hash, scheme, key_id, old_hash),
+        )
+
+    def set_api_key_origin(self, key_id: str, origin: str | None) -> None:
+        self._ex.run("UPDATE api_keys SET origin = %s WHERE id = %s", (origin, key_id))
 
     def note_api_key_use(self, key_id: str, used_at: str) -> None:
         self._ex.run("UPDATE api_keys SET last_used_at = %s WHERE id = %s", (used_at, key_id))

@@ -1,0 +1,98 @@
+"""``zeropools serve`` in a subprocess for the security tests: its log captured whole, its
+configuration given as environment variables, on a fresh SQLite file or PostgreSQL database."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import string
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ZEROPOOLS = Path(sys.executable).parent / "zeropools"
+STARTUP_S = 30.0
+COMMAND_TIMEOUT_S = 60
+KEY_ALPHABET = string.ascii_letters + string.digits
+
+
+def strong_operator_key(mode: str = "test") -> str:
+    return f"zpk_{mode}_" + "".join(secrets.choice(KEY_ALPHABET) for _ in range(40))
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The test's environment without any ``ZEROPOOLS_*`` setting leaking in, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZEROPOOLS_")}
+    env["COLUMNS"] = "200"
+    env.update(extra)
+    return env
+
+
+def run(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(ZEROPOOLS), *args],
+        capture_output=True, text=True, env=clean_env(**extra_env),
+        timeout=COMMAND_TIMEOUT_S, check=False,
+    )  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Served:
+    base_url: str
+    port: int
+    operator_key: str
+    db: str
+    log: Path
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> str:
+        """Terminate the server, wait for it, and return everything it logged."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        return self.log.read_text(encoding="utf-8")
+
+
+@contextmanager
+def serving(db: str, log: Path, **env: str) -> Iterator[Served]:
+    """``zeropools serve`` on ``db`` (initialized here) with ``env``; healthy when yielded."""
+    init = run("init", "--db", db, **env)
+    assert init.returncode == 0, init.stdout + init.stderr
+    operator_key = env.setdefault("ZEROPOOLS_OPERATOR_KEY", strong_operator_key())
+    port = free_port()
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(ZEROPOOLS), "serve", "--db", db, "--host", "127.0.0.1", "--port", str(port)],
+            stdout=sink, stderr=subprocess.STDOUT, env=clean_env(**env),
+        )  # fmt: skip
+    served = Served(f"http://127.0.0.1:{port}", port, operator_key, db, log, process)
+    try:
+        deadline = time.monotonic() + STARTUP_S
+        while True:
+            assert process.poll() is None, f"serve exited:\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"serve not healthy:\n{log.read_text()}"
+            try:
+                if httpx.get(f"{served.base_url}/healthz", timeout=1.0).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield served
+    finally:
+        served.stop()

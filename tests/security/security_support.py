@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 ZEROPOOLS = Path(sys.executable).parent / "zeropools"
-STARTUP_S = 30.0
+STARTUP_S = 120.0  # a bound against hangs on a loaded machine, not a timing claim
 COMMAND_TIMEOUT_S = 60
 KEY_ALPHABET = string.ascii_letters + string.digits
 

@@ -87,11 +87,11 @@ def test_a_new_value_of_the_variable_revokes_the_key_the_old_value_registered(
     db = sqlite_url(tmp_path)
     old, new = strong_operator_key(), strong_operator_key()
     with serving(db, tmp_path / "first.log", ZEROPOOLS_OPERATOR_KEY=old) as first:
-        issued = httpx.post(f"{first.base_url}/v1/operator-keys", headers=bearer(old))
+        issued = httpx.post(f"{first.base_url}/v1/operator-keys", headers=bearer(old), timeout=60)
         assert issued.status_code == 201, issued.text
         api_issued = issued.json()["secret"]
     with serving(db, tmp_path / "second.log", ZEROPOOLS_OPERATOR_KEY=new) as second:
-        with httpx.Client(base_url=second.base_url, timeout=10) as http:
+        with httpx.Client(base_url=second.base_url, timeout=60) as http:
             refused = http.get("/v1/partners", headers=bearer(old))
             accepted = http.get("/v1/partners", headers=bearer(new))
             still = http.get("/v1/partners", headers=bearer(api_issued))

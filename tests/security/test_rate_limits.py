@@ -114,7 +114,7 @@ def test_apps_built_without_limits_limit_nothing(dep: Deployment) -> None:
 def test_serve_limits_failed_authentications_by_default(tmp_path: Path) -> None:
     with serving(sqlite_url(tmp_path), tmp_path / "serve.log") as served:
         started = time.monotonic()
-        with httpx.Client(base_url=served.base_url, timeout=10) as http:
+        with httpx.Client(base_url=served.base_url, timeout=60) as http:
             statuses = [
                 http.get("/v1/partners", headers=bearer(f"zpk_test_{n:040d}")).status_code
                 for n in range(300)

@@ -3,6 +3,9 @@
 PostgreSQL tests create a throwaway database on the server named by ``ZEROPOOLS_TEST_PG_URL``
 (default: the local server) and drop it afterwards. They are never skipped silently: when the
 server is unreachable they fail, unless ``ZEROPOOLS_SKIP_PG=1`` is set explicitly (never in CI).
+A database a test opens ``store`` on is a clone of a migrated per-worker template (see
+``support.databases``); ``pg_url``/``sqlite_url`` stay empty for the tests of migrations.
+``ZEROPOOLS_SOAK=1`` selects the ``soak`` hypothesis profile and full sizes (``support.soak``).
 
 This file also makes the ``tests/support/`` package importable as ``support`` everywhere below
 (pytest puts this directory on ``sys.path`` when it imports this conftest). ``support`` holds

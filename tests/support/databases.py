@@ -148,7 +148,12 @@ def _drop(name: str) -> None:
 _clones: _Clones | None = None
 
 
+_OWNER_PID = os.getpid()
+
+
 def _at_exit() -> None:
+    if os.getpid() != _OWNER_PID:
+        return  # a forked child inherited this hook: the templates are its parent's
     if _clones is not None:
         _clones.close()
     if "postgres" in _templates:

@@ -28,6 +28,7 @@ from support import (
     SOAK,
     app_client,
     ctx_for,
+    drop_templates,
     migrated_pg_database,
     migrated_sqlite_url,
     opened_store,
@@ -47,6 +48,11 @@ STORES = ["sqlite", "postgres"]
 settings.register_profile("quick", max_examples=50, deadline=None)
 settings.register_profile("soak", max_examples=500, deadline=None)
 settings.load_profile("soak" if SOAK else "quick")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Drop this process's database templates (xdist workers skip ``atexit``)."""
+    drop_templates()
 
 
 @pytest.fixture

@@ -49,6 +49,7 @@ from support.builders import (
 from support.contexts import bearer, ctx_for, issue_operator_key, server_ctx
 from support.databases import (
     PG_ADMIN_URL,
+    drop_templates,
     migrated_pg_database,
     migrated_sqlite_url,
     open_test_store,
@@ -104,6 +105,7 @@ __all__ = [
     "bearer",
     "camt_files",
     "ctx_for",
+    "drop_templates",
     "entries_of",
     "error_fields",
     "fixture_bytes",

@@ -135,7 +135,9 @@ class _Clones:
         self._drops.append(self._dropper.submit(_drop, name))
 
     def close(self) -> None:
-        """At exit (after Python joined both threads): drop the spare."""
+        """Finish the pending clone and drops, then drop the spare."""
+        self._cloner.shutdown(wait=True)
+        self._dropper.shutdown(wait=True)
         if self._spare is not None and self._spare.exception() is None:
             _drop(self._spare.result())
         self._spare = None
@@ -151,18 +153,25 @@ _clones: _Clones | None = None
 _OWNER_PID = os.getpid()
 
 
-def _at_exit() -> None:
+def drop_templates() -> None:
+    """Drop this process's spare clone and templates (idempotent).
+
+    Called when pytest ends in each process (``tests/conftest.py``: xdist workers leave through
+    ``os._exit``, which skips ``atexit``) and at exit for any other process.
+    """
+    global _clones
     if os.getpid() != _OWNER_PID:
         return  # a forked child inherited this hook: the templates are its parent's
     if _clones is not None:
         _clones.close()
+        _clones = None
     if "postgres" in _templates:
         _drop(_templates.pop("postgres"))
     if "sqlite" in _templates:
         shutil.rmtree(Path(_templates.pop("sqlite")).parent, ignore_errors=True)
 
 
-atexit.register(_at_exit)
+atexit.register(drop_templates)
 
 
 @contextmanager

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -45,20 +44,20 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from support import SOAK, sized
 from zeropools.api.app import create_app
 from zeropools.services.context import Deployment
 from zeropools.store.protocol import Store
 
 # quick in make test; ZEROPOOLS_SOAK=1 (make soak) fuzzes far longer
-SOAK = os.environ.get("ZEROPOOLS_SOAK") == "1"
-MAX_EXAMPLES = 300 if SOAK else 15
-STATEFUL_EXAMPLES = 300 if SOAK else 10  # scenarios per caller; each a chain of calls
-STATEFUL_STEPS = 20 if SOAK else 8
+MAX_EXAMPLES = sized(8, 300)  # per operation and caller
+STATEFUL_EXAMPLES = sized(10, 300)  # scenarios per caller; each a chain of calls
+STATEFUL_STEPS = sized(8, 20)
 ROLES = ("operator", "partner_a", "partner_b")
 # what was fuzzed: (caller, phase, generation mode) -> cases; printed when the module ends
 TALLY: Counter[tuple[str, str, str]] = Counter()
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.soak]
 
 
 def _openapi_document() -> dict[str, Any]:

@@ -12,11 +12,12 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from finance_support import Day, new_day
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from support import ctx_for
+from support import ctx_for, sized
 from zeropools.client import verify_export
 from zeropools.domain.errors import InsufficientBalance
 from zeropools.services import exports, signing
@@ -56,8 +57,9 @@ def export(dep: Deployment, partner_id: str, date: str) -> bytes:
         opened.close()
 
 
+@pytest.mark.soak
 @settings(
-    max_examples=8,
+    max_examples=sized(8, 80),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

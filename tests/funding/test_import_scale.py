@@ -1,15 +1,18 @@
-"""Ten thousand credits in one statement: every one counted, every cent where it belongs.
+"""Thousands of credits in one statement: every one counted, every cent where it belongs.
 
 Goal: ``POST /v1/payins/import`` takes a camt.053 with 10,000 credit entries in one request
-(the importer commits in chunks) and the result is exact: the summary counts each credit once,
-each partner's balance equals the sum of its attributable credits, the suspense account equals
-the review queue, pending credits wait, and ``verify`` replays everything without a mismatch.
-Importing the file again is all duplicates.
+(the importer commits in chunks of ``limits.IMPORT_CHUNK_CREDITS``) and the result is exact:
+the summary counts each credit once, each partner's balance equals the sum of its attributable
+credits, the suspense account equals the review queue, pending credits wait, and ``verify``
+replays everything without a mismatch. Importing the file again is all duplicates.
 
 Method: a camt.053 written with ``tests/unit/bankfiles/generate.py``, on SQLite (the embedded
 default; the PostgreSQL figure is in ``bench/import_statement.py``). Expected figures are
 computed from the list of entries, in integers of cents, independently of the importer. No
-assertion on time: ``slow`` is a label, never a reason to skip.
+assertion on time: ``slow`` is a label, never a reason to skip. Size: 10,000 credits under
+``ZEROPOOLS_SOAK=1``; quick runs import 2,150 (about two minutes less on two shared cores), which
+still spans several full chunks and a partial last one, so the chunk boundaries, the
+duplicates and every sum are exercised the same way.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from support import (
     generate,
     issue_operator_key,
     opened_store,
+    sized,
     spaced_lower,
     sqlite_url,
     suspense_minor,
@@ -33,10 +37,12 @@ from support import (
 )
 from zeropools.bootstrap import deployment
 from zeropools.config import Settings
+from zeropools.domain import limits
 from zeropools.services.context import Deployment
 from zeropools.services.verify import verify
 
-CREDITS = 10_000
+CREDITS = sized(2_150, 10_000)  # a multiple of 50: every kind below comes in whole cycles
+assert CREDITS % 50 == 0 and CREDITS > 2 * limits.IMPORT_CHUNK_CREDITS, "several chunks"
 Entry, Detail = generate.Entry, generate.Detail
 
 
@@ -63,7 +69,8 @@ def _text(minor: int) -> str:
 
 
 @pytest.mark.slow
-def test_ten_thousand_credits_in_one_statement_are_each_counted_once_and_land_exactly(
+@pytest.mark.soak
+def test_thousands_of_credits_in_one_statement_are_each_counted_once_and_land_exactly(
     scale_http: Http, sqlite_dep: Deployment
 ) -> None:
     http = scale_http

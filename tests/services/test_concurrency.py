@@ -37,7 +37,15 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 from payin_worker import amount, bank_id
 from psycopg import sql
 
-from support import entries_of, onboard, open_test_store, reference_of, send_payin, sqlite_url
+from support import (
+    entries_of,
+    onboard,
+    open_test_store,
+    reference_of,
+    send_payin,
+    sized,
+    sqlite_url,
+)
 from zeropools.bootstrap import deployment
 from zeropools.config import Settings
 from zeropools.domain import references
@@ -329,7 +337,7 @@ class CreditingMachine(RuleBasedStateMachine):
 
 
 CreditingMachine.TestCase.settings = settings(
-    max_examples=15,
+    max_examples=sized(15, 150),
     stateful_step_count=20,
     deadline=None,
     database=None,
@@ -338,5 +346,6 @@ CreditingMachine.TestCase.settings = settings(
 
 
 @pytest.mark.slow
+@pytest.mark.soak
 class TestCreditingAgainstAModelOnSqlite(CreditingMachine.TestCase):  # type: ignore[misc,valid-type]
     pass

@@ -2,7 +2,8 @@
 
 Layout (import any of these names from ``support`` itself; the modules only organise them):
 
-- ``databases``: SQLite file URLs, throwaway PostgreSQL databases, opened (migrated) stores.
+- ``databases``: SQLite file URLs, throwaway PostgreSQL databases (empty, or migrated clones of a
+  per-process template), opened (migrated) stores.
 - ``contexts``: service-layer contexts per role (``ctx_for``, ``server_ctx``), operator keys,
   ``bearer`` headers.
 - ``builders``: the service layer without HTTP: onboard, send pay-ins, fund, quote; read back
@@ -10,6 +11,7 @@ Layout (import any of these names from ``support`` itself; the modules only orga
 - ``http``: the app client, response checks (``assert_problem``, ``assert_request_id``,
   ``error_fields``, ``assert_chained``), the bare calls ``post_partner``/``post_payin``, the
   partner value ``HttpPartner`` and the one HTTP driver ``Http``.
+- ``soak``: the ``ZEROPOOLS_SOAK=1`` knob: ``sized(quick, soak)`` for loop sizes and examples.
 - ``fixtures``: bank statements: the real samples in ``../shared/fixtures/bank`` and the camt
   generator.
 
@@ -47,6 +49,9 @@ from support.builders import (
 from support.contexts import bearer, ctx_for, issue_operator_key, server_ctx
 from support.databases import (
     PG_ADMIN_URL,
+    drop_templates,
+    migrated_pg_database,
+    migrated_sqlite_url,
     open_test_store,
     opened_store,
     sqlite_url,
@@ -77,6 +82,7 @@ from support.http import (
     post_partner,
     post_payin,
 )
+from support.soak import SOAK, sized
 
 __all__ = [
     "GENESIS_HASH",
@@ -84,6 +90,7 @@ __all__ = [
     "PG_ADMIN_URL",
     "PROBLEM_FIELDS",
     "PROBLEM_JSON",
+    "SOAK",
     "Http",
     "HttpPartner",
     "Reader",
@@ -98,6 +105,7 @@ __all__ = [
     "bearer",
     "camt_files",
     "ctx_for",
+    "drop_templates",
     "entries_of",
     "error_fields",
     "fixture_bytes",
@@ -105,6 +113,8 @@ __all__ = [
     "generate",
     "issue_operator_key",
     "live_server",
+    "migrated_pg_database",
+    "migrated_sqlite_url",
     "mt940_files",
     "new_partner_id",
     "onboard",
@@ -116,6 +126,7 @@ __all__ = [
     "reference_of",
     "send_payin",
     "server_ctx",
+    "sized",
     "spaced_lower",
     "sqlite_url",
     "suspense",

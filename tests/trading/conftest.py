@@ -27,9 +27,9 @@ from support import (
     app_client,
     bearer,
     issue_operator_key,
+    migrated_pg_database,
     opened_store,
     sqlite_url,
-    throwaway_pg_database,
 )
 from zeropools.bootstrap import deployment
 from zeropools.config import Settings
@@ -44,7 +44,7 @@ def module_dep(request: pytest.FixtureRequest) -> Iterator[Deployment]:
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="zp_trading_"))
             url = sqlite_url(Path(tmp))
         else:
-            url = stack.enter_context(throwaway_pg_database("zp_trading"))
+            url = stack.enter_context(migrated_pg_database("zp_trading"))
         store = stack.enter_context(opened_store(url))  # closed before the database is dropped
         yield deployment(Settings(db_url=url), store)
 

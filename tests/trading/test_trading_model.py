@@ -41,6 +41,7 @@ from support import (
     open_test_store,
     quote,
     server_ctx,
+    sized,
     sqlite_url,
 )
 from zeropools import bootstrap
@@ -260,6 +261,6 @@ class TradingModel(RuleBasedStateMachine):
 
 
 TradingModel.TestCase.settings = settings(
-    max_examples=20, stateful_step_count=25, deadline=None, database=None
+    max_examples=sized(10, 200), stateful_step_count=25, deadline=None, database=None
 )
-TestTheLedgerAgreesWithTheBalanceModelAfterEveryStep = TradingModel.TestCase
+TestTheLedgerAgreesWithTheBalanceModelAfterEveryStep = pytest.mark.soak(TradingModel.TestCase)

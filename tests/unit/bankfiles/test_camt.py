@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from support import sized
 from zeropools.bankfiles import StatementError, parse_statement
 
 from .generate import ACCOUNT_IBAN, DEBTOR_IBAN, Detail, Entry, camt053, camt054, many_credits
@@ -216,7 +217,8 @@ def test_ten_thousand_entries_give_ten_thousand_credits() -> None:
     assert result.credits[-1].amount == "10000.99"
 
 
-@settings(max_examples=200, deadline=None)
+@pytest.mark.soak
+@settings(max_examples=sized(100, 2000), deadline=None)
 @given(st.from_regex(r"[0-9]{1,13}(\.[0-9]{1,5})?", fullmatch=True), st.sampled_from(_VERSIONS))
 def test_any_decimal_amount_comes_back_exactly_as_written(amount: str, version: str) -> None:
     assert _one(Entry(amount=amount), version)["amount"] == amount
@@ -236,7 +238,8 @@ _entries = st.lists(
 )
 
 
-@settings(max_examples=100, deadline=None)
+@pytest.mark.soak
+@settings(max_examples=sized(50, 1000), deadline=None)
 @given(_entries)
 def test_any_entry_list_gives_unique_stable_ids_and_consistent_counts(entries: list[Entry]) -> None:
     data = camt053(entries)

@@ -8,9 +8,11 @@ the importer only knows how to report ``StatementError`` to the user.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from support import sized
 from zeropools.bankfiles import StatementError, StatementParse, parse_statement
 
 from .generate import Detail, Entry, camt053
@@ -45,13 +47,15 @@ def _check(data: bytes) -> None:
         assert credit.bank_transaction_id and credit.currency and credit.amount
 
 
-@settings(max_examples=300, deadline=None)
+@pytest.mark.soak
+@settings(max_examples=sized(150, 3000), deadline=None)
 @given(st.binary(max_size=3000))
 def test_random_bytes_give_a_result_or_a_statement_error(data: bytes) -> None:
     _check(data)
 
 
-@settings(max_examples=300, deadline=None)
+@pytest.mark.soak
+@settings(max_examples=sized(150, 3000), deadline=None)
 @given(
     st.lists(
         st.tuples(st.sampled_from(_TAGS), st.sampled_from(_VALUES) | st.text(max_size=40)),
@@ -74,7 +78,10 @@ _CAMT = camt053(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.soak
+@settings(
+    max_examples=sized(150, 3000), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(st.integers(0, len(_CAMT)), st.integers(0, len(_CAMT)), st.binary(max_size=20))
 def test_a_camt_file_cut_or_spliced_anywhere_gives_a_result_or_a_statement_error(
     start: int, end: int, insert: bytes

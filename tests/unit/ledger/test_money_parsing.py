@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from support import sized
 from zeropools.domain import limits
 from zeropools.domain.errors import (
     AmountInvalid,
@@ -178,7 +179,8 @@ def test_format_writes_exactly_the_currency_scale(minor: int, currency: str, tex
     assert Currencies().format(minor, currency) == text
 
 
-@settings(max_examples=300, database=None)
+@pytest.mark.soak
+@settings(max_examples=sized(150, 3000), database=None)
 @given(
     scale=st.integers(min_value=0, max_value=8),
     minor=st.integers(min_value=-limits.AMOUNT_MINOR_MAX, max_value=limits.AMOUNT_MINOR_MAX),

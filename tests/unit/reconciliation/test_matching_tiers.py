@@ -17,9 +17,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from support import sized
 from zeropools.domain.matching import (
     AMOUNT_TIME,
     ID,
@@ -362,7 +364,8 @@ def as_file(
     return rows
 
 
-@settings(max_examples=60, deadline=None)
+@pytest.mark.soak
+@settings(max_examples=sized(30, 600), deadline=None)
 @given(ledger=ledgers(), data=st.data())
 def test_a_file_made_from_the_ledger_matches_by_id_and_stripped_of_ids_by_amount_and_time(
     ledger: list[LedgerOrder], data: st.DataObject

@@ -23,7 +23,7 @@ from zeropools.services import trading
 from zeropools.services.context import Deployment
 from zeropools.workers import venue
 
-STARTUP_S = 30.0
+STARTUP_S = 120.0  # a bound against a hang on a loaded machine, not a timing claim
 
 
 def _demo_partner(db: Path, *flags: str) -> str:

@@ -410,7 +410,7 @@ class Http:
 
 
 @contextmanager
-def live_server(dep: Deployment, startup_s: float = 20.0) -> Iterator[str]:
+def live_server(dep: Deployment, startup_s: float = 120.0) -> Iterator[str]:
     """``create_app(dep)`` served by uvicorn on a free local port in a thread; its base URL.
 
     For what a TestClient cannot show: a browser, a generated client over real HTTP.

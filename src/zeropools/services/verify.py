@@ -104,8 +104,8 @@ def verify(
 def _check(tx: Tx, partner_id: str, currencies: Currencies) -> _PartnerCheck:
     checked = _PartnerCheck()
     chain = ChainCheck(partner_id, currencies)
-    for entry in tx.iter_entries(partner_id):
-        checked.problems += chain.feed(entry)
+    for rows in tx.stream_entry_rows(partner_id):
+        checked.problems += chain.feed_rows(rows)
     state = tx.ledger_state(partner_id)
     checked.problems += chain.finish(state.head, state.balances)
     checked.entries = chain.entries

@@ -14,7 +14,6 @@ code that posts can never disagree about the rules, only about the data.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -42,6 +41,7 @@ from zeropools.domain.ledger import (
     entry_from_values,
     export_hash_input,
     journal_problems,
+    lines_value,
     partner_deltas,
 )
 from zeropools.domain.money import Currencies
@@ -168,7 +168,7 @@ class ChainCheck:
         a value of an unexpected type) goes to ``feed`` as a ``LedgerEntry``, so what is
         reported, and the state after it, never depends on which path a row took."""
         found: list[Problem] = []
-        sha256, loads, partner_accounts = hashlib.sha256, json.loads, _LINE_DELTAS
+        sha256, loads, partner_accounts = hashlib.sha256, lines_value, _LINE_DELTAS
         unwindable = self.unwindable
         running = {c: (b.available_minor, b.reserved_minor) for c, b in self.balances.items()}
         sequence, prev_hash, accepted = self.sequence, self.prev_hash, 0

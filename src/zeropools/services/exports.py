@@ -20,6 +20,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from zeropools.domain import limits
 from zeropools.domain.errors import CurrencyNotEnabled, NotFound, ValidationFailed
@@ -60,12 +61,17 @@ class Export:
 
     @property
     def filename(self) -> str:
-        r = self.request
-        return f"ledger_{r.partner_id}_{r.currency}_{r.window.date}.{r.fmt}"
+        return filename(self.request)
 
     def close(self) -> None:
         """Release the snapshot; safe to call after the stream ended, or if it never began."""
         self._stack.close()
+
+
+def filename(request: ExportRequest) -> str:
+    """The file name an export is offered under: ``ledger_PARTNER_CURRENCY_DATE.FMT``."""
+    r = request
+    return f"ledger_{r.partner_id}_{r.currency}_{r.window.date}.{r.fmt}"
 
 
 def export_request(
@@ -131,6 +137,30 @@ def open_export(
                 )
 
     return Export(request, sha256, expected is not None, chunks(), stack)
+
+
+def write_export(
+    dep: Deployment, request: ExportRequest, out: BinaryIO, progress: Progress | None = None
+) -> tuple[str, bool]:
+    """Write the export to ``out`` in one pass and return its sha256 and whether the day is
+    closed. For a caller that writes a file (``zeropools export``): it needs the sha256 after
+    the bytes, not before, so the first pass ``open_export`` makes for an open day (half the
+    time of a million-entry export) is not needed. A closed day's bytes are still held to
+    the sha256 its close stored; a difference raises ``RollForwardBroken`` after the last byte
+    (the caller discards what it wrote)."""
+    with dep.store.reading() as tx:
+        seal, expected = _frozen(tx, request)
+        digest = hashlib.sha256()
+        for chunk in render(dep, tx, request, seal, progress):
+            digest.update(chunk)
+            out.write(chunk)
+    sha256 = digest.hexdigest()
+    if expected is not None and sha256 != expected:
+        raise RollForwardBroken(
+            f"the export of {request.partner_id} {request.currency} {request.window.date} "
+            "no longer has the sha256 recorded at close"
+        )
+    return sha256, expected is not None
 
 
 def _frozen(tx: Tx, request: ExportRequest) -> tuple[Seal | None, str | None]:

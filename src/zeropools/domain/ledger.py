@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import json.scanner
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -284,13 +285,44 @@ def _json_or_null(value: str | None) -> str:
     return "null" if value is None else str(encode_basestring(value))
 
 
+# What JSON escapes in a string (ensure_ascii off): quote, backslash, control characters; and
+# the apostrophe, which the text of a ``bytes`` value (SQLite hands back a BLOB as bytes) has.
+_NOT_PLAIN = re.compile(r"[\x00-\x1f\"\\']")
+_Q = '"'
+
+
 def export_hash_input(row: EntryRow) -> bytes:
     """What a version-2 entry's hash is the sha256 of: ``prev_hash`` and the canonical JSON of
-    ``export_hash_payload``, written out directly (keys already in sorted order, each string
-    through the JSON module's own encoder) because ``json.dumps`` with ``sort_keys`` costs more
-    than the hash. Byte-identical to ``chain_hash``'s input (tests/unit/ledger hold it to that);
-    a row whose numbers are not ints gets no shortcut: callers compare the result, and a
-    difference sends the row down the slow path, never to a wrong verdict."""
+    ``export_hash_payload``, written out directly (keys in sorted order) because ``json.dumps``
+    with ``sort_keys`` costs more than the hash. Strings with nothing to escape (ids, hashes,
+    timestamps: all of them, in practice) are quoted as they are, after one check over all of
+    them; any other row goes through the JSON module's own string encoder. Byte-identical to
+    ``chain_hash``'s input (tests/unit/ledger hold it to that). A row whose numbers are not
+    ints raises ``ValueError``; callers compare the result with the stored hash, so a
+    difference only ever sends a row down the slow path, never to a wrong verdict."""
+    if _NOT_PLAIN.search(
+        f"{row[0]}{row[2]}{row[3]}{row[4]}{row[9]}{row[10]}{row[11]}{row[12]}{row[13]}"
+        f"{row[14]}{row[16]}{row[17]}"
+    ):
+        return _export_hash_input_escaped(row)
+    q = _Q
+    return (
+        f"{row[18]}{{"
+        f'"amount_minor":{row[5]:d},"available_after_minor":{row[6]:d},'
+        f'"created_at":"{row[17]}","currency":"{row[4]}",'
+        f'"funding_reference":{"null" if row[13] is None else q + row[13] + q},'
+        f'"id":"{row[2]}","partner_id":"{row[0]}",'
+        f'"partner_order_id":{"null" if row[14] is None else q + row[14] + q},'
+        f'"payin_id":{"null" if row[11] is None else q + row[11] + q},'
+        f'"quote_id":{"null" if row[10] is None else q + row[10] + q},'
+        f'"related_entry_id":{"null" if row[12] is None else q + row[12] + q},'
+        f'"request_id":"{row[16]}","reserved_after_minor":{row[7]:d},"sequence":{row[1]:d},'
+        f'"trade_id":{"null" if row[9] is None else q + row[9] + q},'
+        f'"type":"{row[3]}","v":{HASH_VERSION_EXPORT}}}'
+    ).encode()
+
+
+def _export_hash_input_escaped(row: EntryRow) -> bytes:
     s, o = encode_basestring, _json_or_null
     return (
         f"{row[18]}{{"

@@ -38,9 +38,9 @@ def service_export(dep: Deployment, partner_id: str, date: str) -> tuple[bytes, 
 
 def cli_export(db_url: str, partner_id: str, date: str, out: Path) -> tuple[int, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZEROPOOLS_")}
+    argv = ["export", "--db", db_url, "--partner", partner_id, "--date", date, "--out", str(out)]
     done = subprocess.run(
-        [str(ZEROPOOLS), "export", "--db", db_url, "--partner", partner_id]
-        + ["--date", date, "--out", str(out)],
+        [str(ZEROPOOLS), *argv],
         capture_output=True,
         text=True,
         env={**env, "COLUMNS": "200"},

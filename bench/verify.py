@@ -8,8 +8,9 @@ what the entries leave. The credits and debits name pay-ins and trades that have
 verify does not report (services/verify.py), so the replay is the whole of the work.
 
 Measured: ROUNDS runs of the service ``verify(store)`` in this process (entries/s of each,
-median printed, with the process CPU time of the median run), then one ``zeropools verify`` in
-a fresh process under ``/usr/bin/time`` (wall, CPU, peak RSS; includes start-up). Every run
+median printed, with the process CPU time of the median run), then ``zeropools verify`` in a
+fresh process under ``/usr/bin/time`` (wall, CPU, peak RSS; includes start-up), once with one
+process and once with ``--jobs 2`` (partners checked by two worker processes). Every run
 must report ok: a verify that found problems would be timing its slow path. Figures only;
 nothing asserts on time.
 
@@ -143,10 +144,12 @@ def run(label: str, url: str, n: int, partner_count: int, rounds: int) -> None:
         f"({wall:.2f} s wall, {cpu:.2f} s CPU = {n / cpu:,.0f} entries per CPU second)"
     )
     cli = str(Path(sys.executable).with_name("zeropools"))
-    once = measured([cli, "verify", "--db", url])
-    print(
-        f"  zeropools verify (CLI, fresh process): {n / once.wall_s:,.0f} entries/s; {once.text()}"
-    )
+    for jobs in (1, 2):
+        once = measured([cli, "verify", "--db", url, "--jobs", str(jobs)])
+        print(
+            f"  zeropools verify --jobs {jobs} (CLI, fresh process): "
+            f"{n / once.wall_s:,.0f} entries/s; {once.text()}"
+        )
 
 
 def main() -> None:

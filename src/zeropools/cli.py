@@ -294,6 +294,14 @@ def verify(
         bool,
         typer.Option("--checkpoints", help="Also check every signed period checkpoint."),
     ] = False,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            min=1,
+            help="Worker processes checking partners in parallel (for large ledgers).",
+        ),
+    ] = 1,
 ) -> None:
     """Replay every ledger entry (hashes, sequences, balances) and check every trade and pay-in
     against its entries; exit 1 on a mismatch."""
@@ -301,7 +309,7 @@ def verify(
     _require_database(settings.db_url)
     store = _open_database(settings.db_url)
     try:
-        report = verify_ledger(store, checkpoints=checkpoints)
+        report = verify_ledger(store, checkpoints=checkpoints, jobs=jobs, opener=open_database)
     except Exception as exc:  # not a zeropools database, a server gone mid-way, ...
         raise fail(f"cannot verify {settings.db_url}: {exc}", 2) from exc
     finally:

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv browser run test lint typecheck unit audit lock clean
+.PHONY: venv browser run test lint typecheck unit audit lock bench bench-quick bench-tools clean
 
 venv: $(STAMP)
 
@@ -53,6 +53,21 @@ unit: venv browser
 	$(BIN)/pytest -q -n 2
 
 test: lint typecheck audit unit
+
+# Benchmarks (bench/run_all.py): every bench, figures and same-run ratios printed, none asserted.
+# A full run takes the better part of an hour; bench-quick runs the bulk ones at a tenth.
+bench: venv bench-tools
+	$(BIN)/python bench/run_all.py
+
+bench-quick: venv bench-tools
+	$(BIN)/python bench/run_all.py --quick
+
+# What the benches run besides Python: wrk (HTTP load), sqlite3 and psql (the databases' own
+# dumps the export is held against), GNU time (peak RSS); hyperfine is optional.
+bench-tools:
+	@command -v wrk >/dev/null && command -v sqlite3 >/dev/null && command -v psql >/dev/null \
+	  && test -x /usr/bin/time || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq wrk sqlite3 postgresql-client time hyperfine >/dev/null)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

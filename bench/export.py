@@ -3,21 +3,21 @@
 Method: one partner gets N ``adjustment`` entries of +0.01 EUR on one past day, generated in SQL
 (a recursive CTE on SQLite, ``generate_series`` on PostgreSQL) with a consistent roll-forward and
 chain links (the hashes are placeholders: the export checks balances and links, not hashes).
-Then, each in a fresh process measured with ``/usr/bin/time -v``:
+Then, each in a fresh process measured with ``/usr/bin/time -v`` (wall, CPU, peak RSS), the
+median of ROUNDS runs:
 
-- ``zeropools export`` of that day (CSV, streamed from one read snapshot, roll-forward
-  checked, sha256 computed in a first pass and written to FILE.sha256);
-- the same rows dumped by the database: ``sqlite3 -csv`` / ``psql -c "COPY ... TO STDOUT"``.
+- ``zeropools export`` of that day (CSV from one read snapshot, roll-forward checked, written
+  in one pass with its sha256 to FILE.sha256);
+- the same rows dumped by the database: ``sqlite3 -csv`` / ``psql -c "COPY ... TO STDOUT"``;
 
-Prints figures only. Usage:
-  .venv/bin/python bench/export.py [--n 1000000] [--pg postgresql://postgres@127.0.0.1/postgres]
+and the ratio of the two (issue 13's target: at most 2x, peak RSS at most 150 MB). On SQLite,
+then PostgreSQL (``--skip-pg``: SQLite only). Prints figures only. Usage:
+  .venv/bin/python bench/export.py [--n 1000000] [--rounds 3] [--pg ADMIN_URL] [--skip-pg]
 """
 
 from __future__ import annotations
 
 import argparse
-import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+from common import PG_ADMIN, Measured, database, measured, ratio
 
 from zeropools.bootstrap import initialize
 from zeropools.store.open import open_store
@@ -76,32 +77,26 @@ def seed(url: str, n: int, day: str) -> None:
             conn.commit()
 
 
-def measured(argv: list[str], out: Path) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of ``argv`` writing its stdout to ``out``."""
-    started = time.perf_counter()
-    with out.open("wb") as handle:
-        done = subprocess.run(
-            ["/usr/bin/time", "-v", *argv], stdout=handle, stderr=subprocess.PIPE, check=True
-        )
-    elapsed = time.perf_counter() - started
-    found = re.search(rb"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
-    assert found, done.stderr[-500:]
-    return elapsed, int(found.group(1))
+def median_of(rounds: int, argv: list[str], out: Path) -> Measured:
+    """The run of median wall time among ``rounds`` runs of ``argv``."""
+    runs = sorted((measured(argv, out) for _ in range(rounds)), key=lambda m: m.wall_s)
+    return runs[len(runs) // 2]
 
 
-def run(label: str, url: str, n: int, work: Path) -> None:
+def run(label: str, url: str, n: int, rounds: int, work: Path) -> None:
     day = (datetime.now(UTC) - timedelta(days=3)).date().isoformat()
     started = time.perf_counter()
     seed(url, n, day)
-    print(f"{label}: seeded {n} entries in {time.perf_counter() - started:.1f} s")
+    print(f"{label}: {n} entries on one day (set-up {time.perf_counter() - started:.0f} s)")
     cli = str(Path(sys.executable).with_name("zeropools"))
     target = work / f"{label}.csv"
-    seconds, rss = measured(
+    ours = median_of(
+        rounds,
         [cli, "export", "--db", url, "--partner", PARTNER, "--date", day, "--out", str(target)],
         work / f"{label}.log",
     )
     size = target.stat().st_size
-    print(f"  zeropools export: {seconds:.1f} s, peak RSS {rss / 1024:.0f} MiB, {size >> 20} MiB")
+    print(f"  zeropools export (CSV, {size >> 20} MiB), median of {rounds}: {ours.text()}")
     query = (
         "SELECT sequence, id, created_at, type, amount_minor, available_after_minor, "
         "reserved_after_minor, request_id, hash, prev_hash FROM ledger_entries "
@@ -113,30 +108,26 @@ def run(label: str, url: str, n: int, work: Path) -> None:
     else:
         argv = ["psql", url, "-c", f"COPY ({query}) TO STDOUT WITH (FORMAT csv)"]
         name = "COPY TO STDOUT"
-    seconds, rss = measured(argv, work / f"{label}.dump.csv")
+    theirs = median_of(rounds, argv, work / f"{label}.dump.csv")
     size = (work / f"{label}.dump.csv").stat().st_size
-    print(f"  {name}: {seconds:.1f} s, peak RSS {rss / 1024:.0f} MiB, {size >> 20} MiB")
+    print(f"  {name} ({size >> 20} MiB), median of {rounds}: {theirs.text()}")
+    print(
+        f"  ratio export / {name}: {ratio(ours.wall_s, theirs.wall_s)} wall, "
+        f"{ratio(ours.cpu_s, theirs.cpu_s)} CPU (target: <= 2x; peak RSS target <= 150 MB)"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
-    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pg", default=PG_ADMIN)
     parser.add_argument("--skip-pg", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        work = Path(folder)
-        run("sqlite", f"sqlite:///{work / 'bench.db'}", args.n, work)
-        if args.skip_pg:
-            return
-        name = f"bench_export_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(args.pg, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"'.encode())
-        try:
-            run("postgres", f"{args.pg.rpartition('/')[0]}/{name}", args.n, work)
-        finally:
-            with psycopg.connect(args.pg, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+        for label in ("sqlite",) if args.skip_pg else ("sqlite", "postgres"):
+            with database(label, args.pg) as url:
+                run(label, url, args.n, args.rounds, Path(folder))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Matching a 100,000-row partner order file: wall time and peak memory (issue 9).
 
-Method: a fresh database (SQLite, or PostgreSQL with ``--pg``) with one partner and N debited
+Method: a fresh database (SQLite, then PostgreSQL) with one partner and N debited
 trades spread over 2026-11-23, written in one transaction through the store (the ledger's
 ``append`` still checks and chains every entry), so the set-up is one transaction rather than
 the 2N API round trips a real day would take. From those trades, an order file of N rows that
@@ -20,7 +20,10 @@ reported). The baseline is a child that imports everything and opens the store, 
 peak RSS minus the baseline is what matching the file cost. Prints figures only; nothing here
 asserts on time.
 
-Usage: .venv/bin/python bench/match.py [--n 100000] [--pg URL]
+Each figure is the median of ROUNDS such children (wall and CPU seconds, peak RSS), on SQLite
+and then PostgreSQL (``--skip-pg``: SQLite only).
+
+Usage: .venv/bin/python bench/match.py [--n 100000] [--rounds 3] [--pg URL] [--skip-pg]
 """
 
 from __future__ import annotations
@@ -30,18 +33,16 @@ import json
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
+from common import PG_ADMIN, database
 
 from zeropools.bootstrap import deployment, initialize
 from zeropools.config import Settings
@@ -178,7 +179,7 @@ def child(url: str, partner_id: str, path: str, mode: str) -> None:
     if mode != "baseline":
         media = "text/csv" if path.endswith(".csv") else "application/x-ndjson"
         request = Ctx(ids.new_id(ids.REQUEST), datetime.now(UTC), Actor("bench", "operator", None))
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         with open(path, "rb") as file, open(os.devnull, "wb") as sink:
             run = matching.match_file(
                 dep, request, partner_id=partner_id, file=file, media_type=media
@@ -186,6 +187,7 @@ def child(url: str, partner_id: str, path: str, mode: str) -> None:
             for chunk in views.match_json(run.summary, run.items(), request.request_id):
                 sink.write(chunk)
         figures["seconds"] = time.perf_counter() - start
+        figures["cpu_seconds"] = time.process_time() - cpu
         counts = run.summary.counts
         figures["summary"] = {
             "rows": run.summary.rows_read,
@@ -214,58 +216,50 @@ def measure(url: str, partner_id: str, path: Path | str, mode: str) -> dict[str,
     return figures
 
 
-@contextmanager
-def database(pg: str | None, folder: Path) -> Iterator[str]:
-    if pg is None:
-        yield f"sqlite:///{folder / 'bench.db'}"
-        return
-    name = f"zp_bench_match_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{pg.rpartition('/')[0]}/{name}"
-    finally:
-        with psycopg.connect(pg, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def run(label: str, url: str, n: int, rounds: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="zp_bench_match_") as tmp:
+        folder = Path(tmp)
+        store = open_store(url)
+        initialize(store, "test")
+        started = time.perf_counter()
+        partner_id, rows = seed(deployment(Settings(db_url=url), store), n)
+        store.close()
+        files = write_files(rows, folder)
+        print(f"{label}: {n} trades and file rows (set-up {time.perf_counter() - started:.1f} s)")
+        base = measure(url, partner_id, "-", "baseline")
+        base_rss = int(base["peak_rss_bytes"])  # type: ignore[call-overload]
+        print(f"  baseline (imports, store opened): peak RSS {base_rss / 2**20:.0f} MiB")
+        for kind, path in files.items():
+            plain = [measure(url, partner_id, path, "plain") for _ in range(rounds)]
+            traced = measure(url, partner_id, path, "trace")
+            seconds = statistics.median(float(p["seconds"]) for p in plain)  # type: ignore[arg-type]
+            cpu = statistics.median(float(p["cpu_seconds"]) for p in plain)  # type: ignore[arg-type]
+            rss = int(statistics.median(int(p["peak_rss_bytes"]) for p in plain))  # type: ignore[call-overload]
+            traced_peak = int(traced["traced_peak_bytes"])  # type: ignore[call-overload]
+            size = path.stat().st_size
+            print(
+                f"  {kind:5} ({size / 2**20:.1f} MiB), median of {rounds}: {seconds:.2f} s wall, "
+                f"{cpu:.2f} s CPU ({n / seconds:,.0f} rows/s), peak RSS {rss / 2**20:.0f} MiB "
+                f"(+{(rss - base_rss) / 2**20:.0f} MiB over the baseline), peak Python "
+                f"allocations {traced_peak / 2**20:.0f} MiB"
+            )
+            print(f"        {plain[0]['summary']}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
-    parser.add_argument("--pg", default=None, help="a PostgreSQL admin URL (default: SQLite)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pg", default=PG_ADMIN, help="a PostgreSQL admin URL")
+    parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--child", nargs=4, metavar=("URL", "PARTNER", "FILE", "MODE"))
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
-    with tempfile.TemporaryDirectory(prefix="zp_bench_match_") as tmp:
-        folder = Path(tmp)
-        with database(args.pg, folder) as url:
-            store = open_store(url)
-            initialize(store, "test")
-            started = time.perf_counter()
-            partner_id, rows = seed(deployment(Settings(db_url=url), store), args.n)
-            store.close()
-            files = write_files(rows, folder)
-            print(
-                f"{'PostgreSQL' if args.pg else 'SQLite'}: {args.n} trades and file rows "
-                f"(set-up {time.perf_counter() - started:.1f} s)"
-            )
-            base = measure(url, partner_id, "-", "baseline")
-            base_rss = int(base["peak_rss_bytes"])  # type: ignore[call-overload]
-            print(f"  baseline (imports, store opened): peak RSS {base_rss / 2**20:.0f} MiB")
-            for kind, path in files.items():
-                plain = measure(url, partner_id, path, "plain")
-                traced = measure(url, partner_id, path, "trace")
-                rss = int(plain["peak_rss_bytes"])  # type: ignore[call-overload]
-                traced_peak = int(traced["traced_peak_bytes"])  # type: ignore[call-overload]
-                size = path.stat().st_size
-                print(
-                    f"  {kind:5} ({size / 2**20:.1f} MiB): {plain['seconds']:.2f} s, "
-                    f"peak RSS {rss / 2**20:.0f} MiB (+{(rss - base_rss) / 2**20:.0f} MiB over "
-                    f"the baseline), peak Python allocations {traced_peak / 2**20:.0f} MiB"
-                )
-                print(f"        {plain['summary']}")
+    for label in ("sqlite",) if args.skip_pg else ("sqlite", "postgres"):
+        with database(label, args.pg) as url:
+            run(label, url, args.n, args.rounds)
 
 
 if __name__ == "__main__":

@@ -373,6 +373,14 @@ def verify(
         bool,
         typer.Option("--checkpoints", help="Also check every signed period checkpoint."),
     ] = False,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            min=1,
+            help="Worker processes checking partners in parallel (for large ledgers).",
+        ),
+    ] = 1,
 ) -> None:
     """Replay every ledger entry (hashes, sequences, balances) and check every trade and pay-in
     against its entries; exit 1 on a mismatch."""
@@ -380,7 +388,7 @@ def verify(
     _require_database(settings.db_url)
     store = _open_database(settings.db_url)
     try:
-        report = verify_ledger(store, checkpoints=checkpoints)
+        report = verify_ledger(store, checkpoints=checkpoints, jobs=jobs, opener=open_database)
     except Exception as exc:  # not a zeropools database, a server gone mid-way, ...
         raise fail(f"cannot verify {settings.db_url}: {exc}", 2) from exc
     finally:
@@ -790,11 +798,11 @@ def export(
     db: DbOption = None,
 ) -> None:
     """The finance export of one day, with a progress bar; writes FILE and FILE.sha256."""
-    import hashlib
     from pathlib import Path
 
     from rich.progress import Progress
 
+    from zeropools.domain.exports import RollForwardBroken
     from zeropools.services import exports
     from zeropools.services.context import Actor
 
@@ -804,29 +812,30 @@ def export(
         request = exports.export_request(
             dep, ctx, partner, date=date, currency=currency, fmt=fmt, tz=tz
         )
+        target = Path(out_file or exports.filename(request))
+        # written beside the target and renamed into place once whole: an export that fails
+        # half-way (a broken roll-forward) never leaves a file that looks like an export
+        partial = target.with_name(f".{target.name}.partial")
         with Progress(console=err, transient=True) as bar:
             task = bar.add_task(f"exporting {partner} {date}", total=None)
-            export = exports.open_export(
-                dep, request, progress=lambda done: bar.update(task, completed=done)
-            )
-            target = Path(out_file or export.filename)
-            digest = hashlib.sha256()
             try:
-                with target.open("wb") as handle:
-                    for chunk in export.chunks:
-                        digest.update(chunk)
-                        handle.write(chunk)
+                with partial.open("wb") as handle:
+                    sha256, closed = exports.write_export(
+                        dep, request, handle, progress=lambda n: bar.update(task, completed=n)
+                    )
+                partial.replace(target)
             finally:
-                export.close()
+                partial.unlink(missing_ok=True)
     except DomainError as exc:
         err.print(f"[red]{exc.detail}[/red]")
         raise typer.Exit(1) from exc
+    except RollForwardBroken as exc:
+        err.print(f"[red]export refused: {exc}[/red]")
+        raise typer.Exit(1) from exc
     finally:
         dep.store.close()
-    sha256 = digest.hexdigest()
-    assert sha256 == export.sha256, "the written bytes differ from the announced sha256"
     Path(f"{target}.sha256").write_text(f"{sha256}  {target.name}\n", encoding="utf-8")
-    state = "closed, signed" if export.closed else "open, unsigned"
+    state = "closed, signed" if closed else "open, unsigned"
     out.print(f"{target} ({state}) sha256 {sha256}")
 
 

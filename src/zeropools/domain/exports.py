@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date as Date
 from datetime import datetime, time, timedelta
@@ -37,8 +38,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from zeropools.domain import limits
 from zeropools.domain.clock import to_rfc3339
 from zeropools.domain.errors import ValidationFailed
-from zeropools.domain.ledger import LedgerEntry, canonical_json, partner_deltas
-from zeropools.domain.money import Currencies
+from zeropools.domain.ledger import (
+    AVAILABLE,
+    CANONICAL_ENCODER,
+    RESERVED,
+    EntryRow,
+    LedgerEntry,
+    canonical_json,
+    lines_value,
+    partner_deltas,
+)
+from zeropools.domain.money import Currencies, amount_formatter
 
 CSV = "csv"
 JSONL = "jsonl"
@@ -183,6 +193,7 @@ class ExportWriter:
         self.entries = 0
         self._fmt = fmt
         self._format = currencies.format
+        self._row_format = amount_formatter(currencies.scale(currency))
         self._buffer = io.StringIO()
         # RFC 4180 line ends; minimal quoting keeps plain cells plain
         self._csv = csv.writer(self._buffer, lineterminator="\r\n")
@@ -205,6 +216,92 @@ class ExportWriter:
         if self._fmt == CSV:
             return self._csv_row(self._entry_cells(entry))
         return self._json_line(self._entry_object(entry))
+
+    def rows(self, batch: Sequence[EntryRow]) -> bytes:
+        """``entry`` for a batch of stored rows (``ENTRY_ROW_FIELDS`` order), as one run of
+        bytes: the same checks and the same bytes, without a ``LedgerEntry`` per row, amounts
+        formatted by a formatter bound to the currency's scale, and the CSV written by one
+        ``writerows``. A row that breaks the roll-forward raises before any byte of the batch
+        is returned."""
+        self._roll_forward_rows(batch)
+        fmt = self._row_format
+        if self._fmt == CSV:
+            # Each row written directly; if any cell of the batch holds a character the CSV
+            # writer would quote (a comma, a quote, a line break), the counts below differ
+            # and the batch is written by the csv module instead: same bytes either way.
+            text = "".join(
+                [
+                    f"entry,{r[2]},{r[1]},{r[17]},{r[3]},{fmt(r[5])},{fmt(r[6])},{fmt(r[7])},"
+                    f"{r[9] or ''},{r[10] or ''},{r[11] or ''},{r[12] or ''},{r[14] or ''},"
+                    f"{r[13] or ''},{r[16]},{r[19]},{r[18]},,,\r\n"
+                    for r in batch
+                ]
+            )
+            n = len(batch)
+            if (
+                text.count(",") == n * (len(CSV_HEADER) - 1)
+                and text.count("\n") == n
+                and text.count("\r") == n
+                and '"' not in text
+            ):
+                return text.encode("utf-8")
+            self._csv.writerows(
+                (
+                    "entry",
+                    r[2],
+                    r[1],
+                    r[17],
+                    r[3],
+                    fmt(r[5]),
+                    fmt(r[6]),
+                    fmt(r[7]),
+                    r[9] or "",
+                    r[10] or "",
+                    r[11] or "",
+                    r[12] or "",
+                    r[14] or "",
+                    r[13] or "",
+                    r[16],
+                    r[19],
+                    r[18],
+                    "",
+                    "",
+                    "",
+                )
+                for r in batch
+            )
+            return self._take_buffer()
+        encode = CANONICAL_ENCODER.encode
+        return "".join(
+            [
+                encode(
+                    {
+                        "object": "ledger_entry",
+                        "id": r[2],
+                        "partner_id": r[0],
+                        "type": r[3],
+                        "currency": r[4],
+                        "amount": fmt(r[5]),
+                        "available_after": fmt(r[6]),
+                        "reserved_after": fmt(r[7]),
+                        "trade_id": r[9],
+                        "quote_id": r[10],
+                        "payin_id": r[11],
+                        "related_entry_id": r[12],
+                        "funding_reference": r[13],
+                        "partner_order_id": r[14],
+                        "reason": r[15],  # shown, not hashed (chain version 2)
+                        "request_id": r[16],
+                        "created_at": r[17],
+                        "sequence": r[1],
+                        "prev_hash": r[18],
+                        "hash": r[19],
+                    }
+                )
+                + "\n"
+                for r in batch
+            ]
+        ).encode("utf-8")
 
     def closing(self, seal: Seal | None, expected: Mark | None = None) -> bytes:
         if expected is not None and expected != self.position:
@@ -250,9 +347,47 @@ class ExportWriter:
         self.position = Mark.after(entry)
         self.entries += 1
 
+    def _roll_forward_rows(self, batch: Sequence[EntryRow]) -> None:
+        """``_roll_forward`` over plain rows; the position moves once, at the batch's end."""
+        if not batch:
+            return
+        loads = lines_value
+        position = self.position
+        sequence, last_hash = position.sequence, position.hash
+        available, reserved = position.available_minor, position.reserved_minor
+        partner_id, currency = self.partner_id, self.currency
+        for row in batch:
+            if row[0] != partner_id or row[4] != currency:
+                raise RollForwardBroken(
+                    f"{partner_id} #{row[1]}: not a {currency} entry of {partner_id}"
+                )
+            if row[1] <= sequence:
+                raise RollForwardBroken(f"{partner_id} #{row[1]}: out of sequence order")
+            if row[1] == sequence + 1 and last_hash and row[18] != last_hash:
+                raise RollForwardBroken(f"{partner_id} #{row[1]}: does not chain to #{sequence}")
+            d_available = d_reserved = 0
+            for account, amount in loads(row[8]):  # as lines_from_json, then partner_deltas
+                if account == AVAILABLE:
+                    d_available += int(amount)
+                elif account == RESERVED:
+                    d_reserved += int(amount)
+            expected = (available + d_available, reserved + d_reserved)
+            stored = (row[6], row[7])
+            if expected != stored:
+                raise RollForwardBroken(
+                    f"{partner_id} #{row[1]}: balances before it plus its journal give "
+                    f"{expected}, stored {stored}"
+                )
+            sequence, last_hash, available, reserved = row[1], row[19], row[6], row[7]
+        self.position = Mark(sequence, last_hash, available, reserved)
+        self.entries += len(batch)
+
     # rendering ----------------------------------------------------------------------------
     def _csv_row(self, cells: tuple[Any, ...] | list[Any]) -> bytes:
         self._csv.writerow(cells)
+        return self._take_buffer()
+
+    def _take_buffer(self) -> bytes:
         text = self._buffer.getvalue()
         self._buffer.seek(0)
         self._buffer.truncate()

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import json.scanner
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from json.encoder import encode_basestring
+from typing import Any, cast
 
 from zeropools.domain import ids, limits
 from zeropools.domain.clock import to_rfc3339
@@ -69,10 +72,10 @@ ENTRY_TYPES = frozenset(
     }
 )
 # Invariant 5: a debit for a trade carries the trade id; an unwind links what it unwinds.
-_NEEDS_TRADE = frozenset(
+NEEDS_TRADE = frozenset(
     {BUY_DEBIT, BUY_REFUND, BUY_RETURN, TRADE_RESERVE, TRADE_SETTLE, TRADE_RELEASE}
 )
-_NEEDS_RELATED = frozenset({BUY_REFUND, BUY_RETURN, TRADE_RELEASE, PAYIN_REVERSAL})
+NEEDS_RELATED = frozenset({BUY_REFUND, BUY_RETURN, TRADE_RELEASE, PAYIN_REVERSAL})
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,147 @@ class LedgerEntry:
         }
 
 
+# A stored entry as one plain tuple, in this column order: what bulk reads (``verify``, the
+# finance export) take a million of. Building a ``LedgerEntry`` (three objects, a JSON parse of
+# the lines) costs several times the read itself, so the bulk paths work on these and build an
+# entry only for a row they must report on.
+ENTRY_ROW_FIELDS = (
+    "partner_id",
+    "sequence",
+    "id",
+    "type",
+    "currency",
+    "amount_minor",
+    "available_after_minor",
+    "reserved_after_minor",
+    "lines",
+    "trade_id",
+    "quote_id",
+    "payin_id",
+    "related_entry_id",
+    "funding_reference",
+    "partner_order_id",
+    "reason",
+    "request_id",
+    "created_at",
+    "prev_hash",
+    "hash",
+    "hash_version",
+)
+_Opt = str | None
+EntryRow = tuple[
+    str, int, str, str, str, int, int, int, str, _Opt, _Opt, _Opt, _Opt, _Opt, _Opt, _Opt,
+    str, str, str, str, int,
+]  # fmt: skip
+
+
+def entry_from_values(row: EntryRow) -> LedgerEntry:
+    """The ``LedgerEntry`` of a stored row (``ENTRY_ROW_FIELDS`` order)."""
+    (
+        partner_id,
+        sequence,
+        entry_id,
+        entry_type,
+        currency,
+        amount,
+        available,
+        reserved,
+        lines,
+        trade_id,
+        quote_id,
+        payin_id,
+        related,
+        funding_reference,
+        partner_order_id,
+        reason,
+        request_id,
+        created_at,
+        prev_hash,
+        entry_hash,
+        version,
+    ) = row
+    return LedgerEntry(
+        id=entry_id,
+        partner_id=partner_id,
+        sequence=int(sequence),
+        type=entry_type,
+        currency=currency,
+        amount_minor=int(amount),
+        available_after_minor=int(available),
+        reserved_after_minor=int(reserved),
+        lines=lines_from_json(lines),
+        links=Links(
+            trade_id=trade_id,
+            quote_id=quote_id,
+            payin_id=payin_id,
+            related_entry_id=related,
+            funding_reference=funding_reference,
+            partner_order_id=partner_order_id,
+        ),
+        reason=reason,
+        request_id=request_id,
+        created_at=created_at,
+        prev_hash=prev_hash,
+        hash=entry_hash,
+        hash_version=int(version),
+    )
+
+
+def _json_or_null(value: str | None) -> str:
+    return "null" if value is None else str(encode_basestring(value))
+
+
+# What JSON escapes in a string (ensure_ascii off): quote, backslash, control characters; and
+# the apostrophe, which the text of a ``bytes`` value (SQLite hands back a BLOB as bytes) has.
+_NOT_PLAIN = re.compile(r"[\x00-\x1f\"\\']")
+_Q = '"'
+
+
+def export_hash_input(row: EntryRow) -> bytes:
+    """What a version-2 entry's hash is the sha256 of: ``prev_hash`` and the canonical JSON of
+    ``export_hash_payload``, written out directly (keys in sorted order) because ``json.dumps``
+    with ``sort_keys`` costs more than the hash. Strings with nothing to escape (ids, hashes,
+    timestamps: all of them, in practice) are quoted as they are, after one check over all of
+    them; any other row goes through the JSON module's own string encoder. Byte-identical to
+    ``chain_hash``'s input (tests/unit/ledger hold it to that). A row whose numbers are not
+    ints raises ``ValueError``; callers compare the result with the stored hash, so a
+    difference only ever sends a row down the slow path, never to a wrong verdict."""
+    if _NOT_PLAIN.search(
+        f"{row[0]}{row[2]}{row[3]}{row[4]}{row[9]}{row[10]}{row[11]}{row[12]}{row[13]}"
+        f"{row[14]}{row[16]}{row[17]}"
+    ):
+        return _export_hash_input_escaped(row)
+    q = _Q
+    return (
+        f"{row[18]}{{"
+        f'"amount_minor":{row[5]:d},"available_after_minor":{row[6]:d},'
+        f'"created_at":"{row[17]}","currency":"{row[4]}",'
+        f'"funding_reference":{"null" if row[13] is None else q + row[13] + q},'
+        f'"id":"{row[2]}","partner_id":"{row[0]}",'
+        f'"partner_order_id":{"null" if row[14] is None else q + row[14] + q},'
+        f'"payin_id":{"null" if row[11] is None else q + row[11] + q},'
+        f'"quote_id":{"null" if row[10] is None else q + row[10] + q},'
+        f'"related_entry_id":{"null" if row[12] is None else q + row[12] + q},'
+        f'"request_id":"{row[16]}","reserved_after_minor":{row[7]:d},"sequence":{row[1]:d},'
+        f'"trade_id":{"null" if row[9] is None else q + row[9] + q},'
+        f'"type":"{row[3]}","v":{HASH_VERSION_EXPORT}}}'
+    ).encode()
+
+
+def _export_hash_input_escaped(row: EntryRow) -> bytes:
+    s, o = encode_basestring, _json_or_null
+    return (
+        f"{row[18]}{{"
+        f'"amount_minor":{row[5]:d},"available_after_minor":{row[6]:d},'
+        f'"created_at":{s(row[17])},"currency":{s(row[4])},'
+        f'"funding_reference":{o(row[13])},"id":{s(row[2])},"partner_id":{s(row[0])},'
+        f'"partner_order_id":{o(row[14])},"payin_id":{o(row[11])},"quote_id":{o(row[10])},'
+        f'"related_entry_id":{o(row[12])},"request_id":{s(row[16])},'
+        f'"reserved_after_minor":{row[7]:d},"sequence":{row[1]:d},"trade_id":{o(row[9])},'
+        f'"type":{s(row[3])},"v":{HASH_VERSION_EXPORT}}}'
+    ).encode()
+
+
 @dataclass(frozen=True)
 class Posting:
     """What ``append`` returns: the new entries, the new head and the balances they leave."""
@@ -201,12 +345,36 @@ class Posting:
     balances: Mapping[str, Balance]
 
 
+# ``canonical_json``'s settings in one encoder made once: ``json.dumps`` with any option builds
+# a new encoder per call, and hashing and exports call it per entry
+CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return CANONICAL_ENCODER.encode(value)
 
 
 def lines_to_json(lines: Sequence[Line]) -> str:
     return canonical_json([[line.account, line.amount_minor] for line in lines])
+
+
+# the C scanner behind ``json.loads`` (typeshed types it as a class, hence the cast)
+_scan_json = cast(
+    Callable[[str, int], tuple[Any, int]],
+    json.scanner.make_scanner(json.JSONDecoder()),  # type: ignore[arg-type]
+)
+
+
+def lines_value(text: str) -> Any:
+    """``json.loads`` of a stored ``lines`` column, for bulk readers: the decoder's own scanner
+    called directly, without ``loads``' per-call set-up. Text that is not exactly one JSON
+    value (whitespace around it, garbage after it) goes through ``json.loads`` itself, so the
+    result, or the error, is always ``loads``'."""
+    try:
+        value, end = _scan_json(text, 0)
+    except StopIteration:
+        return json.loads(text)
+    return value if end == len(text) else json.loads(text)
 
 
 def lines_from_json(text: str) -> tuple[Line, ...]:
@@ -239,9 +407,9 @@ def journal_problems(
             problems.append("zero line")
     if not any(line.account in PARTNER_ACCOUNTS for line in lines):
         problems.append("journal does not touch the partner")
-    if draft_type in _NEEDS_TRADE and not links.trade_id:
+    if draft_type in NEEDS_TRADE and not links.trade_id:
         problems.append(f"{draft_type} without trade id")
-    if draft_type in _NEEDS_RELATED and not links.related_entry_id:
+    if draft_type in NEEDS_RELATED and not links.related_entry_id:
         problems.append(f"{draft_type} does not link the entry it unwinds")
     if draft_type == PAYIN_CREDIT and not links.payin_id:
         problems.append("payin_credit without pay-in id")

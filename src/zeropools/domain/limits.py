@@ -58,6 +58,9 @@ TRANSACTION_RETRIES_MAX = 5
 TRANSACTION_RETRY_BACKOFF_S = 0.005  # times the attempt number, between retries of a conflict
 IN_LIST_VALUES_MAX = 500  # SQLite allows 32766 parameters, PostgreSQL 65535: far below both
 ENTRY_READ_BATCH_ROWS = 1000  # verify streams a ledger in batches of this many entries
+# verify and the export read plain rows in batches of this many: fewer round trips on a
+# server-side cursor, a few MB held at most
+BULK_READ_BATCH_ROWS = 5000
 
 # Trading
 QUOTE_TTL_S = 30

@@ -8,7 +8,7 @@ refused, because each of them is a way for a partner's bug to move the wrong amo
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from zeropools.domain import limits
@@ -143,6 +143,22 @@ def format_amount(amount_minor: int, scale: int) -> str:
         return f"{sign}{magnitude}"
     whole, frac = divmod(magnitude, 10**scale)
     return f"{sign}{whole}.{frac:0{scale}d}"
+
+
+def amount_formatter(scale: int) -> Callable[[int], str]:
+    """``format_amount`` with its scale bound, for bulk output (the finance export formats three
+    amounts per entry, a million entries a day): the same strings, without the per-call checks
+    and scale lookup."""
+    if scale == 0:
+        return str
+    # %-formatting of divmod's pair: the cheapest way CPython has to write it
+    unit, template, split = 10**scale, f"%d.%0{scale}d", divmod
+
+    def format_minor(amount_minor: int) -> str:
+        text: str = template % split(abs(amount_minor), unit)
+        return text if amount_minor >= 0 else "-" + text
+
+    return format_minor
 
 
 def parse_currency_scales(text: str) -> dict[str, int]:

@@ -21,6 +21,7 @@ from zeropools.domain.events import Event
 from zeropools.domain.ledger import (
     Balance,
     EntryFilter,
+    EntryRow,
     LedgerEntry,
     LedgerHead,
     PlatformEntry,
@@ -112,6 +113,19 @@ class LedgerPort(Protocol):
         created_lt: str | None = None,
         after_sequence: int = 0,
     ) -> Iterator[LedgerEntry]: ...
+    def stream_entry_rows(
+        self,
+        partner_id: str,
+        *,
+        currency: str | None = None,
+        created_gte: str | None = None,
+        created_lt: str | None = None,
+        after_sequence: int = 0,
+    ) -> Iterator[list[EntryRow]]:
+        """``stream_entries`` for bulk readers: batches of plain rows (``ENTRY_ROW_FIELDS``
+        order) in sequence order, lazy in the same way."""
+        ...
+
     def last_entry_before(
         self, partner_id: str, currency: str, created_lt: str
     ) -> LedgerEntry | None:

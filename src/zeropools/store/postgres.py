@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool
 
 from zeropools.domain import limits
@@ -40,9 +40,15 @@ _RETRYABLE = (pg_errors.UniqueViolation, pg_errors.SerializationFailure, pg_erro
 def _executor(conn: psycopg.Connection[Any]) -> Iterator[Executor]:
     """An executor for the transaction open on ``conn``; its cursors close before it ends."""
     names = itertools.count(1)  # a named cursor's name is unique within its session
-    executor = Executor(
-        conn.cursor(), POSTGRES, lambda: conn.cursor(name=f"zp_stream_{next(names)}")
-    )
+
+    def stream_cursor(plain: bool) -> psycopg.ServerCursor[Any]:
+        # plain: tuples, not dicts, for bulk reads that index by position
+        name = f"zp_stream_{next(names)}"
+        if plain:
+            return conn.cursor(name=name, row_factory=tuple_row)
+        return conn.cursor(name=name)
+
+    executor = Executor(conn.cursor(), POSTGRES, stream_cursor)
     try:
         yield executor
     finally:

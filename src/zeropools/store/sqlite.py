@@ -9,6 +9,7 @@ iterated from other threads, and it sees one consistent WAL snapshot without blo
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 import time
@@ -70,7 +71,14 @@ def _connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
 def _executor(conn: sqlite3.Connection) -> Executor:
     # A stream gets a second cursor of the connection: SQLite steps a statement row by row on
     # demand, so fetching in batches from it never holds more than a batch.
-    return Executor(conn.cursor(), SQLITE, conn.cursor)
+    return Executor(conn.cursor(), SQLITE, functools.partial(_stream_cursor, conn))
+
+
+def _stream_cursor(conn: sqlite3.Connection, plain: bool) -> sqlite3.Cursor:
+    cursor = conn.cursor()
+    if plain:
+        cursor.row_factory = None  # tuples, not ``sqlite3.Row``: bulk reads index by position
+    return cursor
 
 
 class SqliteStore:

@@ -8,13 +8,15 @@ with each posting, under the head's row lock.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from zeropools.domain import limits
 from zeropools.domain.ledger import (
+    ENTRY_ROW_FIELDS,
     PLATFORM_SUSPENSE,
     Balance,
     EntryFilter,
+    EntryRow,
     LedgerEntry,
     LedgerHead,
     Links,
@@ -31,12 +33,8 @@ from zeropools.store.sql.executor import Executor, Row, marks
 
 _PENDING_BOOKING, _BOOKED = BOOKING_STATUSES  # unpacked so a change of the tuple fails here
 
-ENTRY_COLUMNS = (
-    "partner_id, sequence, id, type, currency, amount_minor, available_after_minor, "
-    "reserved_after_minor, lines, trade_id, quote_id, payin_id, related_entry_id, "
-    "funding_reference, partner_order_id, reason, request_id, created_at, prev_hash, hash, "
-    "hash_version"
-)
+# the domain's row order, so ``stream_entry_rows`` hands out rows as the database returns them
+ENTRY_COLUMNS = ", ".join(ENTRY_ROW_FIELDS)
 _ENTRY_INSERT = f"INSERT INTO ledger_entries ({ENTRY_COLUMNS}) VALUES ({marks(21)})"
 
 
@@ -240,6 +238,31 @@ class SqlLedger(LedgerPort):
                 yield entry_from_row(row)
         finally:
             rows.close()  # closing this generator closes the cursor now, not at collection
+
+    def stream_entry_rows(
+        self,
+        partner_id: str,
+        *,
+        currency: str | None = None,
+        created_gte: str | None = None,
+        created_lt: str | None = None,
+        after_sequence: int = 0,
+    ) -> Iterator[list[EntryRow]]:
+        where = EntryFilter(currency=currency, created_gte=created_gte, created_lt=created_lt)
+        clauses, params = _filters(partner_id, where)
+        clauses.append("sequence > %s")
+        params.append(after_sequence)
+        batches = self._ex.stream_tuples(
+            f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {' AND '.join(clauses)} "
+            "ORDER BY sequence",
+            params,
+            limits.BULK_READ_BATCH_ROWS,
+        )
+        try:
+            # the columns are ENTRY_ROW_FIELDS, so each row is an EntryRow as it comes
+            yield from cast("Iterator[list[EntryRow]]", batches)
+        finally:
+            batches.close()
 
     def entries_of_request(
         self, request_id: str, partner_id: str | None, limit: int

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lint typecheck unit clean
+.PHONY: venv run test lint typecheck unit soak clean
 
 venv: $(STAMP)
 
@@ -32,6 +32,11 @@ unit: venv
 	$(BIN)/pytest -q -n 2
 
 test: lint typecheck unit
+
+# the reliability suites (crash safety, many processes) with the long profile: minutes, not
+# seconds; -s prints each suite's figures line (see docs/reliability.md)
+soak: venv
+	ZEROPOOLS_SOAK=1 $(BIN)/pytest -q -s -m reliability tests/reliability
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

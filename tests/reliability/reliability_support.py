@@ -360,6 +360,16 @@ class Workload:
         if tracked.status not in HELD:
             mine.remove(tracked)  # released, failed, returned: nothing more to do with it
 
+    def mix(self) -> str:
+        """The operations of the run by kind and outcome, e.g. ``execute:201=80,409=12``."""
+        counts = Counter((c.kind, c.answer.status) for c in self.calls if c.answer is not None)
+        kinds = sorted({kind for kind, _ in counts})
+        return " ".join(
+            f"{kind}:"
+            + ",".join(f"{status}={n}" for (k, status), n in sorted(counts.items()) if k == kind)
+            for kind in kinds
+        )
+
     def run_clients(self, count: int) -> list[threading.Thread]:
         threads = [
             threading.Thread(target=self._guarded, args=(seed,), name=f"client-{seed}")

@@ -91,7 +91,7 @@ def test_sigkilled_serve_loses_nothing_and_answers_every_retry_alike(
     check_verify(db, figures)
     figures.kills, figures.restarts = server.kills, server.starts - 1
     store = db.partition(":")[0]
-    print(figures.summary(f"crash-safety[{store},{PROFILE.name}]"))
+    print(figures.summary(f"crash-safety[{store},{PROFILE.name}]"), workload.mix())
 
     assert figures.violations == [], "\n".join(figures.violations[:50])
     assert figures.kills >= max(PROFILE.kills, 10)

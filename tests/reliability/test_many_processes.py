@@ -108,7 +108,8 @@ def test_three_servers_and_two_workers_keep_every_account_exact(tmp_path: Path) 
     refusals = sum(
         1 for c in workload.calls if c.kind == "execute" and c.answer and c.answer.status == 409
     )
-    print(figures.summary(f"many-processes[postgres,{PROFILE.name}]") + f" refusals={refusals}")
+    summary = figures.summary(f"many-processes[postgres,{PROFILE.name}]")
+    print(summary, f"refusals={refusals}", workload.mix())
 
     assert figures.violations == [], "\n".join(figures.violations[:50])
     assert figures.reads > 0 and figures.events > 0

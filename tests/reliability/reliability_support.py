@@ -60,7 +60,7 @@ class Profile:
 
 
 QUICK = Profile("quick", kills=10, kill_gap_s=(0.2, 0.8), clients=3, seconds=20, small_partners=6)
-LONG = Profile("soak", kills=60, kill_gap_s=(0.3, 3.0), clients=6, seconds=300, small_partners=24)
+LONG = Profile("soak", kills=40, kill_gap_s=(0.3, 3.0), clients=6, seconds=240, small_partners=24)
 PROFILE = LONG if SOAK else QUICK
 
 

@@ -45,6 +45,9 @@ REQUEST_TIMEOUT_S = 30.0
 RETRYABLE_CODES = frozenset({"idempotency_key_in_use", "overloaded"})
 OPEN = ("debited", "reserved")
 HELD = ("debited", "reserved", "settled")  # trades whose money is not back in `available`
+# business refusals of an execution the load can meet: a partner run dry, or a quote that
+# expired while its execution waited for a server start-up longer than QUOTE_TTL_S
+EXECUTION_REFUSALS = frozenset({"insufficient_balance", "quote_expired"})
 
 
 @dataclass(frozen=True)
@@ -337,7 +340,7 @@ class Workload:
             with self._lock:
                 self.trades[tracked.id] = tracked
             mine.append(tracked)
-        elif answer.code != "insufficient_balance":
+        elif answer.code not in EXECUTION_REFUSALS:
             self.figures.violation(f"execute: {answer.status} {answer.body}")
 
     def move(self, rng: random.Random, mine: list[Tracked]) -> None:

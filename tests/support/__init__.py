@@ -12,6 +12,9 @@ Layout (import any of these names from ``support`` itself; the modules only orga
   partner value ``HttpPartner`` and the one HTTP driver ``Http``.
 - ``fixtures``: bank statements: the real samples in ``../shared/fixtures/bank`` and the camt
   generator.
+- ``processes`` (imported as ``support.processes``, not re-exported here): the installed
+  ``zeropools`` command as one-shot runs and as ``serve``/``worker`` daemons a test can SIGKILL
+  and start again (the CLI tests and ``tests/reliability`` use it).
 
 What stays beside the tests is one area's own machinery: ``cli/cli_support.py`` (running the
 ``zeropools`` executable), ``api/fuzz_support.py`` (the fuzzer's world and response contract),

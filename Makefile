@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv browser run test lint typecheck unit audit lock bench bench-quick bench-tools clean
+.PHONY: venv browser run test lint typecheck unit audit lock bench bench-quick bench-tools soak clean
 
 venv: $(STAMP)
 
@@ -68,6 +68,12 @@ bench-tools:
 	@command -v wrk >/dev/null && command -v sqlite3 >/dev/null && command -v psql >/dev/null \
 	  && test -x /usr/bin/time || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	  apt-get install -y -qq wrk sqlite3 postgresql-client time hyperfine >/dev/null)
+
+# the long profile (docs/reliability.md): the reliability suites (crash safety, many processes,
+# the HTTP model) and every test sized by the soak knob (fuzzing, properties, big imports) at
+# full size; half an hour and more. -s prints each suite's figures line.
+soak: venv browser
+	ZEROPOOLS_SOAK=1 $(BIN)/pytest -q -s -n 2 -m "reliability or soak"
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

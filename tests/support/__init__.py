@@ -14,10 +14,14 @@ Layout (import any of these names from ``support`` itself; the modules only orga
 - ``soak``: the ``ZEROPOOLS_SOAK=1`` knob: ``sized(quick, soak)`` for loop sizes and examples.
 - ``fixtures``: bank statements: the real samples in ``../shared/fixtures/bank`` and the camt
   generator.
+- ``processes`` (imported as ``support.processes``, not re-exported here): the installed
+  ``zeropools`` command as one-shot runs and as ``serve``/``worker`` daemons a test can SIGKILL
+  and start again (the CLI tests and ``tests/reliability`` use it).
 
-What stays beside the tests is one area's own machinery: ``cli/cli_support.py`` (running the
-``zeropools`` executable), ``api/fuzz_support.py`` (the fuzzer's world and response contract),
-``client/client_support.py`` (a scripted fake API for the Python client).
+What stays beside the tests is one area's own machinery: ``cli/cli_support.py`` (the CLI
+tests' names for ``support.processes``, and ``mismatch_lines``), ``api/fuzz_support.py`` (the
+fuzzer's world and response contract), ``client/client_support.py`` (a scripted fake API for
+the Python client), ``reliability/reliability_support.py`` (the bank workload and its checker).
 
 How it is found: the test directories are not packages, and pytest (``prepend`` import mode)
 puts the directory of every conftest and test module it imports at the front of ``sys.path``.

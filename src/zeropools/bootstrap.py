@@ -173,8 +173,11 @@ def deployment(settings: Settings, store: Store | None = None) -> Deployment:
     currencies = Currencies(pin_currency_scales(store, settings.currency_scales))
     key_file, notices = signing_key_file(settings, mode)
     dep = Deployment(
-        # every laned write (a partner's balance) is group-committed with that partner's others
-        store=store if isinstance(store, GroupCommitStore) else GroupCommitStore(store),
+        # every laned write (a partner's balance) is group-committed with that partner's others;
+        # on SQLite every write of the process goes through one writer (one write lock anyway)
+        store=store
+        if isinstance(store, GroupCommitStore)
+        else GroupCommitStore(store, single_writer=store.dialect == "sqlite"),
         mode=mode,
         currencies=currencies,
         pools=load_pools(settings.pools_file, currencies),

@@ -11,6 +11,7 @@ from zeropools.domain.errors import Forbidden, NotFound, ValidationFailed
 from zeropools.domain.money import Currencies
 from zeropools.domain.partners import DEMO_FUNDING_ACCOUNT, OPERATOR, FundingAccount
 from zeropools.domain.pools import PoolsConfig, default_pools
+from zeropools.services.key_cache import ApiKeyCache
 from zeropools.store.ports import PartnersPort
 from zeropools.store.protocol import Store
 
@@ -41,6 +42,8 @@ class Deployment:
     # the PEM file of the key that signs period checkpoints (never stored in the database)
     signing_key_file: str | None = None
     notices: tuple[str, ...] = ()  # what start-up should tell the operator (a generated key)
+    # authenticated API keys, so a request does not read its key (services.auth)
+    key_cache: ApiKeyCache = field(default_factory=ApiKeyCache, compare=False)
 
     def funding_account(self, currency: str) -> FundingAccount:
         return self.funding_accounts.get(currency, self.default_funding_account)

@@ -126,6 +126,20 @@ def create_quote(
     return cast(QuoteView, dispatch.apply(dep, ctx, command))
 
 
+async def create_quote_async(
+    dep: Deployment,
+    ctx: Ctx,
+    *,
+    pool_id: str,
+    source_amount: object,
+    partner_order_id: str | None,
+    partner_id: str | None = None,
+) -> QuoteView:
+    """``create_quote`` for the API's event loop (the write is handed to the store's writer)."""
+    command = CreateQuote(pool_id, source_amount, partner_order_id, partner_id)
+    return cast(QuoteView, await dispatch.apply_async(dep, ctx, command))
+
+
 def get_quote(dep: Deployment, ctx: Ctx, quote_id: str) -> QuoteView:
     actor = require_role(ctx, *ANY_ROLE)
     stored = dep.store.read(lambda tx: tx.get_quote(quote_id))

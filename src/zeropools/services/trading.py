@@ -213,12 +213,11 @@ def execute_in(dep: Deployment, ctx: Ctx, tx: Tx, command: ExecuteTrade) -> Trad
         )
     # under the lock: two executions of one order cannot both pass this check
     trades.check_order_free(order_id, _order_trades(tx, partner_id, order_id))
-    partner = _partner(tx, partner_id)
     change = trades.open_trade(
         stored.quote,
         trade_id=ids.new_id(ids.moded_prefix("pt", dep.mode)),
         partner_order_id=order_id,
-        balance_model=partner.balance_model,
+        balance_model=locked.balance_model,  # read with the lock: no second read of the partner
         now=ctx.now,
         destination=dest,
     )

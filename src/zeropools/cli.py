@@ -238,6 +238,9 @@ def _serve_workers(
         workers=workers,
         log_level="info",
         access_log=access_log,
+        # a worker answers the supervisor's health pings only once it has imported the app;
+        # on a busy machine that takes longer than uvicorn's 5 s, and it would be killed as hung
+        timeout_worker_healthcheck=limits.SERVE_WORKER_HEALTHCHECK_S,
     )
     sock.set_inheritable(True)  # as uvicorn's own bind: the workers accept on this socket
     Multiprocess(config, sockets=[sock]).run()

@@ -92,6 +92,7 @@ GROUP_COMMIT_WRITER_THREADS = 8
 # an authenticated API key is trusted from the process's cache this long; a revocation made
 # in this process is seen at once, one made by another process within this time
 API_KEY_CACHE_TTL_S = 2.0
+SERVE_WORKER_HEALTHCHECK_S = 60  # serve --workers: how long a worker may take to answer
 API_KEY_CACHE_SIZE_MAX = 10_000  # keys remembered per process; beyond it the cache starts over
 
 # Read transactions (store.reading): each pins a connection until its stream is done

@@ -33,7 +33,7 @@ from zeropools.representations.problems import domain_problem_body
 from zeropools.services import events, idempotency
 from zeropools.services.context import Ctx, Deployment
 from zeropools.services.idempotency import StoredResponse
-from zeropools.store.protocol import Tx
+from zeropools.store.protocol import SelfContained, Tx
 
 C = TypeVar("C")
 R = TypeVar("R")
@@ -153,7 +153,7 @@ def _idempotent_work(
     def refused(tx: Tx, refusal: DomainError) -> None:
         _refused(dep, ctx, tx, handler, command, refusal)
 
-    def work(tx: Tx) -> StoredResponse:
+    def run(tx: Tx) -> StoredResponse:
         return idempotency.run_in(
             tx,
             ctx,
@@ -166,7 +166,9 @@ def _idempotent_work(
             on_refusal=refused,
         )
 
-    return work
+    # run_in claims the key and runs the command in savepoints of its own: a refusal escaping
+    # it (a reused key) has left nothing written
+    return SelfContained(run)
 
 
 async def _lane_async(

@@ -44,7 +44,7 @@ from typing import Any, Generic, TypeVar
 
 from zeropools.domain import limits
 from zeropools.domain.errors import DomainError, Overloaded
-from zeropools.store.protocol import Store, Tx
+from zeropools.store.protocol import SelfContained, Store, Tx
 
 T = TypeVar("T")
 
@@ -261,6 +261,8 @@ def _answer(batch: list[_Job[Any]]) -> None:
 
 def _attempt(tx: Tx, job: _Job[Any]) -> tuple[Any, DomainError | None]:
     try:
+        if isinstance(job.work, SelfContained):  # it undoes its own refusals
+            return job.work(tx), None
         with tx.savepoint():
             return job.work(tx), None
     except DomainError as refusal:  # undone to its savepoint; the others go on

@@ -14,7 +14,9 @@ Method, on SQLite and on a throwaway PostgreSQL database, ROUNDS rounds each (me
   commit). It runs both from one thread and from THREADS threads; the better of the two is
   the baseline (the floor a plain transaction-per-request design could reach on this row).
 
-Quotes are prepared before the clock starts. Prints figures only; nothing asserts on time.
+Quotes are prepared before the clock starts; a round runs at one clock reading (the quotes'
+30 s validity must not depend on how busy the machine is). Prints figures only; nothing
+asserts on time.
 
 Usage: .venv/bin/python bench/hot_partner.py [--n 2000] [--rounds 3] [--concurrency 64]
        [--threads 8] [--pg URL]
@@ -50,8 +52,10 @@ AMOUNT_MINOR = 1000
 FUNDS = "100000000.00"
 
 
-def ctx(role: str, partner_id: str | None = None) -> Ctx:
-    return Ctx(ids.new_id(ids.REQUEST), datetime.now(UTC), Actor("bench", role, partner_id))
+def ctx(role: str, partner_id: str | None = None, now: datetime | None = None) -> Ctx:
+    """``now``: one clock reading per round, so a slow round (a busy machine) executes its
+    quotes within their 30 s validity however long it takes."""
+    return Ctx(ids.new_id(ids.REQUEST), now or datetime.now(UTC), Actor("bench", role, partner_id))
 
 
 def funded_partner(dep: Deployment) -> str:
@@ -81,12 +85,14 @@ async def _gathered(n: int, concurrency: int, one: Callable[[int], Any]) -> None
     await asyncio.gather(*(bounded(i) for i in range(n)))
 
 
-def prepared_quotes(dep: Deployment, partner_id: str, n: int, concurrency: int) -> list[str]:
+def prepared_quotes(
+    dep: Deployment, partner_id: str, n: int, concurrency: int, now: datetime
+) -> list[str]:
     quotes: list[str] = []
 
     async def one(i: int) -> None:
         view = await trading.create_quote_async(
-            dep, ctx("partner_server", partner_id), pool_id="EUR-USDT",
+            dep, ctx("partner_server", partner_id, now), pool_id="EUR-USDT",
             source_amount=AMOUNT, partner_order_id=None,
         )  # fmt: skip
         quotes.append(view.quote.id)
@@ -105,12 +111,13 @@ def _execute(quote_id: str) -> tuple[ExecuteTrade, str, str]:
 
 
 def service_async_rate(dep: Deployment, partner_id: str, n: int, concurrency: int) -> float:
-    quotes = prepared_quotes(dep, partner_id, n, concurrency)
+    now = datetime.now(UTC)
+    quotes = prepared_quotes(dep, partner_id, n, concurrency, now)
 
     async def one(i: int) -> None:
         command, key, print_ = _execute(quotes[i])
         stored = await dispatch.apply_idempotent_async(
-            dep, ctx("partner_server", partner_id), command, key=key, request_print=print_
+            dep, ctx("partner_server", partner_id, now), command, key=key, request_print=print_
         )
         assert stored.status == 201, stored.body
 
@@ -120,7 +127,8 @@ def service_async_rate(dep: Deployment, partner_id: str, n: int, concurrency: in
 
 
 def service_threads_rate(dep: Deployment, partner_id: str, n: int, threads: int) -> float:
-    quotes = prepared_quotes(dep, partner_id, n, 64)
+    now = datetime.now(UTC)
+    quotes = prepared_quotes(dep, partner_id, n, 64, now)
     start_line = threading.Barrier(threads + 1)
 
     def worker(mine: list[str]) -> None:
@@ -128,7 +136,7 @@ def service_threads_rate(dep: Deployment, partner_id: str, n: int, threads: int)
         for quote_id in mine:
             command, key, print_ = _execute(quote_id)
             stored = dispatch.apply_idempotent(
-                dep, ctx("partner_server", partner_id), command, key=key, request_print=print_
+                dep, ctx("partner_server", partner_id, now), command, key=key, request_print=print_
             )
             assert stored.status == 201, stored.body
 

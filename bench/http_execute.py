@@ -10,6 +10,9 @@ SQLite (one worker process) and PostgreSQL (a throwaway database the bench creat
 worker, validating the same JSON with the same models, measured in the same run with the same
 script. Every figure is the median of ROUNDS rounds; p50/p99 are wrk's, over both request
 kinds. Non-201 answers and socket errors are counted and printed (an honest run shows 0).
+"CPU ms/req" is the server's own CPU time (all its processes, from /proc) per request: on a
+machine shared with other work, wall-clock rates drift with the neighbours' load, while this
+cost does not (the column beside it compares it with the echo's).
 
 Prints figures only; nothing asserts on time.
 
@@ -32,7 +35,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -62,6 +65,7 @@ class Figures:
     trades: int
     refused: int  # answers other than 201
     errors: int  # socket errors and timeouts
+    cpu_ms: float = 0.0  # the server's CPU time (all its processes) per request
 
 
 def ctx(role: str, partner_id: str | None = None) -> Ctx:
@@ -203,7 +207,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(command: list[str], port: int, log: Path, env: dict[str, str]) -> Iterator[str]:
+def serving(
+    command: list[str], port: int, log: Path, env: dict[str, str]
+) -> Iterator[tuple[str, int]]:
     base_url = f"http://127.0.0.1:{port}"
     with log.open("ab") as sink:
         # in the run's folder: a test-mode server on PostgreSQL writes ./var/signing-key.pem
@@ -221,7 +227,7 @@ def serving(command: list[str], port: int, log: Path, env: dict[str, str]) -> It
             if time.monotonic() > deadline:
                 raise RuntimeError(f"not serving after {STARTUP_S} s:\n{log.read_text()[-2000:]}")
             time.sleep(0.1)
-        yield base_url
+        yield base_url, process.pid
     finally:
         process.terminate()
         try:
@@ -231,13 +237,33 @@ def serving(command: list[str], port: int, log: Path, env: dict[str, str]) -> It
             process.wait()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` and its descendants (a server and its workers): the
+    cost per request, which a busy machine slows but does not inflate, unlike wall time."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        pending.extend(int(child) for child in children)
+    return total
+
+
 def measure(
     command: list[str], env: dict[str, str], script: Path, args: argparse.Namespace, log: Path
 ) -> Figures:
     port = free_port()
-    with serving([*command, "--port", str(port)], port, log, env) as base_url:
+    with serving([*command, "--port", str(port)], port, log, env) as (base_url, pid):
         wrk(base_url, script, args.connections, WARMUP_S)
-        return wrk(base_url, script, args.connections, args.duration)
+        before = cpu_seconds(pid)
+        figures = wrk(base_url, script, args.connections, args.duration)
+        used = cpu_seconds(pid) - before
+        requests = figures.quotes + figures.trades + figures.refused
+        return replace(figures, cpu_ms=1000 * used / max(requests, 1))
 
 
 def median(runs: list[Figures]) -> Figures:
@@ -252,6 +278,7 @@ def median(runs: list[Figures]) -> Figures:
         sum(r.trades for r in runs),
         sum(r.refused for r in runs),
         sum(r.errors for r in runs),
+        mid([r.cpu_ms for r in runs]),
     )
 
 
@@ -340,12 +367,15 @@ def main() -> None:
             f"median of {args.rounds} rounds ({os.cpu_count()} CPUs, {datetime.now(UTC):%Y-%m-%d})"
         )
         echo_rate = median(results["echo"]).rate
-        print(f"{'':34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x echo':>7} {'non-201':>8}")
+        header = f"{'':34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x echo':>7} {'non-201':>8}"
+        print(header + f" {'CPU ms/req':>10} {'x echo':>7}")
+        echo_cpu = median(results["echo"]).cpu_ms
         for name, runs in results.items():
             f = median(runs)
             print(
                 f"{name:34} {f.rate:8.0f} {f.p50_ms:8.1f} {f.p99_ms:8.1f} "
-                f"{f.rate / echo_rate:7.2f} {f.refused + f.errors:8d}"
+                f"{f.rate / echo_rate:7.2f} {f.refused + f.errors:8d} {f.cpu_ms:10.2f} "
+                f"{f.cpu_ms / echo_cpu:7.1f}"
             )
 
 

@@ -53,7 +53,7 @@ class Handler(Generic[C, R]):
     the transaction still decide correctness); ``present`` renders the result as the API object
     (stored with an idempotency key); ``announce`` names the events the result announces;
     ``on_refusal`` records a refusal in the same transaction and returns its events;
-    ``own_lane``: a partner key's command is on its own partner's lane (no read to find it).
+    ``own_lane``: for a partner key, ``lane`` finds the lane without reading the store.
     """
 
     run: Callable[[Deployment, Ctx, Tx, C], R]
@@ -62,8 +62,8 @@ class Handler(Generic[C, R]):
     lane: Callable[[Deployment, Ctx, C], str | None] = _no_lane
     announce: Callable[[Deployment, R], list[EventDraft]] | None = None
     on_refusal: Callable[[Deployment, Ctx, Tx, C, DomainError], list[EventDraft]] | None = None
-    # a partner key's command is on its own partner's lane: ``lane`` needs no read for it (so a
-    # coroutine finds the lane without a thread)
+    # for a partner key, ``lane`` needs no read (its own partner's lane): a coroutine finds the
+    # lane without a thread
     own_lane: bool = False
 
 
@@ -176,7 +176,7 @@ async def _lane_async(
 ) -> str | None:
     """The command's lane; found in a thread only when finding it may read the store."""
     if handler.own_lane and ctx.actor is not None and ctx.actor.partner_id is not None:
-        return ctx.actor.partner_id
+        return handler.lane(dep, ctx, command)  # no read for a partner key's own lane
     return await asyncio.to_thread(handler.lane, dep, ctx, command)
 
 

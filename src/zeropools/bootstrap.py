@@ -255,8 +255,11 @@ def deployment(settings: Settings, store: Store | None = None) -> Deployment:
     hasher = KeyHasher(pepper)
     check_pepper(store, hasher)
     dep = Deployment(
-        # every laned write (a partner's balance) is group-committed with that partner's others
-        store=store if isinstance(store, GroupCommitStore) else GroupCommitStore(store),
+        # every laned write (a partner's balance) is group-committed with that partner's others;
+        # on SQLite every write of the process goes through one writer (one write lock anyway)
+        store=store
+        if isinstance(store, GroupCommitStore)
+        else GroupCommitStore(store, single_writer=store.dialect == "sqlite"),
         mode=mode,
         currencies=currencies,
         pools=load_pools(settings.pools_file, currencies),

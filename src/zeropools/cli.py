@@ -3,12 +3,13 @@ import bank statements and reconcile partner order files."""
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -212,6 +213,8 @@ def _serve(
     port: int,
     *,
     webhook_worker: bool,
+    workers: int = 1,
+    access_log: bool = False,
 ) -> None:
     import uvicorn
 
@@ -220,22 +223,51 @@ def _serve(
     from zeropools.api.server import guarded_http_protocol
     from zeropools.workers import webhooks
 
+    served: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": logging_config(access_log=access_log),
+        "access_log": False,  # uvicorn's logs raw paths with their query strings; ours replaces it
+        "http": guarded_http_protocol(settings.header_timeout_s),
+    }
+    if workers > 1:
+        _serve_workers(dep, sock, served, webhook_worker, workers)
+        return
     # started and stopped with the app (its lifespan), so it never outlives the server
     background = [webhooks.Worker(dep)] if webhook_worker else []
     app = create_app(
         dep, background, rate_limits=settings.rate_limits, body_timeout_s=settings.body_timeout_s
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            log_config=logging_config(),
-            access_log=False,  # it logs raw paths with their query strings; ours replaces it
-            http=guarded_http_protocol(settings.header_timeout_s),
-        )
+    uvicorn.Server(uvicorn.Config(app, **served)).run(sockets=[sock])
+
+
+def _serve_workers(
+    dep: Deployment,
+    sock: socket.socket,
+    served: dict[str, Any],
+    webhook_worker: bool,
+    workers: int,
+) -> None:
+    """Several processes on one socket: uvicorn starts them and each builds its own app from
+    the import-string factory, configured through the environment (set here from the options,
+    so ``--db`` and ``--no-webhook-worker`` reach every worker)."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    os.environ["ZEROPOOLS_DB"] = dep.store.url
+    os.environ["ZEROPOOLS_WEBHOOK_WORKER"] = "on" if webhook_worker else "off"
+    dep.store.close()  # the supervisor serves nothing itself: its connections go
+    config = uvicorn.Config(
+        "zeropools.asgi:app",
+        factory=True,
+        workers=workers,
+        # a worker answers the supervisor's health pings only once it has imported the app;
+        # on a busy machine that takes longer than uvicorn's 5 s, and it would be killed as hung
+        timeout_worker_healthcheck=limits.SERVE_WORKER_HEALTHCHECK_S,
+        **served,
     )
-    server.run(sockets=[sock])
+    sock.set_inheritable(True)  # as uvicorn's own bind: the workers accept on this socket
+    Multiprocess(config, sockets=[sock]).run()
 
 
 def _open_database(url: str) -> Store:
@@ -305,6 +337,29 @@ def serve(
     host: HostOption = None,
     port: PortOption = None,
     webhook_worker: WebhookWorkerOption = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            metavar="N",
+            envvar="ZEROPOOLS_WORKERS",
+            help="Server processes sharing the port (each with its own connections and "
+            "writer). PostgreSQL gains from 2 or more; SQLite has one write lock per database, "
+            "so 1 is best there.",
+        ),
+    ] = 1,
+    access_log: Annotated[
+        bool | None,
+        typer.Option(
+            "--access-log/--no-access-log",
+            envvar="ZEROPOOLS_ACCESS_LOG",
+            help="A JSON line per request (request id, route, status, latency, caller). On by "
+            "default in test mode, off in live mode, where it costs a third of the edge's time "
+            "per request (bench/edge.py).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API and deliver webhooks (applies pending migrations first)."""
     settings = _settings(db)
@@ -324,6 +379,8 @@ def serve(
         host,
         port,
         webhook_worker=settings.webhook_worker if webhook_worker is None else webhook_worker,
+        workers=workers,
+        access_log=dep.mode == "test" if access_log is None else access_log,
     )
 
 

@@ -115,9 +115,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
-def logging_config(level: str = "INFO") -> dict[str, Any]:
+def logging_config(level: str = "INFO", *, access_log: bool = True) -> dict[str, Any]:
     """``logging.config.dictConfig`` for ``serve``: every logger (ours and uvicorn's) as JSON
-    lines on stderr; uvicorn's access logger silenced (ours replaces it)."""
+    lines on stderr; uvicorn's access logger silenced (ours replaces it); ours off unless
+    ``access_log`` (the middleware asks the logger first, so off costs nothing)."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -134,6 +135,7 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
             "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
             "uvicorn.error": {"level": level},
             "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+            ACCESS_LOGGER: {"level": level if access_log else "WARNING"},
         },
         "root": {"handlers": ["stderr"], "level": "WARNING"},
     }

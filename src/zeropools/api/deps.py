@@ -6,29 +6,35 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from zeropools.domain import limits
 from zeropools.domain.clock import utc_now
 from zeropools.domain.paging import Page
-from zeropools.services.auth import authenticate
+from zeropools.services.auth import authenticate, authenticate_cached
 from zeropools.services.context import Ctx, Deployment
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: zpk_test_... or zpk_live_...")
 
 
-def deployment(request: Request) -> Deployment:
+# Both are coroutines: a sync dependency costs a hop into the thread pool, and on the hot path
+# neither does I/O (the key comes from the process's cache; a miss reads it in a thread).
+async def deployment(request: Request) -> Deployment:
     dep = request.app.state.deployment
     assert isinstance(dep, Deployment)
     return dep
 
 
-def context(
+async def context(
     request: Request,
     dep: Annotated[Deployment, Depends(deployment)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Ctx:
     header = request.headers.get("authorization")
-    actor = authenticate(dep, header if credentials is not None or header else None)
+    sent = header if credentials is not None or header else None
+    actor = authenticate_cached(dep, sent)
+    if actor is None:
+        actor = await run_in_threadpool(authenticate, dep, sent)
     request.state.actor = actor  # who called, for the access log line (never the secret)
     return Ctx(request_id=request.state.request_id, now=utc_now(), actor=actor)
 

@@ -101,6 +101,14 @@ GROUP_COMMIT_COMMANDS_MAX = 64  # commands of one partner sharing one transactio
 # (a queue this deep already waits ~GROUP_COMMIT_QUEUE_MAX / GROUP_COMMIT_COMMANDS_MAX commits)
 GROUP_COMMIT_QUEUE_MAX = 1024
 OVERLOADED_RETRY_AFTER_S = 1  # what a 503 overloaded tells the caller to wait
+# threads that drive the lanes the API's event loop feeds (PostgreSQL: partners committing at
+# once; SQLite has one, its single writer); each holds a pooled connection while it commits
+GROUP_COMMIT_WRITER_THREADS = 8
+# an authenticated API key is trusted from the process's cache this long; a revocation made
+# in this process is seen at once, one made by another process within this time
+API_KEY_CACHE_TTL_S = 2.0
+SERVE_WORKER_HEALTHCHECK_S = 60  # serve --workers: how long a worker may take to answer
+API_KEY_CACHE_SIZE_MAX = 10_000  # keys remembered per process; beyond it the cache starts over
 
 # Read transactions (store.reading): each pins a connection until its stream is done
 SQLITE_READ_CONNECTIONS_MAX = 20  # open at once, as PG_CONNECTION_POOL_SIZE_MAX on PostgreSQL

@@ -12,6 +12,7 @@ from zeropools.domain.keys import KeyHasher
 from zeropools.domain.money import Currencies
 from zeropools.domain.partners import DEMO_FUNDING_ACCOUNT, OPERATOR, FundingAccount
 from zeropools.domain.pools import PoolsConfig, default_pools
+from zeropools.services.key_cache import ApiKeyCache
 from zeropools.store.ports import PartnersPort
 from zeropools.store.protocol import Store
 
@@ -46,6 +47,8 @@ class Deployment:
     # pepper (ZEROPOOLS_KEY_PEPPER or the test-mode file). The empty default only serves apps
     # built without a database (the OpenAPI document).
     key_hasher: KeyHasher = field(default_factory=lambda: KeyHasher(b""))
+    # authenticated API keys, so a request does not read its key (services.auth)
+    key_cache: ApiKeyCache = field(default_factory=ApiKeyCache, compare=False)
 
     def funding_account(self, currency: str) -> FundingAccount:
         return self.funding_accounts.get(currency, self.default_funding_account)

@@ -19,6 +19,7 @@ so no use case can forget an event, and none outlives a refused or failed comman
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from zeropools.representations.problems import domain_problem_body
 from zeropools.services import events, idempotency
 from zeropools.services.context import Ctx, Deployment
 from zeropools.services.idempotency import StoredResponse
-from zeropools.store.protocol import Tx
+from zeropools.store.protocol import SelfContained, Tx
 
 C = TypeVar("C")
 R = TypeVar("R")
@@ -51,7 +52,8 @@ class Handler(Generic[C, R]):
     outside it); ``lane`` names the partner whose balance it touches (scheduling only: locks in
     the transaction still decide correctness); ``present`` renders the result as the API object
     (stored with an idempotency key); ``announce`` names the events the result announces;
-    ``on_refusal`` records a refusal in the same transaction and returns its events.
+    ``on_refusal`` records a refusal in the same transaction and returns its events;
+    ``own_lane``: for a partner key, ``lane`` finds the lane without reading the store.
     """
 
     run: Callable[[Deployment, Ctx, Tx, C], R]
@@ -60,6 +62,9 @@ class Handler(Generic[C, R]):
     lane: Callable[[Deployment, Ctx, C], str | None] = _no_lane
     announce: Callable[[Deployment, R], list[EventDraft]] | None = None
     on_refusal: Callable[[Deployment, Ctx, Tx, C, DomainError], list[EventDraft]] | None = None
+    # for a partner key, ``lane`` needs no read (its own partner's lane): a coroutine finds the
+    # lane without a thread
+    own_lane: bool = False
 
 
 @functools.cache
@@ -79,9 +84,29 @@ def handler_of(command: object) -> Handler[Any, Any]:
 def apply(dep: Deployment, ctx: Ctx, command: Any) -> Any:
     """Apply ``command`` in one transaction and return its result, or raise its refusal."""
     handler = handler_of(command)
-    lane = handler.lane(dep, ctx, command)
+    work = _apply_work(dep, ctx, handler, command)
+    value, refusal = dep.store.write(work, handler.lane(dep, ctx, command))
+    if refusal is not None:
+        raise refusal
+    return value
+
+
+async def apply_async(dep: Deployment, ctx: Ctx, command: Any) -> Any:
+    """``apply`` for a coroutine (the API's hot path): the transaction is handed to the
+    store's writer and awaited, so the request holds no thread while it waits for its commit."""
+    handler = handler_of(command)
+    work = _apply_work(dep, ctx, handler, command)
+    value, refusal = await _write_async(dep, work, await _lane_async(dep, ctx, handler, command))
+    if refusal is not None:
+        raise refusal
+    return value
+
+
+def _apply_work(
+    dep: Deployment, ctx: Ctx, handler: Handler[Any, Any], command: Any
+) -> Callable[[Tx], tuple[Any, DomainError | None]]:
     if handler.on_refusal is None:
-        return dep.store.write(lambda tx: _effect(dep, ctx, tx, handler, command), lane)
+        return lambda tx: (_effect(dep, ctx, tx, handler, command), None)
 
     def work(tx: Tx) -> tuple[Any, DomainError | None]:
         try:
@@ -91,10 +116,7 @@ def apply(dep: Deployment, ctx: Ctx, command: Any) -> Any:
             _refused(dep, ctx, tx, handler, command, refusal)
             return None, refusal
 
-    value, refusal = dep.store.write(work, lane)
-    if refusal is not None:
-        raise refusal
-    return value
+    return work
 
 
 def apply_idempotent(
@@ -102,6 +124,27 @@ def apply_idempotent(
 ) -> StoredResponse:
     """Apply ``command`` once per ``key``: a repeat replays the stored answer byte for byte."""
     handler = handler_of(command)
+    work = _idempotent_work(dep, ctx, handler, command, key, request_print)
+    return dep.store.write(work, handler.lane(dep, ctx, command))
+
+
+async def apply_idempotent_async(
+    dep: Deployment, ctx: Ctx, command: Any, *, key: str, request_print: str
+) -> StoredResponse:
+    """``apply_idempotent`` for a coroutine (see ``apply_async``)."""
+    handler = handler_of(command)
+    work = _idempotent_work(dep, ctx, handler, command, key, request_print)
+    return await _write_async(dep, work, await _lane_async(dep, ctx, handler, command))
+
+
+def _idempotent_work(
+    dep: Deployment,
+    ctx: Ctx,
+    handler: Handler[Any, Any],
+    command: Any,
+    key: str,
+    request_print: str,
+) -> Callable[[Tx], StoredResponse]:
     present = handler.present
     assert present is not None, f"{type(command).__name__} has no representation to store"
     assert ctx.actor is not None
@@ -110,7 +153,7 @@ def apply_idempotent(
     def refused(tx: Tx, refusal: DomainError) -> None:
         _refused(dep, ctx, tx, handler, command, refusal)
 
-    def work(tx: Tx) -> StoredResponse:
+    def run(tx: Tx) -> StoredResponse:
         return idempotency.run_in(
             tx,
             ctx,
@@ -123,7 +166,25 @@ def apply_idempotent(
             on_refusal=refused,
         )
 
-    return dep.store.write(work, handler.lane(dep, ctx, command))
+    # run_in claims the key and runs the command in savepoints of its own: a refusal escaping
+    # it (a reused key) has left nothing written
+    return SelfContained(run)
+
+
+async def _lane_async(
+    dep: Deployment, ctx: Ctx, handler: Handler[Any, Any], command: Any
+) -> str | None:
+    """The command's lane; found in a thread only when finding it may read the store."""
+    if handler.own_lane and ctx.actor is not None and ctx.actor.partner_id is not None:
+        return handler.lane(dep, ctx, command)  # no read for a partner key's own lane
+    return await asyncio.to_thread(handler.lane, dep, ctx, command)
+
+
+async def _write_async(dep: Deployment, work: Callable[[Tx], R], lane: str | None) -> R:
+    writer = getattr(dep.store, "write_async", None)
+    if writer is None:  # a plain store (tests, tools): its blocking write, in a thread
+        return await asyncio.to_thread(dep.store.write, work, lane)
+    return cast(R, await writer(work, lane))
 
 
 def _problem(refusal: DomainError, request_id: str) -> tuple[int, bytes]:

@@ -87,14 +87,16 @@ def _differences(old: str, new: str) -> list[str]:
 
 
 def _claim(tx: Tx, ctx: Ctx, scope: str, key: str, print_: str) -> StoredResponse | None:
-    """Claim the key inside ``tx``, or answer from it: replay, reused, in use."""
-    known = tx.get_idempotency(scope, key)
-    if known is None:
-        now = to_rfc3339(ctx.now)
-        tx.insert_idempotency(
-            IdempotencyRecord(scope, key, print_, ctx.request_id, None, None, now, None)
-        )
+    """Claim the key inside ``tx``, or answer from it: replay, reused, in use.
+
+    The claim is tried first (``INSERT ... ON CONFLICT DO NOTHING``): a new key, the common
+    case, costs one statement; only a key already there is read."""
+    now = to_rfc3339(ctx.now)
+    record = IdempotencyRecord(scope, key, print_, ctx.request_id, None, None, now, None)
+    if tx.claim_idempotency(record):
         return None
+    known = tx.get_idempotency(scope, key)
+    assert known is not None, f"idempotency key {key!r} neither claimed nor found"
     if known.fingerprint != print_:
         differences = _differences(known.fingerprint, print_)
         raise IdempotencyKeyReused(

@@ -185,7 +185,11 @@ def list_api_keys(dep: Deployment, ctx: Ctx, partner_id: str) -> list[ApiKey]:
 
 
 def revoke_api_key(dep: Deployment, ctx: Ctx, key_id: str) -> ApiKey:
-    return cast(ApiKey, dispatch.apply(dep, ctx, RevokeApiKey(key_id)))
+    revoked = cast(ApiKey, dispatch.apply(dep, ctx, RevokeApiKey(key_id)))
+    # after the commit: no request of this process is answered with the key from now on
+    # (other processes see it within API_KEY_CACHE_TTL_S)
+    dep.key_cache.forget_all()
+    return revoked
 
 
 def revoke_api_key_in(dep: Deployment, ctx: Ctx, tx: Tx, command: RevokeApiKey) -> ApiKey:

@@ -126,6 +126,20 @@ def create_quote(
     return cast(QuoteView, dispatch.apply(dep, ctx, command))
 
 
+async def create_quote_async(
+    dep: Deployment,
+    ctx: Ctx,
+    *,
+    pool_id: str,
+    source_amount: object,
+    partner_order_id: str | None,
+    partner_id: str | None = None,
+) -> QuoteView:
+    """``create_quote`` for the API's event loop (the write is handed to the store's writer)."""
+    command = CreateQuote(pool_id, source_amount, partner_order_id, partner_id)
+    return cast(QuoteView, await dispatch.apply_async(dep, ctx, command))
+
+
 def get_quote(dep: Deployment, ctx: Ctx, quote_id: str) -> QuoteView:
     actor = require_role(ctx, *ANY_ROLE)
     stored = dep.store.read(lambda tx: tx.get_quote(quote_id))
@@ -199,12 +213,11 @@ def execute_in(dep: Deployment, ctx: Ctx, tx: Tx, command: ExecuteTrade) -> Trad
         )
     # under the lock: two executions of one order cannot both pass this check
     trades.check_order_free(order_id, _order_trades(tx, partner_id, order_id))
-    partner = _partner(tx, partner_id)
     change = trades.open_trade(
         stored.quote,
         trade_id=ids.new_id(ids.moded_prefix("pt", dep.mode)),
         partner_order_id=order_id,
-        balance_model=partner.balance_model,
+        balance_model=locked.balance_model,  # read with the lock: no second read of the partner
         now=ctx.now,
         destination=dest,
     )
@@ -316,8 +329,13 @@ def move_trade(
 
 
 def quote_lane(dep: Deployment, ctx: Ctx, command: CreateQuote) -> str | None:
+    """The partner's quotes lane: quotes of one partner share commits with each other, but
+    they move no money and take no ledger lock, so they need not wait behind that partner's
+    executions (on PostgreSQL a quote batch and a trade batch commit side by side; on SQLite
+    there is one writer anyway)."""
     assert ctx.actor is not None
-    return ctx.actor.partner_id or command.partner_id
+    partner_id = ctx.actor.partner_id or command.partner_id
+    return None if partner_id is None else f"{partner_id}/quotes"
 
 
 def execute_lane(dep: Deployment, ctx: Ctx, command: ExecuteTrade) -> str | None:

@@ -3,11 +3,25 @@
 DESIGN.md "Concurrency and speed": the ceiling of one transaction per request is the commit
 itself (an fsync on SQLite, a WAL flush on PostgreSQL). ``GroupCommitStore`` wraps a store;
 a write names its *lane* — the partner whose balance it touches, whoever asks (a partner's
-execution, an operator's settle, a credit) — and concurrent writes of one lane are applied by
-the first thread to arrive (the leader), in arrival order, in one transaction, each in its own
-savepoint with its own outcome (a refusal undoes only that command); followers sleep until the
-leader hands them their result. Durability is unchanged: nobody gets an answer before the shared
+execution, an operator's settle, a credit) — and concurrent writes of one lane are applied in
+arrival order, in one transaction, each in its own savepoint with its own outcome (a refusal
+undoes only that command). Durability is unchanged: nobody gets an answer before the shared
 commit. A write without a lane is a plain transaction of its own.
+
+Two ways in, one queue per lane:
+
+- ``write`` (threads): the first thread to arrive leads — it runs the batch at the head of the
+  queue — and the others sleep until the leader hands them their result, or the lead.
+- ``write_async`` (the API's event loop): the request hands its work to the lane and awaits a
+  future; no request thread is taken. A lane fed by the event loop is driven by one of a few
+  *writer threads*, which run its batches back to back while work is queued. This is the hot
+  path: no thread hop per request, and the batch grows with the load.
+
+``single_writer`` (bootstrap sets it for SQLite) puts every write of the process, laned or not,
+on one lane: SQLite has one write lock per database, so two writers of one process could only
+take turns through SQLite's busy handler, which sleeps (up to 100 ms) instead of being woken
+when the lock frees. On one lane they queue in the process and are woken at once; a write
+without a lane still runs as a transaction of its own (``solo``), only in turn.
 
 Each lane's queue is bounded (``GROUP_COMMIT_QUEUE_MAX``): a write arriving at a full queue is
 refused at once with ``Overloaded`` (503 with ``Retry-After``) before anything ran, so an
@@ -19,27 +33,46 @@ on a raced unique key). A batch of one runs exactly like a plain ``write``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from zeropools.domain import limits
 from zeropools.domain.errors import DomainError, Overloaded
-from zeropools.store.protocol import Store, Tx
+from zeropools.store.protocol import SelfContained, Store, Tx
 
 T = TypeVar("T")
 
+# the one lane of a single-writer store
+_ALL = "*"
 
-@dataclass
+
 class _Job(Generic[T]):
-    work: Callable[[Tx], T]
-    ready: threading.Event = field(default_factory=threading.Event)
-    finished: bool = False
-    value: Any = None
-    error: BaseException | None = None
+    """One write waiting for its turn: a thread sleeping on ``ready``, or a coroutine awaiting
+    ``future`` (resolved on its own event loop)."""
+
+    __slots__ = ("error", "finished", "future", "loop", "ready", "solo", "value", "work")
+
+    def __init__(
+        self,
+        work: Callable[[Tx], T],
+        *,
+        solo: bool = False,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self.work = work
+        self.solo = solo  # a transaction of its own: never shares a batch
+        self.loop = loop
+        self.future: asyncio.Future[T] | None = loop.create_future() if loop else None
+        self.ready: threading.Event | None = None if loop else threading.Event()
+        self.finished = False
+        self.value: Any = None
+        self.error: BaseException | None = None
 
     def finish(self, value: Any = None, error: BaseException | None = None) -> None:
         self.value, self.error, self.finished = value, error, True
@@ -51,6 +84,19 @@ class _Job(Generic[T]):
         return result
 
 
+def _resolve(jobs: list[_Job[Any]]) -> None:
+    """On the jobs' event loop: hand each awaiting request its outcome."""
+    for job in jobs:
+        future = job.future
+        assert future is not None
+        if future.cancelled():
+            continue  # the request went away; its work happened (or not) all the same
+        if job.error is not None:
+            future.set_exception(job.error)
+        else:
+            future.set_result(job.value)
+
+
 class GroupCommitStore:
     """A ``Store`` whose laned writes are group-committed; everything else is delegated."""
 
@@ -60,15 +106,20 @@ class GroupCommitStore:
         *,
         batch_commands_max: int = limits.GROUP_COMMIT_COMMANDS_MAX,
         queue_max: int = limits.GROUP_COMMIT_QUEUE_MAX,
+        single_writer: bool = False,
+        writer_threads: int = limits.GROUP_COMMIT_WRITER_THREADS,
     ) -> None:
         self.inner = inner
         self.url = inner.url
         self.dialect = inner.dialect
+        self.single_writer = single_writer
         self._batch_max = batch_commands_max
         self._queue_max = queue_max
         self._lock = threading.Lock()
         self._queues: dict[str, deque[_Job[Any]]] = {}
         self._leading: set[str] = set()
+        self._writer_threads = 1 if single_writer else writer_threads
+        self._writers: ThreadPoolExecutor | None = None
 
     # the plain store surface -----------------------------------------------------------------
     def migrate(self) -> list[str]:
@@ -84,36 +135,84 @@ class GroupCommitStore:
         return self.inner.reading()
 
     def close(self) -> None:
+        with self._lock:
+            writers, self._writers = self._writers, None
+        if writers is not None:
+            writers.shutdown(wait=True)  # batches in flight commit (or fail) and answer
         self.inner.close()
 
     # writes ------------------------------------------------------------------------------------
+    def _lane_of(self, lane: str | None) -> str | None:
+        if self.single_writer:
+            return _ALL
+        return lane
+
+    def _enqueue(self, key: str, job: _Job[Any]) -> bool:
+        """Queue ``job`` (under ``_lock``); True when the lane has no leader yet (the caller
+        must see that it gets one)."""
+        queued = len(self._queues.get(key, ()))
+        if queued >= self._queue_max:
+            raise Overloaded(
+                f"Too many requests are waiting for this partner's balance "
+                f"({queued} queued); nothing was done. Retry shortly.",
+                retry_after_s=limits.OVERLOADED_RETRY_AFTER_S,
+            )
+        self._queues.setdefault(key, deque()).append(job)
+        leads = key not in self._leading
+        if leads:
+            self._leading.add(key)
+        return leads
+
     def write(self, work: Callable[[Tx], T], lane: str | None = None) -> T:
         """Apply ``work`` in a transaction, shared with other writes queued on ``lane``."""
-        if lane is None:
+        key = self._lane_of(lane)
+        if key is None:
             return self.inner.write(work)
-        job: _Job[T] = _Job(work)
+        job: _Job[T] = _Job(work, solo=lane is None)
         with self._lock:
-            queue = self._queues.setdefault(lane, deque())
-            if len(queue) >= self._queue_max:
-                raise Overloaded(
-                    f"Too many requests are waiting for this partner's balance "
-                    f"({len(queue)} queued); nothing was done. Retry shortly.",
-                    retry_after_s=limits.OVERLOADED_RETRY_AFTER_S,
-                )
-            queue.append(job)
-            leads = lane not in self._leading
-            if leads:
-                self._leading.add(lane)
+            leads = self._enqueue(key, job)
         if not leads:
-            job.ready.wait()  # set when done, or when the leader hands over to this thread
+            assert job.ready is not None
+            job.ready.wait()  # set when done, or when the lead is handed to this thread
         if not job.finished:
-            self._lead(lane)
+            self._lead(key, writer=False)
         return job.outcome()
 
-    def _lead(self, lane: str) -> None:
+    async def write_async(self, work: Callable[[Tx], T], lane: str | None = None) -> T:
+        """``write`` for a coroutine: the work is queued on its lane and run by a writer
+        thread; the caller awaits the shared commit without holding a thread."""
+        key = self._lane_of(lane)
+        if key is None:
+            return await asyncio.to_thread(self.inner.write, work)
+        job: _Job[T] = _Job(work, solo=lane is None, loop=asyncio.get_running_loop())
         with self._lock:
-            queue = self._queues[lane]
-            batch = [queue.popleft() for _ in range(min(len(queue), self._batch_max))]
+            if self._enqueue(key, job):
+                self._drive_later(key)
+        assert job.future is not None
+        return await job.future
+
+    def _drive_later(self, key: str) -> None:
+        """Have a writer thread drive ``key`` (under ``_lock``; the lane is marked leading)."""
+        if self._writers is None:
+            self._writers = ThreadPoolExecutor(
+                max_workers=self._writer_threads, thread_name_prefix="zeropools-writer"
+            )
+        self._writers.submit(self._drive, key)
+
+    def _drive(self, key: str) -> None:
+        """A writer thread: run ``key``'s batches while coroutines' work is at its head."""
+        while self._lead(key, writer=True):
+            pass
+
+    def _lead(self, key: str, *, writer: bool) -> bool:
+        """Run one batch from the head of ``key``'s queue, then pass the lead on. True when the
+        next batch is this thread's to run (a coroutine's work is next, and this is a writer)."""
+        with self._lock:
+            queue = self._queues[key]
+            batch = [queue.popleft()]
+            if not batch[0].solo:
+                while queue and len(batch) < self._batch_max and not queue[0].solo:
+                    batch.append(queue.popleft())
         try:
             if len(batch) == 1:
                 batch[0].finish(self.inner.write(batch[0].work))
@@ -125,19 +224,45 @@ class GroupCommitStore:
             for job in batch:
                 job.finish(error=failure)
         finally:
-            with self._lock:
-                queue = self._queues[lane]
-                if queue:
-                    queue[0].ready.set()  # its thread leads the next batch
-                else:
-                    del self._queues[lane]
-                    self._leading.discard(lane)
-            for job in batch:
-                job.ready.set()
+            keep_driving = self._pass_lead(key, writer)
+            _answer(batch)
+        return keep_driving
+
+    def _pass_lead(self, key: str, writer: bool) -> bool:
+        with self._lock:
+            queue = self._queues[key]
+            if not queue:
+                del self._queues[key]
+                self._leading.discard(key)
+                return False
+            head = queue[0]
+            if head.ready is not None:
+                head.ready.set()  # a thread waits at the head: it leads the next batch
+                return False
+            if writer:
+                return True
+            self._drive_later(key)  # a coroutine's work is next: a writer thread takes over
+            return False
+
+
+def _answer(batch: list[_Job[Any]]) -> None:
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Job[Any]]] = {}
+    for job in batch:
+        if job.ready is not None:
+            job.ready.set()
+        else:
+            assert job.loop is not None
+            by_loop.setdefault(job.loop, []).append(job)
+    for loop, jobs in by_loop.items():
+        # one wake-up of the loop per batch; a closed loop has nobody waiting any more
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_resolve, jobs)
 
 
 def _attempt(tx: Tx, job: _Job[Any]) -> tuple[Any, DomainError | None]:
     try:
+        if isinstance(job.work, SelfContained):  # it undoes its own refusals
+            return job.work(tx), None
         with tx.savepoint():
             return job.work(tx), None
     except DomainError as refusal:  # undone to its savepoint; the others go on

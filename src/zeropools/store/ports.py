@@ -45,6 +45,8 @@ Before = tuple[str, str]
 class LedgerState:
     head: LedgerHead
     balances: Mapping[str, Balance]
+    # read with the head (same row): a trade needs it and need not read the partner again
+    balance_model: str = ""
 
 
 @dataclass(frozen=True)
@@ -252,6 +254,10 @@ class IdempotencyPort(Protocol):
 
     def get_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None: ...
     def insert_idempotency(self, record: IdempotencyRecord) -> None: ...
+    def claim_idempotency(self, record: IdempotencyRecord) -> bool:
+        """Insert ``record`` unless its key exists (one statement); False when it did."""
+        ...
+
     def complete_idempotency(
         self, scope: str, key: str, status_code: int, body: bytes, completed_at: str
     ) -> None: ...

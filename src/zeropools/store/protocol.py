@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from zeropools.store.ports import (
     EventsPort,
@@ -94,6 +94,18 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class SelfContained(Generic[T]):
+    """Work that leaves no write behind when it raises a ``DomainError`` (it runs in savepoints
+    of its own, as an idempotent command does): a group commit need not wrap it in one more
+    savepoint, which saves two statements (two round trips on PostgreSQL) per command."""
+
+    def __init__(self, work: Callable[[Tx], T]) -> None:
+        self.work = work
+
+    def __call__(self, tx: Tx) -> T:
+        return self.work(tx)
 
 
 def first(rows: Sequence[T]) -> T | None:

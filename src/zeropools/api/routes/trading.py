@@ -7,18 +7,20 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Request, Response
 
 from zeropools.api.deps import Context, Dep, PageParams
-from zeropools.api.idempotent import respond
+from zeropools.api.idempotent import respond, respond_async
 from zeropools.api.openapi import problems
 from zeropools.api.schemas import QuoteCreate, TradeCreate, TradeReason, TradeRelease, TradeSettle
 from zeropools.domain import errors as e
 from zeropools.domain import trades
 from zeropools.representations import models
 from zeropools.representations import objects as views
+from zeropools.representations.encoding import json_bytes
 from zeropools.representations.objects import JSON
 from zeropools.services import trading
 from zeropools.services.commands import ExecuteTrade, MoveTrade
 
 router = APIRouter(tags=["trading"])
+JSON_MEDIA = "application/json"
 
 
 # what every lifecycle action can be refused with (the trade's own, and the idempotency door)
@@ -65,16 +67,18 @@ def list_pools(dep: Dep, ctx: Context) -> JSON:
         laned=True,
     ),
 )
-def create_quote(
+async def create_quote(
     body: QuoteCreate,
     dep: Dep,
     ctx: Context,
     partner_id: Annotated[str | None, Query(description="operators: for whom")] = None,
-) -> JSON:
+) -> Response:
     """A firm quote: `source_amount` of the pool's currency buys `target_amount` of its asset
     at `rate` after `fee`, valid until `expires_at` (30 s). No money moves until it is
     executed with `POST /v1/trades`."""
-    view = trading.create_quote(
+    # hot path: a coroutine handing its transaction to the writer; the body is the view's
+    # JSON as built (the same bytes a stored answer has), not re-validated by response_model
+    view = await trading.create_quote_async(
         dep,
         ctx,
         pool_id=body.pool_id,
@@ -82,7 +86,7 @@ def create_quote(
         partner_order_id=body.partner_order_id,
         partner_id=partner_id,
     )
-    return views.quote(view, dep.currencies)
+    return Response(json_bytes(views.quote(view, dep.currencies)), 201, media_type=JSON_MEDIA)
 
 
 @router.get("/v1/quotes/{quote_id}", response_model=models.Quote, responses=problems(e.NotFound))
@@ -109,13 +113,13 @@ def get_quote(quote_id: str, dep: Dep, ctx: Context) -> JSON:
         ),
     },
 )
-def create_trade(body: TradeCreate, request: Request, dep: Dep, ctx: Context) -> Response:
+async def create_trade(body: TradeCreate, request: Request, dep: Dep, ctx: Context) -> Response:
     """Execute a quote: debits (debit model) or reserves (reserve model) `source_amount` of the
     partner's available balance, or refuses with `insufficient_balance`, `quote_expired` or
     `quote_already_used`. Send an Idempotency-Key and reuse it on every retry: a repeat answers
     the first response byte for byte, refusals included."""
     command = ExecuteTrade(body.quote_id, body.partner_order_id, body.destination)
-    return respond(request, dep, ctx, body.model_dump(), command)
+    return await respond_async(request, dep, ctx, body.model_dump(), command)
 
 
 @router.get(

@@ -36,18 +36,18 @@ class SqlIdempotency(IdempotencyPort):
 
     def insert_idempotency(self, record: IdempotencyRecord) -> None:
         self._ex.run(
-            f"INSERT INTO idempotency_keys ({_COLUMNS}) VALUES ({marks(8)})",
-            (
-                record.scope,
-                record.key,
-                record.fingerprint,
-                record.request_id,
-                record.status_code,
-                record.response_body,
-                record.created_at,
-                record.completed_at,
-            ),
+            f"INSERT INTO idempotency_keys ({_COLUMNS}) VALUES ({marks(8)})", _params(record)
         )
+
+    def claim_idempotency(self, record: IdempotencyRecord) -> bool:
+        # On PostgreSQL a key claimed by a transaction still open makes this wait for it, then
+        # insert nothing (it committed) or claim (it rolled back): never a unique violation.
+        claimed = self._ex.run(
+            f"INSERT INTO idempotency_keys ({_COLUMNS}) VALUES ({marks(8)}) "
+            "ON CONFLICT (scope, key) DO NOTHING",
+            _params(record),
+        )
+        return claimed == 1
 
     def complete_idempotency(
         self, scope: str, key: str, status_code: int, body: bytes, completed_at: str
@@ -58,3 +58,16 @@ class SqlIdempotency(IdempotencyPort):
             "WHERE scope = %s AND key = %s AND completed_at IS NULL",
             (status_code, body, completed_at, scope, key),
         )
+
+
+def _params(record: IdempotencyRecord) -> tuple[object, ...]:
+    return (
+        record.scope,
+        record.key,
+        record.fingerprint,
+        record.request_id,
+        record.status_code,
+        record.response_body,
+        record.created_at,
+        record.completed_at,
+    )

@@ -124,7 +124,8 @@ class SqlLedger(LedgerPort):
         suffix = f" {self._ex.dialect.row_lock}" if lock and self._ex.dialect.row_lock else ""
         head_row = first(
             self._ex.all(
-                f"SELECT ledger_sequence, ledger_hash FROM partners WHERE id = %s{suffix}",
+                "SELECT ledger_sequence, ledger_hash, balance_model FROM partners "
+                f"WHERE id = %s{suffix}",
                 (partner_id,),
             )
         )
@@ -141,7 +142,7 @@ class SqlLedger(LedgerPort):
             )
         }
         head = LedgerHead(partner_id, int(head_row["ledger_sequence"]), head_row["ledger_hash"])
-        return LedgerState(head, balances)
+        return LedgerState(head, balances, head_row["balance_model"])
 
     def lock_ledger(self, partner_id: str) -> LedgerState:
         return self._state(partner_id, lock=True)

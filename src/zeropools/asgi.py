@@ -13,11 +13,14 @@ from fastapi import FastAPI
 
 from zeropools import bootstrap, config
 from zeropools.api.app import create_app
+from zeropools.api.server import guarded_http_protocol
 from zeropools.workers import webhooks
 
 
 def app() -> FastAPI:
     settings = config.from_env()
+    # the protocol class came by name from the supervisor; its deadline is this process's
+    guarded_http_protocol(settings.header_timeout_s)
     dep = bootstrap.deployment(settings)
     background = [webhooks.Worker(dep)] if settings.webhook_worker else []
     return create_app(

@@ -435,6 +435,7 @@ def verify(
         typer.Option(
             "--jobs",
             min=1,
+            metavar="N",
             help="Worker processes checking partners in parallel (for large ledgers).",
         ),
     ] = 1,

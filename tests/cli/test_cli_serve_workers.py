@@ -3,7 +3,7 @@
 Goal: with ``--workers 2`` the server runs two worker processes built by the import-string
 factory (``zeropools.asgi:app``), each on the database named by ``--db`` (passed to them through
 the environment); quotes and trades work across them; a key revoked through one worker is
-refused by every worker once the cache TTL has passed; the access log is off by default.
+refused by every worker once the cache TTL has passed; `--no-access-log` reaches the workers.
 
 Method: the venv's ``zeropools`` in a subprocess on a free port and a fresh SQLite file, its
 worker processes counted under ``/proc``; a new connection per request so the kernel spreads
@@ -26,6 +26,7 @@ from zeropools.domain import limits
 
 WORKERS = 2
 REFUSED_IN_A_ROW = 20
+SERVE_FLAGS = ("--workers", str(WORKERS), "--no-access-log")
 # each worker imports the app afresh (spawned, not forked): slow on a busy machine
 STARTUP_S = 90.0
 
@@ -62,11 +63,16 @@ def test_two_workers_serve_one_database_and_a_revocation_reaches_both(tmp_path: 
     log = tmp_path / "serve.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [str(ZEROPOOLS), "serve", "--db", db, "--port", str(port), "--workers", str(WORKERS)],
+            [*(str(ZEROPOOLS), "serve", "--db", db, "--port", str(port)), *SERVE_FLAGS],
             stdout=sink,
             stderr=subprocess.STDOUT,
             # the workers must get the database from --db, not from an inherited variable
-            env=clean_env(ZEROPOOLS_OPERATOR_KEY=operator_key, ZEROPOOLS_DB="sqlite:///nowhere"),
+            # (and the failed-key limit would answer 429 to the refusals counted below)
+            env=clean_env(
+                ZEROPOOLS_OPERATOR_KEY=operator_key,
+                ZEROPOOLS_DB="sqlite:///nowhere",
+                ZEROPOOLS_RATE_LIMITS="off",
+            ),
         )
     try:
         wait_until_healthy(base_url, process, log)
@@ -115,4 +121,4 @@ def test_two_workers_serve_one_database_and_a_revocation_reaches_both(tmp_path: 
         process.wait(timeout=20)
 
     served = log.read_text()
-    assert "POST /v1/quotes" not in served  # no access log unless --access-log
+    assert '"logger": "zeropools.access"' not in served  # --no-access-log reaches the workers

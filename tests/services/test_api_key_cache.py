@@ -22,7 +22,6 @@ from support import app_client, bearer, ctx_for, issue_operator_key, onboard, op
 from zeropools.bootstrap import deployment
 from zeropools.config import Settings
 from zeropools.domain.errors import Unauthenticated
-from zeropools.domain.partners import hash_secret
 from zeropools.services import partners as partner_service
 from zeropools.services.auth import authenticate, authenticate_cached
 from zeropools.services.context import Deployment
@@ -89,7 +88,7 @@ def test_a_revocation_by_another_process_is_seen_when_the_entry_expires(
 def test_a_lookup_begun_before_a_revocation_cannot_put_the_key_back(dep: Deployment) -> None:
     _, key_id, header = _server_key(dep)
     cache = dep.key_cache
-    key_hash = hash_secret(header.removeprefix("Bearer "))
+    key_hash = dep.key_hasher.digest(header.removeprefix("Bearer "))
     generation = cache.generation  # a request reads this, then the key (still valid) ...
     valid = dep.store.read(lambda tx: tx.api_key_by_hash(key_hash))
     assert valid is not None and valid.revoked_at is None
@@ -106,7 +105,7 @@ def test_unknown_keys_are_not_remembered(dep: Deployment) -> None:
     for _ in range(2):
         with pytest.raises(Unauthenticated):
             authenticate(dep, guess)
-    assert dep.key_cache.get(hash_secret(guess.removeprefix("Bearer "))) is None
+    assert dep.key_cache.get(dep.key_hasher.digest(guess.removeprefix("Bearer "))) is None
 
 
 def test_over_http_a_revoked_key_is_refused_by_the_next_request(dep: Deployment) -> None:

@@ -16,7 +16,7 @@ import logging
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from zeropools.domain import ids
+from zeropools.domain import ids, limits
 from zeropools.representations.encoding import json_bytes
 from zeropools.representations.problems import PROBLEM_JSON, problem_body
 
@@ -44,50 +44,57 @@ def _timeout_response(header_timeout_s: float) -> bytes:
     return head.encode("ascii") + body
 
 
-def guarded_http_protocol(header_timeout_s: float) -> type[asyncio.Protocol]:
-    """A uvicorn ``http=`` protocol class whose connections must send complete request headers
-    within ``header_timeout_s`` of opening (or of their previous response)."""
+class HeaderTimeoutProtocol(HttpToolsProtocol):
+    """uvicorn's ``httptools`` protocol with the header deadline. A class at module level (not
+    made per call) so ``serve --workers N`` can hand it to worker processes by name; its
+    deadline is a class setting, set once per process by ``guarded_http_protocol``."""
 
-    class HeaderTimeoutProtocol(HttpToolsProtocol):
-        _header_timer: asyncio.TimerHandle | None = None
+    header_timeout_s: float = limits.REQUEST_HEADER_TIMEOUT_S
+    _header_timer: asyncio.TimerHandle | None = None
 
-        def _arm_header_timer(self) -> None:
-            self._disarm_header_timer()
-            self._header_timer = self.loop.call_later(header_timeout_s, self._headers_too_slow)
+    def _arm_header_timer(self) -> None:
+        self._disarm_header_timer()
+        self._header_timer = self.loop.call_later(self.header_timeout_s, self._headers_too_slow)
 
-        def _disarm_header_timer(self) -> None:
-            if self._header_timer is not None:
-                self._header_timer.cancel()
-                self._header_timer = None
-
-        def _headers_too_slow(self) -> None:
+    def _disarm_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
             self._header_timer = None
-            if self.transport.is_closing():
-                return
-            log.info(
-                "header timeout",
-                extra={"fields": {"client": self.client[0] if self.client else None}},
-            )
-            self.transport.write(_timeout_response(header_timeout_s))
-            self.transport.close()
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if self.transport.is_closing():
+            return
+        log.info(
+            "header timeout",
+            extra={"fields": {"client": self.client[0] if self.client else None}},
+        )
+        self.transport.write(_timeout_response(self.header_timeout_s))
+        self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_header_timer()
+
+    def on_headers_complete(self) -> None:
+        self._disarm_header_timer()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        # an idle keep-alive connection is closed by uvicorn's own timer; a connection
+        # that starts the next request must finish its headers in time, like the first
+        if not self.transport.is_closing() and not self.pipeline:
             self._arm_header_timer()
 
-        def on_headers_complete(self) -> None:
-            self._disarm_header_timer()
-            super().on_headers_complete()
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_timer()
+        super().connection_lost(exc)
 
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            # an idle keep-alive connection is closed by uvicorn's own timer; a connection
-            # that starts the next request must finish its headers in time, like the first
-            if not self.transport.is_closing() and not self.pipeline:
-                self._arm_header_timer()
 
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm_header_timer()
-            super().connection_lost(exc)
-
+def guarded_http_protocol(header_timeout_s: float) -> type[asyncio.Protocol]:
+    """The uvicorn ``http=`` protocol class whose connections must send complete request
+    headers within ``header_timeout_s`` of opening (or of their previous response); the
+    deadline holds for this process (one server per process)."""
+    HeaderTimeoutProtocol.header_timeout_s = header_timeout_s
     return HeaderTimeoutProtocol

@@ -12,9 +12,7 @@ Method: the venv's ``zeropools`` executable in subprocesses on a free local port
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
-import string
 import subprocess
 import time
 from collections.abc import Iterator
@@ -26,17 +24,15 @@ import pytest
 from cli_support import ZEROPOOLS, clean_env, free_port, mismatch_lines, run
 
 from support import bearer, post_partner, post_payin, sqlite_url
+from support.processes import random_operator_key
 
 STARTUP_S = 120.0  # a bound against a hang on a loaded machine, not a timing claim
-KEY_ALPHABET = string.ascii_letters + string.digits
 
 
-def random_operator_key() -> str:
-    return "zpk_test_" + "".join(secrets.choice(KEY_ALPHABET) for _ in range(40))
-
-
-def wait_until_healthy(base_url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_S
+def wait_until_healthy(
+    base_url: str, server: subprocess.Popen[bytes], log: Path, startup_s: float = STARTUP_S
+) -> None:
+    deadline = time.monotonic() + startup_s
     while time.monotonic() < deadline:
         if server.poll() is not None:
             pytest.fail(f"zeropools serve exited with {server.returncode}:\n{log.read_text()}")
@@ -46,7 +42,7 @@ def wait_until_healthy(base_url: str, server: subprocess.Popen[bytes], log: Path
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    pytest.fail(f"zeropools serve not healthy within {STARTUP_S} s:\n{log.read_text()}")
+    pytest.fail(f"zeropools serve not healthy within {startup_s} s:\n{log.read_text()}")
 
 
 @dataclass

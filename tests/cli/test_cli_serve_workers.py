@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 from cli_support import ZEROPOOLS, clean_env, free_port, run
-from test_cli_serve import random_operator_key
+from test_cli_serve import wait_until_healthy
 
 from support import bearer, post_partner, post_payin, sqlite_url
+from support.processes import random_operator_key
 from zeropools.domain import limits
 
 WORKERS = 2
@@ -29,20 +29,6 @@ REFUSED_IN_A_ROW = 20
 SERVE_FLAGS = ("--workers", str(WORKERS), "--no-access-log")
 # each worker imports the app afresh (spawned, not forked): slow on a busy machine
 STARTUP_S = 90.0
-
-
-def wait_until_healthy(base_url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"zeropools serve exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"zeropools serve not healthy within {STARTUP_S} s:\n{log.read_text()}")
 
 
 def _workers_of(pid: int) -> list[int]:
@@ -75,7 +61,7 @@ def test_two_workers_serve_one_database_and_a_revocation_reaches_both(tmp_path: 
             ),
         )
     try:
-        wait_until_healthy(base_url, process, log)
+        wait_until_healthy(base_url, process, log, STARTUP_S)
         deadline = time.monotonic() + STARTUP_S
         while len(_workers_of(process.pid)) < WORKERS and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -3,12 +3,7 @@ configuration given as environment variables, on a fresh SQLite file or PostgreS
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
-import string
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,36 +12,10 @@ from pathlib import Path
 
 import httpx
 
-ZEROPOOLS = Path(sys.executable).parent / "zeropools"
+from support.processes import ZEROPOOLS, clean_env, free_port, random_operator_key, run
+
 STARTUP_S = 120.0  # a bound against hangs on a loaded machine, not a timing claim
-COMMAND_TIMEOUT_S = 60
-KEY_ALPHABET = string.ascii_letters + string.digits
-
-
-def strong_operator_key(mode: str = "test") -> str:
-    return f"zpk_{mode}_" + "".join(secrets.choice(KEY_ALPHABET) for _ in range(40))
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The test's environment without any ``ZEROPOOLS_*`` setting leaking in, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZEROPOOLS_")}
-    env["COLUMNS"] = "200"
-    env.update(extra)
-    return env
-
-
-def run(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(ZEROPOOLS), *args],
-        capture_output=True, text=True, env=clean_env(**extra_env),
-        timeout=COMMAND_TIMEOUT_S, check=False,
-    )  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+strong_operator_key = random_operator_key  # the name these tests read best with
 
 
 @dataclass

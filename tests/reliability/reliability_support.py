@@ -4,8 +4,9 @@
   ``ZEROPOOLS_SOAK=1``); the same tests run with either.
 - ``Api``: sends one logical request until it has an answer, to any of the live servers: a
   connection refused or cut (the server was SIGKILLed), a 503 ``overloaded`` or a 409
-  ``idempotency_key_in_use`` is retried with the *same* body and Idempotency-Key, as a careful
-  partner backend does. A 5xx other than 503 is never retried: it is a violation.
+  ``idempotency_key_in_use`` or a 429 ``rate_limited`` (after its ``Retry-After``) is retried with
+  the *same* body and Idempotency-Key, as a careful partner backend does. A 5xx other than 503
+  is never retried: it is a violation.
 - ``Workload``: client threads that credit pay-ins, quote and execute trades, and settle,
   release, fail or return the trades they executed (each trade has one owner, so no two clients
   race on it and every answer has one expected meaning). Every answer is kept in an ack log
@@ -42,7 +43,10 @@ SOAK = os.environ.get("ZEROPOOLS_SOAK") == "1"
 ANSWER_WAIT_S = 120.0  # one request, retries included; only a server that never returns hits it
 RETRY_PAUSE_S = (0.02, 0.25)  # between two sends of one request: a random pause in this range
 REQUEST_TIMEOUT_S = 30.0
-RETRYABLE_CODES = frozenset({"idempotency_key_in_use", "overloaded"})
+# nothing was done on any of these: a careful client sends the same request again (after
+# Retry-After for a rate limit, which the long profile's load reaches on the operator's key)
+RETRYABLE_CODES = frozenset({"idempotency_key_in_use", "overloaded", "rate_limited"})
+RETRY_AFTER_MAX_S = 5.0
 OPEN = ("debited", "reserved")
 HELD = ("debited", "reserved", "settled")  # trades whose money is not back in `available`
 # business refusals of an execution the load can meet: a partner run dry, or a quote that
@@ -170,6 +174,7 @@ class Api:
                 response.headers.get("idempotent-replayed") == "true",
             )
             if answer.status == 503 or answer.code in RETRYABLE_CODES:
+                time.sleep(min(float(response.headers.get("retry-after", "0")), RETRY_AFTER_MAX_S))
                 continue
             if answer.status >= 500:
                 self._figures.violation(f"{call.kind} {call.path}: {answer.status} {answer.body}")

@@ -101,6 +101,23 @@ def entries_where(ex: Executor, clause: str, params: Sequence[Any]) -> list[Ledg
     return [entry_from_row(row) for row in rows]
 
 
+def _in_order(
+    partner_id: str,
+    currency: str | None,
+    created_gte: str | None,
+    created_lt: str | None,
+    after_sequence: int,
+) -> tuple[str, list[Any]]:
+    """The partner's entries after ``after_sequence`` in chain order: what both streams read
+    (as entries, or as plain rows in bulk)."""
+    where = EntryFilter(currency=currency, created_gte=created_gte, created_lt=created_lt)
+    clauses, params = _filters(partner_id, where)
+    clauses.append("sequence > %s")
+    params.append(after_sequence)
+    sql = f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {' AND '.join(clauses)} "
+    return sql + "ORDER BY sequence", params
+
+
 def _filters(partner_id: str, where: EntryFilter) -> tuple[list[str], list[Any]]:
     clauses = ["partner_id = %s"]
     params: list[Any] = [partner_id]
@@ -224,16 +241,8 @@ class SqlLedger(LedgerPort):
         created_lt: str | None = None,
         after_sequence: int = 0,
     ) -> Iterator[LedgerEntry]:
-        where = EntryFilter(currency=currency, created_gte=created_gte, created_lt=created_lt)
-        clauses, params = _filters(partner_id, where)
-        clauses.append("sequence > %s")
-        params.append(after_sequence)
-        rows = self._ex.stream(
-            f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {' AND '.join(clauses)} "
-            "ORDER BY sequence",
-            params,
-            limits.ENTRY_READ_BATCH_ROWS,
-        )
+        sql, params = _in_order(partner_id, currency, created_gte, created_lt, after_sequence)
+        rows = self._ex.stream(sql, params, limits.ENTRY_READ_BATCH_ROWS)
         try:
             for row in rows:
                 yield entry_from_row(row)
@@ -249,16 +258,8 @@ class SqlLedger(LedgerPort):
         created_lt: str | None = None,
         after_sequence: int = 0,
     ) -> Iterator[list[EntryRow]]:
-        where = EntryFilter(currency=currency, created_gte=created_gte, created_lt=created_lt)
-        clauses, params = _filters(partner_id, where)
-        clauses.append("sequence > %s")
-        params.append(after_sequence)
-        batches = self._ex.stream_tuples(
-            f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {' AND '.join(clauses)} "
-            "ORDER BY sequence",
-            params,
-            limits.BULK_READ_BATCH_ROWS,
-        )
+        sql, params = _in_order(partner_id, currency, created_gte, created_lt, after_sequence)
+        batches = self._ex.stream_tuples(sql, params, limits.BULK_READ_BATCH_ROWS)
         try:
             # the columns are ENTRY_ROW_FIELDS, so each row is an EntryRow as it comes
             yield from cast("Iterator[list[EntryRow]]", batches)

@@ -16,9 +16,15 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+
+from zeropools.domain import ids
+from zeropools.services import partners, payins
+from zeropools.services.context import Actor, Ctx, Deployment
+from zeropools.services.partners import NewPartner
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -84,3 +90,26 @@ def database(label: str, admin_url: str = PG_ADMIN) -> Iterator[str]:
 
 def ratio(ours: float, theirs: float) -> str:
     return f"{ours / theirs:.2f}x" if theirs > 0 else "n/a"
+
+
+def bench_ctx(role: str, partner_id: str | None = None, now: datetime | None = None) -> Ctx:
+    """A service-layer context for a bench's own set-up and load (``now``: the clock reading
+    to use, e.g. one per round so a slow round's quotes stay valid)."""
+    return Ctx(ids.new_id(ids.REQUEST), now or datetime.now(UTC), Actor("bench", role, partner_id))
+
+
+def funded_partner(dep: Deployment, name: str, amount: str) -> NewPartner:
+    """A debit-model EUR partner credited ``amount`` by a booked bank credit."""
+    created = partners.create_partner(
+        dep, bench_ctx("operator"), name=name, balance_model="debit", currencies=["EUR"]
+    )
+    note = payins.notification(
+        dep,
+        bank_transaction_id=f"fund-{uuid.uuid4()}",
+        amount=amount,
+        currency="EUR",
+        booking_status="booked",
+        reference=created.partner.currencies[0].funding_reference,
+    )
+    payins.record_payin(dep, bench_ctx("operator"), note)
+    return created

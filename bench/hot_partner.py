@@ -36,14 +36,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from common import bench_ctx, funded_partner
 from ledger import on_both_stores
 
 from zeropools.bootstrap import deployment, initialize
 from zeropools.config import Settings
 from zeropools.domain import ids
-from zeropools.services import dispatch, idempotency, partners, payins, trading
+from zeropools.services import dispatch, idempotency, trading
 from zeropools.services.commands import ExecuteTrade
-from zeropools.services.context import Actor, Ctx, Deployment
+from zeropools.services.context import Deployment
 from zeropools.store.open import open_store
 from zeropools.store.sqlite import path_from_url
 
@@ -52,26 +53,7 @@ AMOUNT_MINOR = 1000
 FUNDS = "100000000.00"
 
 
-def ctx(role: str, partner_id: str | None = None, now: datetime | None = None) -> Ctx:
-    """``now``: one clock reading per round, so a slow round (a busy machine) executes its
-    quotes within their 30 s validity however long it takes."""
-    return Ctx(ids.new_id(ids.REQUEST), now or datetime.now(UTC), Actor("bench", role, partner_id))
-
-
-def funded_partner(dep: Deployment) -> str:
-    created = partners.create_partner(
-        dep, ctx("operator"), name="hot", balance_model="debit", currencies=["EUR"]
-    )
-    note = payins.notification(
-        dep,
-        bank_transaction_id=f"fund-{uuid.uuid4()}",
-        amount=FUNDS,
-        currency="EUR",
-        booking_status="booked",
-        reference=created.partner.currencies[0].funding_reference,
-    )
-    payins.record_payin(dep, ctx("operator"), note)
-    return created.partner.id
+ctx = bench_ctx
 
 
 async def _gathered(n: int, concurrency: int, one: Callable[[int], Any]) -> None:
@@ -242,7 +224,7 @@ def run(label: str, url: str, args: argparse.Namespace) -> None:
     store = open_store(url)
     initialize(store, "test")
     dep = deployment(Settings(db_url=url), store)  # group commit, as `zeropools serve` wires it
-    partner_id = funded_partner(dep)
+    partner_id = funded_partner(dep, "hot", FUNDS).partner.id
     floor_one, floor_many, coroutines, threads = [], [], [], []
     for _ in range(args.rounds):
         floor_one.append(baseline_rate(url, partner_id, args.n // 2, 1))

@@ -41,12 +41,11 @@ from pathlib import Path
 
 import httpx
 import psycopg
+from common import funded_partner
 
 from zeropools.bootstrap import deployment, initialize
 from zeropools.config import Settings
-from zeropools.domain import ids
-from zeropools.services import partners, payins
-from zeropools.services.context import Actor, Ctx, Deployment
+from zeropools.services.context import Deployment
 from zeropools.store.open import open_store
 
 BENCH = Path(__file__).resolve().parent
@@ -68,10 +67,6 @@ class Figures:
     cpu_ms: float = 0.0  # the server's CPU time (all its processes) per request
 
 
-def ctx(role: str, partner_id: str | None = None) -> Ctx:
-    return Ctx(ids.new_id(ids.REQUEST), datetime.now(UTC), Actor("bench", role, partner_id))
-
-
 def funded_partners(url: str, count: int) -> dict[str, str]:
     """``count`` partners with EUR funds; partner id -> its partner_server secret."""
     store = open_store(url)
@@ -80,18 +75,7 @@ def funded_partners(url: str, count: int) -> dict[str, str]:
         dep: Deployment = deployment(Settings(db_url=url), store)
         keys = {}
         for i in range(count):
-            created = partners.create_partner(
-                dep, ctx("operator"), name=f"p{i}", balance_model="debit", currencies=["EUR"]
-            )
-            note = payins.notification(
-                dep,
-                bank_transaction_id=f"fund-{uuid.uuid4()}",
-                amount=FUNDS,
-                currency="EUR",
-                booking_status="booked",
-                reference=created.partner.currencies[0].funding_reference,
-            )
-            payins.record_payin(dep, ctx("operator"), note)
+            created = funded_partner(dep, f"p{i}", FUNDS)
             keys[created.partner.id] = next(
                 k.secret for k in created.keys if k.key.role == "partner_server"
             )

@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
+import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from contextlib import closing
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from support.fixtures import generate
 from support.http import PROBLEM_FIELDS, PROBLEM_JSON
@@ -54,9 +58,23 @@ class World:
     known: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # valid bank statement files (MT940, camt.053, camt.054) crediting the seeded partners
     statements: tuple[bytes, ...] = ()
+    # the seeded database as built, before any request: what ``replica`` starts from
+    seed: Path | None = None
+    settings: Settings | None = None
 
     def close(self) -> None:
         self.dep.store.close()
+
+    def replica(self, directory: Path) -> tuple[Deployment, Path]:
+        """A deployment on a fresh copy of the seeded database: the same ids and keys, none of
+        what earlier requests did. Stateful chains each start from one, so hypothesis replays
+        a failing chain against the state it first ran on (a shared, mutated world made the
+        replay take other branches: ``FlakyStrategyDefinition`` hid the first failure)."""
+        assert self.seed is not None and self.settings is not None
+        db = directory / f"replica-{secrets.token_hex(6)}.db"
+        shutil.copyfile(self.seed, db)
+        settings = replace(self.settings, db_url=f"sqlite:///{db}")
+        return deployment(settings, open_store(settings.db_url)), db
 
 
 def statement_files(funded_ref: str, reserve_ref: str) -> tuple[bytes, ...]:
@@ -147,10 +165,14 @@ def _entries(dep: Deployment, partner_id: str) -> list[LedgerEntry]:
     return dep.store.read(lambda tx: list(tx.iter_entries(partner_id)))
 
 
-def build_world(db_url: str) -> World:
+def build_world(db_url: str, seed: Path | None = None) -> World:
+    """The seeded world on ``db_url`` (SQLite); with ``seed``, also a copy of it as built, for
+    ``World.replica``."""
     store = open_store(db_url)
     initialize(store, "test")
-    dep = deployment(Settings(db_url=db_url), store)
+    # a pepper of its own, so a replica of the file (elsewhere) reads the same key hashes
+    settings = Settings(db_url=db_url, key_pepper=secrets.token_urlsafe(32))
+    dep = deployment(settings, store)
     operator_key = partners.new_operator_key(dep, _ctx("operator"))
     op = _ctx("operator", key_id=operator_key.key.id)
 
@@ -256,7 +278,14 @@ def build_world(db_url: str) -> World:
         "status": ("needs_review", "credited", "debited", "settled"),
         "type": ("payin_credit", "buy_debit"),
     }
+    if seed is not None:
+        # a consistent copy while the store stays open
+        source = sqlite3.connect(db_url.removeprefix("sqlite:///"))
+        with closing(source), closing(sqlite3.connect(seed)) as target:
+            source.backup(target)
     return World(
+        seed=seed,
+        settings=settings,
         statements=statement_files(funded_ref, reserve_ref),
         dep=dep,
         operator_secret=operator_key.secret,

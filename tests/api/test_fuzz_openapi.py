@@ -147,8 +147,8 @@ class Caller:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    db = tmp_path_factory.mktemp("fuzz") / "zeropools.db"
-    built = build_world(f"sqlite:///{db}")
+    where = tmp_path_factory.mktemp("fuzz")
+    built = build_world(f"sqlite:///{where / 'zeropools.db'}", seed=where / "seed.db")
     KNOWN.update(built.known)
     STATEMENTS.extend(built.statements)
     try:
@@ -263,18 +263,32 @@ def test_fuzz_openapi(case: Any, caller: Caller) -> None:
 StatefulBase: Any = schema.as_state_machine()
 
 
-def test_fuzz_stateful_links(caller: Caller) -> None:
+def test_fuzz_stateful_links(
+    caller: Caller, world: World, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """Chains along the document's links: each answer's ids feed the next request, so objects
-    made in the run are read, moved and revoked, by each caller, under the same checks."""
+    made in the run are read, moved and revoked, by each caller, under the same checks.
+
+    Each chain runs on its own copy of the seeded world (``World.replica``): what one chain
+    did cannot change what the next one, or hypothesis's replay of a failing one, sees."""
     checks = checks_for(caller)
+    replicas = tmp_path_factory.mktemp(f"chains-{caller.role}")
 
     class Chains(StatefulBase):  # type: ignore[misc, valid-type]
+        def setup(self) -> None:
+            self.dep, self.db = world.replica(replicas)
+            self.app = create_app(self.dep)
+
+        def teardown(self) -> None:
+            self.dep.store.close()
+            self.db.unlink()
+
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"headers": caller.headers()}
 
         def call(self, case: Any, **kwargs: Any) -> Any:
             _tally(caller, case)
-            return case.call(app=caller.app, **kwargs)
+            return case.call(app=self.app, **kwargs)
 
         def validate_response(
             self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any

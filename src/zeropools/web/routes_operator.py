@@ -50,19 +50,15 @@ def _view(request: Request, signed: Signed, name: str, **context: Any) -> Respon
 
 
 def _partner_rows(signed: Signed) -> list[JSON]:
-    dep, ctx = signed.dep, signed.ctx
-    rows: list[JSON] = []
-    for partner in partners.list_partners(dep, ctx, Page.of(PARTNERS_LISTED_MAX))[
-        :PARTNERS_LISTED_MAX
-    ]:
-        found = balances.list_balances(dep, ctx, partner.id)
-        rows.append(
-            {
-                "partner": views.partner(partner, dep.currencies),
-                "balances": [views.balance(b, dep.currencies) for b in found],
-            }
-        )
-    return rows
+    dep = signed.dep
+    listed = balances.partner_balances(dep, signed.ctx, Page.of(PARTNERS_LISTED_MAX))
+    return [
+        {
+            "partner": views.partner(partner, dep.currencies),
+            "balances": [views.balance(b, dep.currencies) for b in found],
+        }
+        for partner, found in listed[:PARTNERS_LISTED_MAX]
+    ]
 
 
 @router.get(BASE)

@@ -220,6 +220,22 @@ class SqlTrades(TradesPort):
         )
         return {row["currency"]: int(row["total"]) for row in rows}
 
+    def pending_totals_of(self, partner_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """``pending_totals`` of many partners in one query (a page of partners, not N reads);
+        a partner with nothing pending is absent."""
+        if not partner_ids:
+            return {}
+        rows = self._ex.all(
+            "SELECT partner_id, currency, SUM(source_amount_minor) AS total FROM trades "
+            f"WHERE partner_id IN ({marks(len(partner_ids))}) "
+            f"AND status IN ({marks(len(_PENDING))}) GROUP BY partner_id, currency",
+            (*partner_ids, *_PENDING),
+        )
+        totals: dict[str, dict[str, int]] = {}
+        for row in rows:
+            totals.setdefault(row["partner_id"], {})[row["currency"]] = int(row["total"])
+        return totals
+
     def trade_entries(
         self, partner_id: str, trade_ids: Sequence[str]
     ) -> dict[str, list[LedgerEntry]]:

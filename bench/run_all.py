@@ -28,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("http_execute", [], []),  # issue 13 part A: quote+execute over HTTP against an echo
     ("hot_partner", [], []),  # issue 13 part A: service layer, one hot partner, durable
+    ("servers", [], ["--rounds", "1"]),  # issue 13: uvicorn against granian, same load
     ("export", ["--n", "1000000", "--rounds", "3"], ["--n", "100000", "--rounds", "3"]),
     ("verify", ["--n", "1000000", "--rounds", "3"], ["--n", "100000", "--rounds", "3"]),
     ("match", ["--n", "100000", "--rounds", "3"], ["--n", "10000", "--rounds", "3"]),

@@ -71,9 +71,10 @@ bench-tools:
 
 # the long profile (docs/reliability.md): the reliability suites (crash safety, many processes,
 # the HTTP model) and every test sized by the soak knob (fuzzing, properties, big imports) at
-# full size; half an hour and more. -s prints each suite's figures line.
+# full size; half an hour and more. -rP prints each passed suite's figures (under xdist, -s
+# would not: the workers' output never reaches the terminal).
 soak: venv browser
-	ZEROPOOLS_SOAK=1 $(BIN)/pytest -q -s -n 2 -m "reliability or soak"
+	ZEROPOOLS_SOAK=1 $(BIN)/pytest -q -rP -n 2 -m "reliability or soak"
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
 from zeropools.domain import limits
+from zeropools.domain.exports import RenderedRow
 from zeropools.domain.ledger import (
     ENTRY_ROW_FIELDS,
     PLATFORM_SUSPENSE,
@@ -30,6 +31,7 @@ from zeropools.domain.payins import BOOKING_STATUSES, NEEDS_REVIEW
 from zeropools.store.ports import LedgerPort, LedgerState
 from zeropools.store.protocol import IntegrityViolation, first
 from zeropools.store.sql.executor import Executor, Row, marks
+from zeropools.store.sql.export_csv import rendered_rows_sql
 
 _PENDING_BOOKING, _BOOKED = BOOKING_STATUSES  # unpacked so a change of the tuple fails here
 
@@ -263,6 +265,28 @@ class SqlLedger(LedgerPort):
         try:
             # the columns are ENTRY_ROW_FIELDS, so each row is an EntryRow as it comes
             yield from cast("Iterator[list[EntryRow]]", batches)
+        finally:
+            batches.close()
+
+    def stream_rendered_rows(
+        self, partner_id: str, currency: str, created_gte: str, created_lt: str, scale: int
+    ) -> Iterator[list[RenderedRow]]:
+        # The day's rows are read along (partner_id, currency, sequence) between the day's
+        # first and last sequence (found on the created_at index): in sequence order as
+        # stored, so the database does not sort the rendered rows (on SQLite that sort cost
+        # as much as the rendering); ``+created_at`` keeps SQLite off the created_at index.
+        day = "partner_id = %s AND currency = %s AND created_at >= %s AND created_at < %s"
+        created = "+created_at" if self._ex.dialect.name == "sqlite" else "created_at"
+        where = (
+            f"partner_id = %s AND currency = %s AND {created} >= %s AND {created} < %s "
+            f"AND sequence >= (SELECT min(sequence) FROM ledger_entries WHERE {day}) "
+            f"AND sequence <= (SELECT max(sequence) FROM ledger_entries WHERE {day})"
+        )
+        sql, leading = rendered_rows_sql(self._ex.dialect.name, scale, where)
+        params = [*leading, *([partner_id, currency, created_gte, created_lt] * 3)]
+        batches = self._ex.stream_tuples(sql, params, limits.BULK_READ_BATCH_ROWS)
+        try:
+            yield from cast("Iterator[list[RenderedRow]]", batches)
         finally:
             batches.close()
 

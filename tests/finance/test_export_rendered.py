@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -240,3 +240,50 @@ def test_a_tampered_balance_is_refused_at_its_entry_whichever_path_reads_it(
         exports.write_export(dep, request, io.BytesIO())
     with pytest.raises(RollForwardBroken, match=f"#{target}"):
         reference(dep, request)
+
+
+# journal texts a rewrite could leave, each read by the reference path as ``json.loads`` and
+# ``int`` read it: an export must come out (or be refused) exactly as the reference's would
+ODD_JOURNALS = [
+    '[["available", -1], ["platform:adjustments", 1]]',  # spaces: still the same journal
+    '[["available",-1.0],["platform:adjustments",1]]',
+    '[["available",-1.5],["platform:adjustments",1.5]]',
+    '[["available","-1"],["platform:adjustments",1]]',
+    '[["available",-1,7],["platform:adjustments",1]]',
+    '[[["available",-1]],["platform:adjustments",1]]',
+    '[["platform:adjustments",1],["available",-1],["reserved",0],["available",0]]',
+    '[["available",-1],["available",-99999999999999999999999],["available",99999999999999999999999]]',
+    '{"available":-1}',
+    "[]",
+    "not json",
+]
+
+
+@pytest.mark.parametrize("journal", ODD_JOURNALS)
+def test_a_rewritten_journal_exports_or_is_refused_as_the_reference_decides(
+    dep: Deployment, partner_id: str, paths: list[bool], journal: str
+) -> None:
+    drop_append_only_triggers(dep)
+    date = DAY.date().isoformat()
+    request = ExportRequest(partner_id, day_window(date, None), "EUR", CSV)
+    raw(
+        dep,
+        "UPDATE ledger_entries SET lines = %s WHERE partner_id = %s AND type = %s "
+        "AND currency = 'EUR' AND created_at >= %s AND created_at < %s",
+        (journal, partner_id, ADJUSTMENT, request.window.starts_at, request.window.ends_at),
+    )
+
+    def outcome(export: Callable[[], bytes]) -> tuple[str, object]:
+        try:
+            return "bytes", export()
+        except RollForwardBroken as refused:
+            return "refused", str(refused)
+        except Exception:  # the reference raises ValueError, a database its own error
+            return "failed", None
+
+    def ours() -> bytes:
+        out = io.BytesIO()
+        exports.write_export(dep, request, out)
+        return out.getvalue()
+
+    assert outcome(ours) == outcome(lambda: reference(dep, request))

@@ -45,13 +45,14 @@ def rendered_rows_sql(dialect: str, scale: int, where: str) -> tuple[str, list[s
     if dialect == "sqlite":
         select, template = _sqlite_select(scale)
         return f"SELECT {select} FROM ledger_entries WHERE {where} ORDER BY sequence", [template]
-    # the journal parsed once per row, then its partner deltas (OFFSET 0 keeps the planner
-    # from inlining either into each use). Text that is not JSON fails the cast, as it fails
-    # ``json.loads`` on the reference path: either way the export stops.
+    # the journal parsed once per row and kept only where it can be read (OFFSET 0 keeps the
+    # planner from inlining it into each use). Text that is not JSON fails the cast, as it
+    # fails ``json.loads`` on the reference path: either way the export stops.
     return (
         f"SELECT {_postgres_select(scale)} FROM ledger_entries "
-        "CROSS JOIN LATERAL (SELECT lines::jsonb AS journal OFFSET 0) AS parsed "
-        f"CROSS JOIN LATERAL (SELECT {_postgres_deltas()}) AS deltas "
+        "CROSS JOIN LATERAL (SELECT lines::jsonb AS parsed OFFSET 0) AS parsed "
+        f"CROSS JOIN LATERAL (SELECT {_postgres_readable()} AS journal OFFSET 0) AS read "
+        f"CROSS JOIN LATERAL (SELECT {_postgres_deltas()} OFFSET 0) AS deltas "
         f"WHERE {where} ORDER BY sequence",
         [],
     )
@@ -90,10 +91,9 @@ def _postgres_select(scale: int) -> str:
 
     def before(column: str, delta: str) -> str:
         # numeric, so no journal amount can overflow; a bigint only where it is one
-        value = f"{column} - {delta}"
         return (
-            f"CASE WHEN {delta} = trunc({delta}) AND abs({value}) < {10**18} "
-            f"THEN ({value})::bigint END"
+            f"CASE WHEN {delta} = trunc({delta}) AND abs({column} - {delta}) < {10**18} "
+            f"THEN ({column} - {delta})::bigint END"
         )
 
     return (
@@ -104,28 +104,34 @@ def _postgres_select(scale: int) -> str:
 
 
 def _postgres_deltas() -> str:
-    """``d_available``, ``d_reserved``: the partner deltas of ``journal`` (numeric, so no amount
-    overflows), NULL unless it is an array of at most LINES_READ_MAX two-item arrays whose
-    partner amounts are numbers. Each cast sits in a CASE branch its type test guards:
-    PostgreSQL may evaluate AND's operands in any order."""
-    partner = f"('{AVAILABLE}', '{RESERVED}')"
+    """``d_available``, ``d_reserved``: the partner deltas (numeric) of a readable journal,
+    NULL where it is not."""
 
     def delta(account: str) -> str:
-        return (
-            f"sum(CASE WHEN line ->> 0 = '{account}' AND jsonb_typeof(line -> 1) = 'number' "
-            "THEN (line ->> 1)::numeric ELSE 0 END)"
+        terms = " + ".join(
+            f"CASE journal -> {i} ->> 0 WHEN '{account}' THEN (journal -> {i} ->> 1)::numeric "
+            "ELSE 0 END"
+            for i in range(LINES_READ_MAX)
         )
+        return f"CASE WHEN journal IS NOT NULL THEN {terms} END"
 
-    sound = (
-        f"count(*) <= {LINES_READ_MAX} AND bool_and(CASE WHEN jsonb_typeof(line) = 'array' "
-        f"THEN jsonb_array_length(line) = 2 AND (coalesce(line ->> 0, '') NOT IN {partner} "
-        "OR jsonb_typeof(line -> 1) = 'number') ELSE false END)"
+    return f"{delta(AVAILABLE)} AS d_available, {delta(RESERVED)} AS d_reserved"
+
+
+def _postgres_readable() -> str:
+    """``parsed`` where it is an array of at most LINES_READ_MAX two-item arrays whose partner
+    amounts are numbers (one jsonpath test), else NULL. Nested CASE, not AND: PostgreSQL may
+    evaluate AND's operands in any order, and ``jsonb_array_length`` of a non-array raises;
+    ``@?`` raises nothing."""
+    partner = f'@[0] == "{AVAILABLE}" || @[0] == "{RESERVED}"'
+    odd = (
+        'strict $[*] ? (@.type() != "array" || @.size() != 2 || '
+        f'(({partner}) && @[1].type() != "number"))'
     )
     return (
-        f"CASE WHEN {sound} THEN {delta(AVAILABLE)} END AS d_available, "
-        f"CASE WHEN {sound} THEN {delta(RESERVED)} END AS d_reserved "
-        "FROM jsonb_array_elements(CASE WHEN jsonb_typeof(journal) = 'array' THEN journal END) "
-        "AS line"
+        "CASE WHEN jsonb_typeof(parsed) = 'array' THEN CASE WHEN "
+        f"jsonb_array_length(parsed) <= {LINES_READ_MAX} AND NOT parsed @? '{odd}' "
+        "THEN parsed END END"
     )
 
 

@@ -273,10 +273,11 @@ class SqlLedger(LedgerPort):
     ) -> Iterator[list[RenderedRow]]:
         # The day's rows are read along (partner_id, currency, sequence) between the day's
         # first and last sequence (found on the created_at index): in sequence order as
-        # stored, so the database does not sort the rendered rows (on SQLite that sort cost
-        # as much as the rendering); ``+created_at`` keeps SQLite off the created_at index.
+        # stored, so the database does not sort the rendered rows (that sort cost as much as
+        # the rendering on SQLite, and spilled to disk on PostgreSQL). The outer day filter
+        # is kept off the created_at indexes (``+`` on SQLite, ``|| ''`` on PostgreSQL).
         day = "partner_id = %s AND currency = %s AND created_at >= %s AND created_at < %s"
-        created = "+created_at" if self._ex.dialect.name == "sqlite" else "created_at"
+        created = "+created_at" if self._ex.dialect.name == "sqlite" else "(created_at || '')"
         where = (
             f"partner_id = %s AND currency = %s AND {created} >= %s AND {created} < %s "
             f"AND sequence >= (SELECT min(sequence) FROM ledger_entries WHERE {day}) "

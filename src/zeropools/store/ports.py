@@ -138,6 +138,11 @@ class LedgerPort(Protocol):
         ``ExportWriter.rendered`` checks and falls back (store/sql/export_csv.py)."""
         ...
 
+    def unwinds_of(self, partner_id: str, entry_id: str) -> list[int]:
+        """The sequences of the partner's entries that name ``entry_id`` as the entry they
+        unwind (at most one, unless the database was written behind the domain's back)."""
+        ...
+
     def last_entry_before(
         self, partner_id: str, currency: str, created_lt: str
     ) -> LedgerEntry | None:

@@ -334,6 +334,14 @@ class SqlLedger(LedgerPort):
             return Balance()
         return Balance(int(row["available_after_minor"]), int(row["reserved_after_minor"]))
 
+    def unwinds_of(self, partner_id: str, entry_id: str) -> list[int]:
+        rows = self._ex.all(
+            "SELECT sequence FROM ledger_entries WHERE partner_id = %s AND related_entry_id = %s "
+            "ORDER BY sequence",
+            (partner_id, entry_id),
+        )
+        return [int(row["sequence"]) for row in rows]
+
     def last_entry_before(
         self, partner_id: str, currency: str, created_lt: str
     ) -> LedgerEntry | None:

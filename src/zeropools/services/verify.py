@@ -88,15 +88,23 @@ def verify(
 
     With ``jobs`` > 1 and an ``opener`` (the function that opens a store from its URL), the
     partners are checked by that many worker processes, each with its own store: partners are
-    independent, and replaying is CPU work that one process does on one core. The report is
-    the same, partners in the same order; worth it for large ledgers only (a worker starts in
-    about a second)."""
+    independent, and replaying is CPU work that one process does on one core. A partner of
+    ``SPLIT_ENTRIES_MIN`` entries or more is checked as ``jobs`` ranges of its chain
+    (``_check_range``, put together by ``_assemble``), so one large ledger uses every worker.
+    The report is the same, partners in the same order (a split partner's chain and
+    published-head problems are not interleaved batch by batch); worth it for large ledgers
+    only (a worker starts in about a second)."""
     report = VerifyReport()
     currencies = stored_currencies(store)
     partner_ids = store.read(lambda tx: tx.partner_ids())
-    if jobs > 1 and opener is not None and partner_ids:
-        lengths = store.read(lambda tx: [tx.ledger_head(p).sequence for p in partner_ids])
-        tasks = len(partner_ids) + sum(jobs for n in lengths if n >= SPLIT_ENTRIES_MIN)
+    lengths = (
+        store.read(lambda tx: [tx.ledger_head(p).sequence for p in partner_ids])
+        if jobs > 1 and opener is not None
+        else []
+    )
+    tasks = len(partner_ids) + sum(jobs for n in lengths if n >= SPLIT_ENTRIES_MIN)
+    # one small partner: a worker would only add its start-up
+    if opener is not None and lengths and tasks > 1:
         with ProcessPoolExecutor(
             max_workers=min(jobs, tasks),
             # spawn, not fork: the parent holds open connections (and a pool's threads)

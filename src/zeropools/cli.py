@@ -436,7 +436,10 @@ def verify(
             "--jobs",
             min=1,
             metavar="N",
-            help="Worker processes checking partners in parallel (for large ledgers).",
+            help=(
+                "Worker processes checking partners in parallel, a partner of 100,000 "
+                "entries or more as N ranges of its chain (for large ledgers)."
+            ),
         ),
     ] = 1,
 ) -> None:

@@ -32,7 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date as Date
 from datetime import datetime, time, timedelta
-from typing import Any
+from operator import lt
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from zeropools.domain import limits
@@ -78,6 +79,23 @@ CSV_HEADER = (
     "signing_key_id",
 )
 UTC_TZ = "UTC"
+
+# A CSV entry row the database rendered (``rendered``): its line, and what the roll-forward
+# check needs of it: sequence, prev_hash, hash, the stored balances after it, and the balances
+# its journal implies before it (stored after minus the journal's partner deltas; None where
+# the database could not read the journal). The line is None where it could not render it.
+RenderedRow = tuple[str | None, int, str, str, int, int, int | None, int | None]
+RENDERED_ROW_FIELDS = (
+    "line",
+    "sequence",
+    "prev_hash",
+    "hash",
+    "available_after_minor",
+    "reserved_after_minor",
+    "available_before_minor",
+    "reserved_before_minor",
+)
+_CSV_COMMAS = len(CSV_HEADER) - 1
 
 
 class RollForwardBroken(Exception):
@@ -303,6 +321,48 @@ class ExportWriter:
             ]
         ).encode("utf-8")
 
+    def rendered(self, batch: Sequence[RenderedRow]) -> bytes | None:
+        """``rows`` for a CSV batch the database rendered (``RenderedRow``): the same checks,
+        done on whole columns, and the same bytes; or None, with nothing moved, for a batch it
+        cannot vouch for: a line with a cell that needs CSV quoting, a row the database could
+        not render or read, a link or balance that does not follow from the row before. The
+        caller hands such a batch to ``rows`` as stored rows, which decides as it always did
+        (and raises ``RollForwardBroken`` where it must). Never accepts what ``rows`` refuses.
+        """
+        assert self._fmt == CSV, "rendered rows are CSV"
+        if not batch:
+            return b""
+        lines, sequences, prev_hashes, hashes, availables, reserveds, avail_before, res_before = (
+            zip(*batch, strict=True)
+        )
+        position = self.position
+        # each row's balances before it are the previous row's after it (tuple equality: one
+        # C loop per column); None (journal unreadable) never equals an int
+        if (
+            avail_before[0] != position.available_minor
+            or res_before[0] != position.reserved_minor
+            or avail_before[1:] != availables[:-1]
+            or res_before[1:] != reserveds[:-1]
+            or sequences[0] <= position.sequence
+            or not all(map(lt, sequences, sequences[1:]))
+            or not _links_hold(position, sequences, prev_hashes, hashes)
+            or None in lines
+        ):
+            return None
+        text = "".join(cast("tuple[str, ...]", lines))
+        n = len(batch)
+        # a cell with a comma, a quote or a line break would need quoting: the counts differ
+        if (
+            text.count(",") != n * _CSV_COMMAS
+            or text.count("\n") != n
+            or text.count("\r") != n
+            or '"' in text
+        ):
+            return None
+        self.position = Mark(sequences[-1], hashes[-1], availables[-1], reserveds[-1])
+        self.entries += n
+        return text.encode("utf-8")
+
     def closing(self, seal: Seal | None, expected: Mark | None = None) -> bytes:
         if expected is not None and expected != self.position:
             raise RollForwardBroken(
@@ -478,3 +538,20 @@ class ExportWriter:
     @staticmethod
     def _json_line(value: dict[str, Any]) -> bytes:
         return (canonical_json(value) + "\n").encode("utf-8")
+
+
+def _links_hold(
+    position: Mark, sequences: Sequence[int], prev_hashes: Sequence[str], hashes: Sequence[str]
+) -> bool:
+    """``_roll_forward``'s chain rule over a batch: a row that directly follows the previous
+    one links its hash. Every row linking its predecessor passes at once (one comparison of
+    whole columns); otherwise (the day interleaves currencies, or opens after a gap) each
+    row is checked as ``rows`` checks it."""
+    if prev_hashes[0] == position.hash and prev_hashes[1:] == hashes[:-1]:
+        return True
+    sequence, last_hash = position.sequence, position.hash
+    for row_sequence, prev_hash, row_hash in zip(sequences, prev_hashes, hashes, strict=True):
+        if row_sequence == sequence + 1 and last_hash and prev_hash != last_hash:
+            return False
+        sequence, last_hash = row_sequence, row_hash
+    return True

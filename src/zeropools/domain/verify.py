@@ -113,6 +113,11 @@ class ChainCheck:
     # entries that may still be unwound: id -> (currency, amount moved); one small tuple per
     # debit/reserve/settle/credit is the memory this check costs
     unwindable: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # a check of a range of the chain (not from its start) cannot know the entries unwindable
+    # before it: an unwind of one it has not seen is kept here, to be settled by
+    # ``unwind_problems`` against the whole ledger, not reported
+    defer_unwinds: bool = False
+    deferred: list[DeferredUnwind] = field(default_factory=list)
 
     def feed(self, entry: LedgerEntry) -> list[Problem]:
         found = []
@@ -254,19 +259,15 @@ class ChainCheck:
         if related is None:
             return
         unwound = self.unwindable.pop(related, None)
-        if unwound is None:
-            problem(
-                f"unwinds {related}, which is not an earlier, not yet unwound entry",
-                "related_entry_id",
+        if unwound is None and self.defer_unwinds:
+            self.deferred.append(
+                DeferredUnwind(
+                    entry.sequence, entry.id, entry.currency, abs(entry.amount_minor), related
+                )
             )
             return
-        currency, moved = unwound
-        if currency != entry.currency or abs(entry.amount_minor) > moved:
-            problem(
-                f"unwinds {in_units(self.currencies, abs(entry.amount_minor), entry.currency)} of "
-                f"{related}'s {in_units(self.currencies, moved, currency)}",
-                "amount",
-            )
+        for message, field_name in _unwind_findings(self.currencies, entry, related, unwound):
+            problem(message, field_name)
 
     def finish(self, head: LedgerHead, stored: Mapping[str, Balance]) -> list[Problem]:
         found = []
@@ -301,6 +302,74 @@ class ChainCheck:
 
 
 @dataclass(frozen=True)
+class DeferredUnwind:
+    """An unwind a range check could not settle: the entry (sequence, id, currency, amount
+    moved) and the entry it unwinds, which lies before the range."""
+
+    sequence: int
+    entry_id: str
+    currency: str
+    amount_minor: int  # moved, as ``abs``
+    related: str
+
+
+def _unwind_findings(
+    currencies: Currencies | None,
+    entry: LedgerEntry | DeferredUnwind,
+    related: str,
+    unwound: tuple[str, int] | None,
+) -> list[tuple[str, str]]:
+    """``_check_unwind``'s verdict on an unwind of ``related``, given what ``related`` left to
+    unwind (None: not an earlier, not yet unwound entry of the ledger)."""
+    if isinstance(entry, DeferredUnwind):
+        currency_of, amount = entry.currency, entry.amount_minor
+    else:
+        currency_of, amount = entry.currency, abs(entry.amount_minor)
+    if unwound is None:
+        return [
+            (
+                f"unwinds {related}, which is not an earlier, not yet unwound entry",
+                "related_entry_id",
+            )
+        ]
+    currency, moved = unwound
+    if currency != currency_of or amount > moved:
+        return [
+            (
+                f"unwinds {in_units(currencies, amount, currency_of)} of "
+                f"{related}'s {in_units(currencies, moved, currency)}",
+                "amount",
+            )
+        ]
+    return []
+
+
+def unwind_problems(
+    partner_id: str,
+    currencies: Currencies | None,
+    unwind: DeferredUnwind,
+    related: LedgerEntry | None,
+    unwinds_of_related: Iterable[int],
+) -> list[Problem]:
+    """Settle a ``DeferredUnwind`` as a check from the chain's start would have: ``related``
+    (the entry it names, if this ledger has it) was unwindable at ``unwind`` if it is of an
+    unwindable type, earlier, and no entry between the two unwound it (``unwinds_of_related``:
+    the sequences of every entry naming it)."""
+    unwound: tuple[str, int] | None = None
+    if (
+        related is not None
+        and related.type in UNWINDABLE
+        and related.sequence < unwind.sequence
+        and not any(related.sequence < s < unwind.sequence for s in unwinds_of_related)
+    ):
+        unwound = (related.currency, abs(related.amount_minor))
+    return [
+        Problem(partner_id, unwind.sequence, message, unwind.entry_id, field_name)
+        for message, field_name in _unwind_findings(currencies, unwind, unwind.related, unwound)
+    ]
+
+
+@dataclass(frozen=True)
 class PublishedHead:
     """The ledger head an event handed the partner (``ledger_head`` of its body)."""
 
@@ -331,6 +400,11 @@ class PublishedHeads:
         return Problem(
             self.partner_id, head.sequence, f"event {head.event_id}: {message}", field="head"
         )
+
+    @property
+    def exhausted(self) -> bool:
+        """No head is left to hold against the chain: the rest of it changes nothing."""
+        return self._next is None
 
     def _advance(self) -> None:
         self.checked += 1

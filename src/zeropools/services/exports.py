@@ -25,6 +25,7 @@ from typing import BinaryIO
 from zeropools.domain import limits
 from zeropools.domain.errors import CurrencyNotEnabled, NotFound, ValidationFailed
 from zeropools.domain.exports import (
+    CSV,
     FORMATS,
     JSONL,
     DayWindow,
@@ -199,15 +200,22 @@ def render(
     expected = _expected_closing(tx, request) if seal is not None else None
     pending = [writer.opening()]
     size = len(pending[0])
-    for rows in tx.stream_entry_rows(
-        request.partner_id,
-        currency=request.currency,
-        created_gte=request.window.starts_at,
-        created_lt=request.window.ends_at,
-    ):
+    blocks = (
+        _rendered_blocks(dep, tx, request, writer)
+        if request.fmt == CSV
+        else (
+            writer.rows(rows)
+            for rows in tx.stream_entry_rows(
+                request.partner_id,
+                currency=request.currency,
+                created_gte=request.window.starts_at,
+                created_lt=request.window.ends_at,
+            )
+        )
+    )
+    for block in blocks:
         # a batch of rows (``limits.BULK_READ_BATCH_ROWS``) renders in one go; chunks are
         # sent once they hold EXPORT_CHUNK_BYTES, so a chunk is one or a few batches
-        block = writer.rows(rows)
         pending.append(block)
         size += len(block)
         if size >= limits.EXPORT_CHUNK_BYTES:
@@ -219,6 +227,46 @@ def render(
     yield b"".join(pending)
     if progress is not None:
         progress(writer.entries)
+
+
+def _rendered_blocks(
+    dep: Deployment, tx: Tx, request: ExportRequest, writer: ExportWriter
+) -> Iterator[bytes]:
+    """The CSV entry rows, a batch at a time, as the database rendered them
+    (``store/sql/export_csv.py``), checked by ``writer.rendered``. A batch it does not vouch
+    for is rendered again from its stored rows by ``writer.rows``, the reference path, which
+    also decides whether it breaks the roll-forward: the bytes are the same either way (tests
+    hold both paths to each other on both stores)."""
+    window = request.window
+    scale = dep.currencies.scale(request.currency)
+    for batch in tx.stream_rendered_rows(
+        request.partner_id, request.currency, window.starts_at, window.ends_at, scale
+    ):
+        block = writer.rendered(batch)
+        if block is None:
+            block = b"".join(_reference_blocks(tx, request, writer, batch[0][1], batch[-1][1]))
+        yield block
+
+
+def _reference_blocks(
+    tx: Tx, request: ExportRequest, writer: ExportWriter, first: int, last: int
+) -> Iterator[bytes]:
+    """``writer.rows`` over the stored rows of sequences ``first``..``last`` of the export."""
+    rows = tx.stream_entry_rows(
+        request.partner_id,
+        currency=request.currency,
+        created_gte=request.window.starts_at,
+        created_lt=request.window.ends_at,
+        after_sequence=first - 1,
+    )
+    try:
+        for batch in rows:
+            inside = [row for row in batch if row[1] <= last]
+            yield writer.rows(inside)
+            if len(inside) < len(batch):
+                return
+    finally:
+        rows.close()  # type: ignore[attr-defined]
 
 
 def _expected_closing(tx: Tx, request: ExportRequest) -> Mark | None:

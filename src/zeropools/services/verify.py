@@ -13,7 +13,7 @@ import base64
 import functools
 import json
 import multiprocessing
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
@@ -21,16 +21,19 @@ from typing import TypeVar
 
 from zeropools.domain import limits
 from zeropools.domain.exports import Mark, checkpoint_text, day_window
+from zeropools.domain.ledger import GENESIS_HASH, Balance
 from zeropools.domain.money import CURRENCY_SCALES_SETTING, DEFAULT_SCALES, Currencies
 from zeropools.domain.periods import SigningKey
 from zeropools.domain.verify import (
     ChainCheck,
+    DeferredUnwind,
     Problem,
     PublishedHead,
     PublishedHeads,
     in_units,
     payin_problems,
     trade_problems,
+    unwind_problems,
 )
 from zeropools.services.signing import key_id, verify_signature
 from zeropools.store.protocol import Store, Tx
@@ -85,22 +88,36 @@ def verify(
 
     With ``jobs`` > 1 and an ``opener`` (the function that opens a store from its URL), the
     partners are checked by that many worker processes, each with its own store: partners are
-    independent, and replaying is CPU work that one process does on one core. The report is
-    the same, partners in the same order; worth it for large ledgers only (a worker starts in
-    about a second)."""
+    independent, and replaying is CPU work that one process does on one core. A partner of
+    ``SPLIT_ENTRIES_MIN`` entries or more is checked as ``jobs`` ranges of its chain
+    (``_check_range``, put together by ``_assemble``), so one large ledger uses every worker.
+    The report is the same, partners in the same order (a split partner's chain and
+    published-head problems are not interleaved batch by batch); worth it for large ledgers
+    only (a worker starts in about a second)."""
     report = VerifyReport()
     currencies = stored_currencies(store)
     partner_ids = store.read(lambda tx: tx.partner_ids())
-    if jobs > 1 and opener is not None and len(partner_ids) > 1:
+    lengths = (
+        store.read(lambda tx: [tx.ledger_head(p).sequence for p in partner_ids])
+        if jobs > 1 and opener is not None
+        else []
+    )
+    tasks = len(partner_ids) + sum(jobs for n in lengths if n >= SPLIT_ENTRIES_MIN)
+    # one small partner: a worker would only add its start-up
+    if opener is not None and lengths and tasks > 1:
         with ProcessPoolExecutor(
-            max_workers=min(jobs, len(partner_ids)),
+            max_workers=min(jobs, tasks),
             # spawn, not fork: the parent holds open connections (and a pool's threads)
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_open_worker_store,
             initargs=(opener, store.url),
         ) as pool:
-            work = functools.partial(_worker_check, currencies=currencies, checkpoints=checkpoints)
-            results = pool.map(work, partner_ids)
+            # every partner's work is submitted before any result is awaited
+            pending = [
+                _submit_partner(pool, partner_id, length, currencies, checkpoints, jobs)
+                for partner_id, length in zip(partner_ids, lengths, strict=True)
+            ]
+            results = (collect(store) for collect in pending)
             _add_partners(report, zip(partner_ids, results, strict=True), on_partner)
     else:
         checked = (
@@ -135,6 +152,258 @@ def _open_worker_store(opener: Callable[[str], Store], url: str) -> None:
 def _worker_check(partner_id: str, *, currencies: Currencies, checkpoints: bool) -> _PartnerCheck:
     assert _worker_store is not None, "a worker without its store"
     return _check_partner(_worker_store, partner_id, currencies, checkpoints)
+
+
+# A partner with at least this many entries is checked as ``jobs`` ranges of its chain by as
+# many workers (``_check_range``), so one large ledger uses every core; below it a worker
+# checks the whole partner (a range costs a few extra queries and, at its start, the
+# stored state of the entry before it).
+SPLIT_ENTRIES_MIN = 100_000
+
+
+def _submit_partner(
+    pool: ProcessPoolExecutor,
+    partner_id: str,
+    length: int,
+    currencies: Currencies,
+    checkpoints: bool,
+    jobs: int,
+) -> Callable[[Store], _PartnerCheck]:
+    """Hand a partner's check to the pool; returns what waits for it and assembles it."""
+    if length < SPLIT_ENTRIES_MIN:
+        whole = pool.submit(
+            _worker_check, partner_id, currencies=currencies, checkpoints=checkpoints
+        )
+        return lambda _store: whole.result()
+    bounds = [length * i // jobs for i in range(jobs)]
+    ranges = [
+        pool.submit(_worker_range, partner_id, after, through, currencies)
+        for after, through in zip(bounds, [*bounds[1:], None], strict=True)
+    ]
+    others = pool.submit(_worker_others, partner_id, checkpoints)
+
+    def collect(store: Store) -> _PartnerCheck:
+        return _assemble(
+            store, partner_id, currencies, [r.result() for r in ranges], others.result()
+        )
+
+    return collect
+
+
+@dataclass
+class _RangeCheck:
+    """The check of a range of one partner's chain: the entries after sequence ``after``
+    through ``through`` (to the end, and the stored head and balances, when None), replayed
+    from ``start``, the state the check assumed at ``after``."""
+
+    after: int
+    through: int | None
+    start: _ChainState
+    end: _ChainState
+    entries: int
+    problems: list[Problem]
+    deferred: list[DeferredUnwind]
+    finish: list[Problem]  # the last range's: stored head and balances against the replay
+
+
+@dataclass(frozen=True)
+class _ChainState:
+    """Where a replay stands: the last entry's sequence and hash, and the balances (zero
+    balances left out: a replay treats a currency at zero and one never seen alike)."""
+
+    sequence: int
+    hash: str | None  # None: no entry at a range's start (a gap): assume nothing
+    balances: tuple[tuple[str, int, int], ...]
+
+    @classmethod
+    def of(cls, sequence: int, hash: str | None, balances: Mapping[str, Balance]) -> _ChainState:
+        return cls(
+            sequence,
+            hash,
+            tuple(
+                (c, b.available_minor, b.reserved_minor)
+                for c, b in sorted(balances.items())
+                if b != Balance()
+            ),
+        )
+
+    def chain_check(
+        self, partner_id: str, currencies: Currencies, *, defer_unwinds: bool
+    ) -> ChainCheck:
+        return ChainCheck(
+            partner_id,
+            currencies,
+            sequence=self.sequence,
+            prev_hash=self.hash or "",
+            balances={c: Balance(a, r) for c, a, r in self.balances},
+            defer_unwinds=defer_unwinds,
+        )
+
+
+def _range_start(tx: Tx, partner_id: str, after: int) -> _ChainState:
+    """The state the check of a range assumes: the stored entry before it and the balances
+    stored with the currencies' last entries up to it. The previous range's replay must end
+    there (``_assemble`` checks, and replays the range again from its end if not)."""
+    if after == 0:
+        return _ChainState.of(0, GENESIS_HASH, {})
+    entry = tx.entry_at(partner_id, after)
+    if entry is None:
+        return _ChainState.of(after, None, {})
+    currencies = tx.ledger_state(partner_id).balances
+    return _ChainState.of(
+        after,
+        entry.hash,
+        {c: tx.balance_through(partner_id, c, after) for c in currencies},
+    )
+
+
+def _check_range(
+    tx: Tx,
+    partner_id: str,
+    currencies: Currencies,
+    after: int,
+    through: int | None,
+    start: _ChainState | None = None,
+) -> _RangeCheck:
+    """Replay the range from ``start`` (by default, the stored state at ``after``). Unwinds
+    of entries before the range are deferred (``ChainCheck.defer_unwinds``) unless the range
+    starts the chain."""
+    start = start if start is not None else _range_start(tx, partner_id, after)
+    chain = start.chain_check(partner_id, currencies, defer_unwinds=after > 0)
+    problems: list[Problem] = []
+    rows = tx.stream_entry_rows(partner_id, after_sequence=after)
+    try:
+        for batch in rows:
+            inside = batch if through is None else [r for r in batch if r[1] <= through]
+            problems += chain.feed_rows(inside)
+            if len(inside) < len(batch):
+                break
+    finally:
+        rows.close()  # type: ignore[attr-defined]
+    finish: list[Problem] = []
+    if through is None:
+        state = tx.ledger_state(partner_id)
+        finish = chain.finish(state.head, state.balances)
+    return _RangeCheck(
+        after,
+        through,
+        start,
+        _ChainState.of(chain.sequence, chain.prev_hash, chain.balances),
+        chain.entries,
+        problems,
+        chain.deferred,
+        finish,
+    )
+
+
+@dataclass
+class _OtherChecks:
+    """What a split partner's ranges do not check: the published heads (against the chain),
+    the trades and pay-ins (against their entries), the signed checkpoints."""
+
+    heads_found: list[Problem]
+    heads_finish: list[Problem]
+    heads: int
+    rest: _PartnerCheck
+
+
+def _check_others(tx: Tx, partner_id: str) -> _OtherChecks:
+    published = PublishedHeads(partner_id, _published_heads(tx, partner_id))
+    found: list[Problem] = []
+    if not published.exhausted:
+        rows = tx.stream_entry_rows(partner_id)
+        try:
+            for batch in rows:
+                found += published.feed_rows(batch)
+                if published.exhausted:  # the rest of the chain changes nothing
+                    break
+        finally:
+            rows.close()  # type: ignore[attr-defined]
+    rest = _PartnerCheck()
+    _check_trades_and_payins(tx, partner_id, rest)
+    return _OtherChecks(found, published.finish(), published.checked, rest)
+
+
+def _assemble(
+    store: Store,
+    partner_id: str,
+    currencies: Currencies,
+    ranges: list[_RangeCheck],
+    others: _OtherChecks,
+) -> _PartnerCheck:
+    """One partner's report from its ranges, as one replay from the start gives it: a range
+    whose assumed start is not where the previous one's replay ended (only where the chain
+    is broken) is replayed again from there, and deferred unwinds are settled against the
+    ledger. The problems are those of one replay; where the chain has problems in several
+    batches, chain and published-head problems are not interleaved batch by batch."""
+    checked = _PartnerCheck()
+    chain_found: list[Problem] = []
+    deferred: list[DeferredUnwind] = []
+    end: _ChainState | None = None
+    for part in ranges:
+        if end is not None and part.start != end:
+            part = store.read(
+                functools.partial(
+                    _check_range,
+                    partner_id=partner_id,
+                    currencies=currencies,
+                    after=part.after,
+                    through=part.through,
+                    start=end,
+                )
+            )
+        chain_found += part.problems
+        deferred += part.deferred
+        checked.entries += part.entries
+        end = part.end
+
+    def settle(tx: Tx) -> list[Problem]:
+        return [
+            problem
+            for unwind in deferred
+            for problem in unwind_problems(
+                partner_id,
+                currencies,
+                unwind,
+                tx.get_entry(partner_id, unwind.related),
+                tx.unwinds_of(partner_id, unwind.related),
+            )
+        ]
+
+    if deferred:
+        # each settled problem goes after the other problems of its entry, as ``feed`` reports
+        chain_found = sorted(chain_found + store.read(settle), key=lambda p: p.sequence or 0)
+    checked.problems = (
+        chain_found
+        + others.heads_found
+        + ranges[-1].finish
+        + others.heads_finish
+        + others.rest.problems
+    )
+    checked.heads = others.heads
+    checked.trades, checked.payins = others.rest.trades, others.rest.payins
+    return checked
+
+
+def _worker_range(
+    partner_id: str, after: int, through: int | None, currencies: Currencies
+) -> _RangeCheck:
+    assert _worker_store is not None, "a worker without its store"
+    return _worker_store.read(
+        functools.partial(
+            _check_range, partner_id=partner_id, currencies=currencies, after=after, through=through
+        )
+    )
+
+
+def _worker_others(partner_id: str, checkpoints: bool) -> _OtherChecks:
+    assert _worker_store is not None, "a worker without its store"
+    others = _worker_store.read(functools.partial(_check_others, partner_id=partner_id))
+    if checkpoints:
+        others.rest.problems += _worker_store.read(
+            functools.partial(checkpoint_problems, partner_id=partner_id)
+        )
+    return others
 
 
 def _add_partners(
@@ -180,6 +449,11 @@ def _check(tx: Tx, partner_id: str, currencies: Currencies) -> _PartnerCheck:
     checked.problems += published.finish()
     checked.entries = chain.entries
     checked.heads = published.checked
+    _check_trades_and_payins(tx, partner_id, checked)
+    return checked
+
+
+def _check_trades_and_payins(tx: Tx, partner_id: str, checked: _PartnerCheck) -> None:
     for trades in _batches(tx.stream_trades(partner_id)):
         entries = tx.trade_entries(partner_id, [t.id for t in trades])
         for trade in trades:
@@ -190,7 +464,6 @@ def _check(tx: Tx, partner_id: str, currencies: Currencies) -> _PartnerCheck:
         for payin in payins:
             checked.problems += payin_problems(payin, entries.get(payin.id, []))
         checked.payins += len(payins)
-    return checked
 
 
 def _published_heads(tx: Tx, partner_id: str) -> Iterator[PublishedHead]:

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from zeropools.domain.deliveries import DeliveryAttempt, Redelivery
 from zeropools.domain.events import Event
+from zeropools.domain.exports import RenderedRow
 from zeropools.domain.ledger import (
     Balance,
     EntryFilter,
@@ -126,6 +127,20 @@ class LedgerPort(Protocol):
     ) -> Iterator[list[EntryRow]]:
         """``stream_entries`` for bulk readers: batches of plain rows (``ENTRY_ROW_FIELDS``
         order) in sequence order, lazy in the same way."""
+        ...
+
+    def stream_rendered_rows(
+        self, partner_id: str, currency: str, created_gte: str, created_lt: str, scale: int
+    ) -> Iterator[list[RenderedRow]]:
+        """The currency's entries created in ``[created_gte, created_lt)`` as CSV export rows
+        the database rendered (``domain.exports.RenderedRow``, amounts at ``scale``), in
+        sequence order, in batches; lazy as ``stream_entry_rows``. Nothing is checked here:
+        ``ExportWriter.rendered`` checks and falls back (store/sql/export_csv.py)."""
+        ...
+
+    def unwinds_of(self, partner_id: str, entry_id: str) -> list[int]:
+        """The sequences of the partner's entries that name ``entry_id`` as the entry they
+        unwind (at most one, unless the database was written behind the domain's back)."""
         ...
 
     def last_entry_before(

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
 from zeropools.domain import limits
+from zeropools.domain.exports import RenderedRow
 from zeropools.domain.ledger import (
     ENTRY_ROW_FIELDS,
     PLATFORM_SUSPENSE,
@@ -30,6 +31,7 @@ from zeropools.domain.payins import BOOKING_STATUSES, NEEDS_REVIEW
 from zeropools.store.ports import LedgerPort, LedgerState
 from zeropools.store.protocol import IntegrityViolation, first
 from zeropools.store.sql.executor import Executor, Row, marks
+from zeropools.store.sql.export_csv import rendered_rows_sql
 
 _PENDING_BOOKING, _BOOKED = BOOKING_STATUSES  # unpacked so a change of the tuple fails here
 
@@ -266,6 +268,29 @@ class SqlLedger(LedgerPort):
         finally:
             batches.close()
 
+    def stream_rendered_rows(
+        self, partner_id: str, currency: str, created_gte: str, created_lt: str, scale: int
+    ) -> Iterator[list[RenderedRow]]:
+        # The day's rows are read along (partner_id, currency, sequence) between the day's
+        # first and last sequence (found on the created_at index): in sequence order as
+        # stored, so the database does not sort the rendered rows (that sort cost as much as
+        # the rendering on SQLite, and spilled to disk on PostgreSQL). The outer day filter
+        # is kept off the created_at indexes (``+`` on SQLite, ``|| ''`` on PostgreSQL).
+        day = "partner_id = %s AND currency = %s AND created_at >= %s AND created_at < %s"
+        created = "+created_at" if self._ex.dialect.name == "sqlite" else "(created_at || '')"
+        where = (
+            f"partner_id = %s AND currency = %s AND {created} >= %s AND {created} < %s "
+            f"AND sequence >= (SELECT min(sequence) FROM ledger_entries WHERE {day}) "
+            f"AND sequence <= (SELECT max(sequence) FROM ledger_entries WHERE {day})"
+        )
+        sql, leading = rendered_rows_sql(self._ex.dialect.name, scale, where)
+        params = [*leading, *([partner_id, currency, created_gte, created_lt] * 3)]
+        batches = self._ex.stream_tuples(sql, params, limits.BULK_READ_BATCH_ROWS)
+        try:
+            yield from cast("Iterator[list[RenderedRow]]", batches)
+        finally:
+            batches.close()
+
     def entries_of_request(
         self, request_id: str, partner_id: str | None, limit: int
     ) -> list[LedgerEntry]:
@@ -308,6 +333,14 @@ class SqlLedger(LedgerPort):
         if row is None:
             return Balance()
         return Balance(int(row["available_after_minor"]), int(row["reserved_after_minor"]))
+
+    def unwinds_of(self, partner_id: str, entry_id: str) -> list[int]:
+        rows = self._ex.all(
+            "SELECT sequence FROM ledger_entries WHERE partner_id = %s AND related_entry_id = %s "
+            "ORDER BY sequence",
+            (partner_id, entry_id),
+        )
+        return [int(row["sequence"]) for row in rows]
 
     def last_entry_before(
         self, partner_id: str, currency: str, created_lt: str

@@ -85,7 +85,11 @@ class Executor:
         return int(self._cursor.rowcount)
 
     def many(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
+        if len(rows) == 1:
+            # the common case (one entry, one event): psycopg runs executemany in pipeline
+            # mode, whose set-up and sync cost more than the one round trip of an execute
+            self._cursor.execute(self.sql(text), rows[0])
+        elif rows:
             self._cursor.executemany(self.sql(text), rows)
 
     def all(self, text: str, params: Sequence[Any] = ()) -> list[Row]:

@@ -50,6 +50,7 @@ from zeropools.services.verify import verify
 from zeropools.store.migrations import migrations
 from zeropools.store.open import open_store
 from zeropools.store.protocol import IntegrityViolation, Store, Tx
+from zeropools.store.sql.tx import RefusedAfterFinalWrites
 from zeropools.store.sqlite import path_from_url
 
 CURRENCIES = Currencies()
@@ -220,6 +221,51 @@ def test_settings_persist_and_a_write_that_raises_leaves_nothing_behind(store: S
         store.write(work)
     assert store.read(lambda tx: tx.get_partner(partner.id)) is None
     assert store.read(lambda tx: tx.get_setting("k")) == "two"
+
+
+def test_a_savepoint_undoes_only_its_block_and_a_refusal_after_final_writes_undoes_all(
+    store: Store,
+) -> None:
+    """Savepoints are sent lazily (before a block's first write) and skipped after
+    ``final_writes``: a refused block still leaves nothing of its own behind and the
+    transaction goes on; a block that refuses after promising not to fails the transaction
+    whole instead of committing half a command."""
+    store.write(lambda tx: tx.set_setting("k", "before"))
+
+    def refused_blocks(tx: Tx) -> None:
+        tx.set_setting("k", "kept")
+        for writes in (False, True):
+            with pytest.raises(NotFound), tx.savepoint(), tx.savepoint():
+                assert tx.get_setting("k") == "kept"
+                if writes:
+                    tx.set_setting("k", "undone")
+                raise NotFound("refused")
+        with tx.savepoint():
+            tx.final_writes()
+            with tx.savepoint():  # opened after the promise: guards its block as usual
+                tx.set_setting("inner", "undone")
+                with pytest.raises(NotFound), tx.savepoint():
+                    tx.set_setting("inner", "undone too")
+                    raise NotFound("refused")
+                tx.set_setting("inner", "kept")
+            tx.set_setting("after", "kept")
+
+    store.write(refused_blocks)
+    assert [store.read(lambda tx, k=k: tx.get_setting(k)) for k in ("k", "inner", "after")] == [
+        "kept",
+        "kept",
+        "kept",
+    ]
+
+    def refused_after_final_writes(tx: Tx) -> None:
+        with tx.savepoint():
+            tx.final_writes()
+            tx.set_setting("k", "half")
+            raise NotFound("refused too late")
+
+    with pytest.raises(RefusedAfterFinalWrites):
+        store.write(refused_after_final_writes)
+    assert store.read(lambda tx: tx.get_setting("k")) == "kept"
 
 
 # partners -----------------------------------------------------------------------------------

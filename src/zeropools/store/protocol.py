@@ -75,6 +75,10 @@ class Tx(
     """One open transaction: every aggregate's port, and savepoints."""
 
     def savepoint(self) -> AbstractContextManager[None]: ...
+    def final_writes(self) -> None:
+        """The command has passed every check that can refuse it; the savepoints open now
+        need not guard what it writes next."""
+        ...
 
 
 class Store(Protocol):

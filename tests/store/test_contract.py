@@ -400,6 +400,49 @@ def test_append_moves_head_and_balances_and_entries_read_back_only_for_their_par
     assert store.read(lambda tx: tx.get_entry(None, "ple_nope")) is None
 
 
+def test_a_transaction_keeps_the_ledger_it_locked_as_its_own_postings_move_it(
+    store: Store,
+) -> None:
+    """``lock_ledger`` reads a partner's head and balances once per transaction (a batch of
+    one partner's commands): each ``append`` moves the kept state along, and a rollback to a
+    savepoint or any other write to the partner's rows makes the next call read again, so what
+    it answers is always what the database holds."""
+    partner = insert_partner(store, new_partner(("EUR", "USD")))
+    post(store, partner.id, [credit(100_000)])
+
+    def chained(tx: Tx, drafts: Sequence[EntryDraft]) -> Posting:
+        state = tx.lock_ledger(partner.id)
+        posting = ledger.append(
+            state.head, state.balances, drafts, currencies=CURRENCIES, request_id="r", now=T0
+        )
+        tx.append(posting)
+        return posting
+
+    def work(tx: Tx) -> None:
+        first = chained(tx, [debit(100, "pt_1")])
+        assert tx.lock_ledger(partner.id) == tx.ledger_state(partner.id)
+        assert tx.lock_ledger(partner.id).head == first.head
+        with pytest.raises(NotFound), tx.savepoint():
+            chained(tx, [debit(200, "pt_2")])
+            raise NotFound("refused")
+        assert tx.lock_ledger(partner.id) == tx.ledger_state(partner.id)
+        assert tx.lock_ledger(partner.id).head == first.head  # the refused posting is gone
+        tx._run(  # type: ignore[attr-defined]
+            "UPDATE partner_currencies SET available_minor = available_minor - 1 "
+            "WHERE partner_id = %s AND currency = 'EUR'",
+            (partner.id,),
+        )
+        assert tx.lock_ledger(partner.id).balances["EUR"] == Balance(100_000 - 100 - 1, 0)
+        second = chained(tx, [debit(300, "pt_3"), credit(7, "USD")])
+        assert tx.lock_ledger(partner.id) == tx.ledger_state(partner.id)
+        assert tx.lock_ledger(partner.id).head == second.head
+
+    store.write(work)
+    state = store.read(lambda tx: tx.ledger_state(partner.id))
+    assert dict(state.balances) == {"EUR": Balance(99_599, 0), "USD": Balance(7, 0)}
+    assert state.head.sequence == 4
+
+
 @pytest.fixture
 def five_entries(store: Store) -> tuple[Partner, list[LedgerEntry]]:
     """EUR credit, USD credit (09:00), debit T1 (09:15), debit T2 and refund T1 (10:00)."""

@@ -74,8 +74,9 @@ class Executor:
         self._open_stream_cursor = open_stream_cursor
         self._streams: list[StreamCursor] = []
         self._closed = False
-        # called before every statement that may write (``SqlTx``: lazy savepoints)
-        self.before_write: Callable[[], None] | None = None
+        # called with the SQL before every statement that may write (``SqlTx``: lazy
+        # savepoints, and the ledger states it keeps)
+        self.before_write: Callable[[str], None] | None = None
 
     def sql(self, text: str) -> str:
         """Our SQL (written with ``%s``) in the driver's placeholder style."""
@@ -84,7 +85,7 @@ class Executor:
     def run(self, text: str, params: Sequence[Any] = ()) -> int:
         """Execute one statement; the number of rows it changed."""
         if self.before_write is not None:
-            self.before_write()
+            self.before_write(text)
         self._cursor.execute(self.sql(text), params)
         return int(self._cursor.rowcount)
 
@@ -94,7 +95,7 @@ class Executor:
 
     def many(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows and self.before_write is not None:
-            self.before_write()
+            self.before_write(text)
         if len(rows) == 1:
             # the common case (one entry, one event): psycopg runs executemany in pipeline
             # mode, whose set-up and sync cost more than the one round trip of an execute
@@ -106,7 +107,7 @@ class Executor:
         # a SELECT only reads (its row locks last to the commit either way); anything else
         # here (INSERT ... RETURNING, WITH ...) may write
         if self.before_write is not None and text.lstrip()[:6].upper() != "SELECT":
-            self.before_write()
+            self.before_write(text)
         self._cursor.execute(self.sql(text), params)
         return list(self._cursor.fetchall())
 

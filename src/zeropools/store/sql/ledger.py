@@ -159,7 +159,14 @@ def _filters(partner_id: str, where: EntryFilter) -> tuple[list[str], list[Any]]
 
 
 class SqlLedger(LedgerPort):
+    """``lock_ledger`` reads a partner's state once per transaction: the lock is held to the
+    commit, and only ``append`` (which moves the kept state along) or a write to the partner's
+    rows (``SqlTx`` forgets the state then, and on a rollback to a savepoint) can change it.
+    A batch of one partner's commands thus reads its head and balances once, not per command."""
+
     _ex: Executor
+    _locked: dict[str, LedgerState]
+    _appending: bool = False
 
     def _state(self, partner_id: str, lock: bool) -> LedgerState:
         suffix = f" {self._ex.dialect.row_lock}" if lock and self._ex.dialect.row_lock else ""
@@ -186,7 +193,10 @@ class SqlLedger(LedgerPort):
         return LedgerState(head, balances, head_row["balance_model"])
 
     def lock_ledger(self, partner_id: str) -> LedgerState:
-        return self._state(partner_id, lock=True)
+        state = self._locked.get(partner_id)
+        if state is None:
+            state = self._locked[partner_id] = self._state(partner_id, lock=True)
+        return state
 
     def ledger_state(self, partner_id: str) -> LedgerState:
         return self._state(partner_id, lock=False)
@@ -203,6 +213,19 @@ class SqlLedger(LedgerPort):
     def append(self, posting: Posting) -> None:
         if not posting.entries:
             return
+        partner_id = posting.head.partner_id
+        kept = self._locked.pop(partner_id, None)  # stale from here until the writes are done
+        self._appending = True
+        try:
+            self._append(posting)
+        finally:
+            self._appending = False
+        if kept is not None:
+            self._locked[partner_id] = LedgerState(
+                posting.head, {**kept.balances, **posting.balances}, kept.balance_model
+            )
+
+    def _append(self, posting: Posting) -> None:
         partner_id = posting.head.partner_id
         if self._ex.dialect.name == "postgres":
             self._append_at_once(posting)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -40,7 +41,8 @@ class SqlTx(
         self._ex = executor
         self._savepoints = 0
         self._open: list[_Savepoint] = []  # innermost last
-        executor.before_write = self._guard_writes
+        self._locked = {}  # SqlLedger: the ledgers this transaction holds, as they stand
+        executor.before_write = self._before_write
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -59,6 +61,7 @@ class SqlTx(
         except BaseException as failure:
             self._open.remove(mark)
             if mark.sent:
+                self._locked.clear()  # undone writes, and maybe locks taken inside: read again
                 self._ex.control(f"ROLLBACK TO SAVEPOINT {mark.name}")
                 self._ex.control(f"RELEASE SAVEPOINT {mark.name}")
             elif mark.unguarded and isinstance(failure, DomainError):
@@ -80,8 +83,11 @@ class SqlTx(
             if not mark.sent:
                 mark.waived = True
 
-    def _guard_writes(self) -> None:
-        """Before any write: send the SAVEPOINT of every open block still owed one."""
+    def _before_write(self, sql: str) -> None:
+        """Before any write: forget the ledger states it may change (``SqlLedger``), and send
+        the SAVEPOINT of every open block still owed one."""
+        if self._locked and _LEDGER_ROWS.search(sql) and not self._appending:
+            self._locked.clear()
         for mark in self._open:
             if mark.sent:
                 continue
@@ -97,6 +103,10 @@ class SqlTx(
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self._ex.all(sql, params)
+
+
+# a write to the rows a ledger state is read from, other than ``append``'s own
+_LEDGER_ROWS = re.compile(r"\b(?:UPDATE|INTO|FROM)\s+partner(?:s|_currencies)\b", re.IGNORECASE)
 
 
 class RefusedAfterFinalWrites(RuntimeError):

@@ -268,6 +268,51 @@ def test_a_savepoint_undoes_only_its_block_and_a_refusal_after_final_writes_undo
     assert store.read(lambda tx: tx.get_setting("k")) == "kept"
 
 
+def test_a_stream_counts_its_sequences_in_the_transaction_without_gaps_or_repeats(
+    store: Store,
+) -> None:
+    """After a stream's first reservation a write transaction counts its sequences itself and
+    stores the last one before it commits: numbers taken in a savepoint that rolls back are
+    given back, a transaction that fails leaves the stream where it was, and the next
+    transaction goes on from what was committed."""
+
+    def reserve(tx: Tx, count: int = 1) -> int:
+        return tx.reserve_event_sequences("s1", count)
+
+    def batch(tx: Tx) -> list[int]:
+        taken = [reserve(tx), reserve(tx, 2)]
+        with pytest.raises(NotFound), tx.savepoint():
+            tx.set_setting("k", "undone")
+            taken.append(reserve(tx))
+            raise NotFound("refused")
+        with tx.savepoint():
+            taken.append(reserve(tx))
+        return [*taken, reserve(tx)]
+
+    assert store.write(batch) == [1, 2, 4, 4, 5]
+
+    def failing(tx: Tx) -> None:
+        reserve(tx)
+        reserve(tx)
+        raise RuntimeError("the whole transaction fails")
+
+    with pytest.raises(RuntimeError):
+        store.write(failing)
+    assert store.write(reserve) == 6
+
+    def first_inside_a_savepoint(tx: Tx) -> list[int]:
+        taken = []
+        with pytest.raises(NotFound), tx.savepoint():
+            tx.set_setting("k", "undone")
+            taken.append(tx.reserve_event_sequences("s2", 1))
+            taken.append(tx.reserve_event_sequences("s2", 1))
+            raise NotFound("refused")
+        return [*taken, tx.reserve_event_sequences("s2", 1), reserve(tx)]
+
+    assert store.write(first_inside_a_savepoint) == [1, 2, 1, 7]
+    assert store.write(lambda tx: [tx.reserve_event_sequences("s2", 1), reserve(tx)]) == [2, 8]
+
+
 # partners -----------------------------------------------------------------------------------
 def test_a_partner_reads_back_with_its_currencies_and_zero_balances_or_none_if_unknown(
     store: Store,

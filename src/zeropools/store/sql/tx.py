@@ -37,12 +37,19 @@ class SqlTx(
 ):
     """One open transaction of either database."""
 
-    def __init__(self, executor: Executor) -> None:
+    def __init__(self, executor: Executor, *, commits: bool = False) -> None:
+        """``commits``: the owner calls ``before_commit`` just before it commits (a store's
+        write transaction), so writes may be kept back until then."""
         self._ex = executor
         self._savepoints = 0
         self._open: list[_Savepoint] = []  # innermost last
         self._locked = {}  # SqlLedger: the ledgers this transaction holds, as they stand
+        self._sequences = {} if commits else None  # SqlEvents: sequences counted, not stored
         executor.before_write = self._before_write
+
+    def before_commit(self) -> None:
+        """Store what was kept back (the event streams' last sequences)."""
+        self._store_sequences()
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -62,6 +69,7 @@ class SqlTx(
             self._open.remove(mark)
             if mark.sent:
                 self._locked.clear()  # undone writes, and maybe locks taken inside: read again
+                self._sequences = mark.sequences  # the numbers taken inside are given back
                 self._ex.control(f"ROLLBACK TO SAVEPOINT {mark.name}")
                 self._ex.control(f"RELEASE SAVEPOINT {mark.name}")
             elif mark.unguarded and isinstance(failure, DomainError):
@@ -95,6 +103,7 @@ class SqlTx(
                 mark.unguarded = True
                 continue
             mark.sent = True
+            mark.sequences = None if self._sequences is None else dict(self._sequences)
             self._ex.control(f"SAVEPOINT {mark.name}")
 
     # Raw SQL, for tests that probe the database's own defences through a store transaction.
@@ -115,10 +124,11 @@ class RefusedAfterFinalWrites(RuntimeError):
 
 
 class _Savepoint:
-    __slots__ = ("name", "sent", "unguarded", "waived")
+    __slots__ = ("name", "sent", "sequences", "unguarded", "waived")
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self.sequences: dict[str, tuple[int, int]] | None = None  # SqlEvents' when sent
         self.sent = False  # SAVEPOINT was sent: a failure rolls back to it
         self.waived = False  # ``final_writes`` was called while it was open and unsent
         self.unguarded = False  # waived, and a write has happened since

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import socket
 import statistics
@@ -53,6 +54,10 @@ BIN = Path(sys.executable).parent
 WARMUP_S = 2
 STARTUP_S = 180.0  # a busy 2-core machine may take a minute to start a server
 FUNDS = "100000000.00"  # EUR per partner: never the limit of a run
+# One pepper for the bench's own set-up and every server it starts: without one, test mode
+# keeps a pepper in ./var/ for PostgreSQL, and the servers (run in the run's folder) would make
+# a second one and refuse the keys the set-up hashed (SQLite keeps it beside the file).
+PEPPER = secrets.token_hex(32)
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,7 @@ def funded_partners(url: str, count: int) -> dict[str, str]:
     store = open_store(url)
     try:
         initialize(store, "test")
-        dep: Deployment = deployment(Settings(db_url=url), store)
+        dep: Deployment = deployment(Settings(db_url=url, key_pepper=PEPPER), store)
         keys = {}
         for i in range(count):
             created = funded_partner(dep, f"p{i}", FUNDS)
@@ -308,6 +313,7 @@ def main() -> None:
             "ZEROPOOLS_WEBHOOK_WORKER": "off",
             "ZEROPOOLS_RATE_LIMITS": "off",
             "ZEROPOOLS_ACCESS_LOG": "false",
+            "ZEROPOOLS_KEY_PEPPER": PEPPER,
         }
         echo = [str(BIN / "uvicorn"), "--factory", "echo_app:app", "--app-dir", str(BENCH)]
         echo += ["--no-access-log"]

@@ -50,6 +50,7 @@ from zeropools.services.verify import verify
 from zeropools.store.migrations import migrations
 from zeropools.store.open import open_store
 from zeropools.store.protocol import IntegrityViolation, Store, Tx
+from zeropools.store.sql.tx import RefusedAfterFinalWrites
 from zeropools.store.sqlite import path_from_url
 
 CURRENCIES = Currencies()
@@ -222,6 +223,96 @@ def test_settings_persist_and_a_write_that_raises_leaves_nothing_behind(store: S
     assert store.read(lambda tx: tx.get_setting("k")) == "two"
 
 
+def test_a_savepoint_undoes_only_its_block_and_a_refusal_after_final_writes_undoes_all(
+    store: Store,
+) -> None:
+    """Savepoints are sent lazily (before a block's first write) and skipped after
+    ``final_writes``: a refused block still leaves nothing of its own behind and the
+    transaction goes on; a block that refuses after promising not to fails the transaction
+    whole instead of committing half a command."""
+    store.write(lambda tx: tx.set_setting("k", "before"))
+
+    def refused_blocks(tx: Tx) -> None:
+        tx.set_setting("k", "kept")
+        for writes in (False, True):
+            with pytest.raises(NotFound), tx.savepoint(), tx.savepoint():
+                assert tx.get_setting("k") == "kept"
+                if writes:
+                    tx.set_setting("k", "undone")
+                raise NotFound("refused")
+        with tx.savepoint():
+            tx.final_writes()
+            with tx.savepoint():  # opened after the promise: guards its block as usual
+                tx.set_setting("inner", "undone")
+                with pytest.raises(NotFound), tx.savepoint():
+                    tx.set_setting("inner", "undone too")
+                    raise NotFound("refused")
+                tx.set_setting("inner", "kept")
+            tx.set_setting("after", "kept")
+
+    store.write(refused_blocks)
+    assert [store.read(lambda tx, k=k: tx.get_setting(k)) for k in ("k", "inner", "after")] == [
+        "kept",
+        "kept",
+        "kept",
+    ]
+
+    def refused_after_final_writes(tx: Tx) -> None:
+        with tx.savepoint():
+            tx.final_writes()
+            tx.set_setting("k", "half")
+            raise NotFound("refused too late")
+
+    with pytest.raises(RefusedAfterFinalWrites):
+        store.write(refused_after_final_writes)
+    assert store.read(lambda tx: tx.get_setting("k")) == "kept"
+
+
+def test_a_stream_counts_its_sequences_in_the_transaction_without_gaps_or_repeats(
+    store: Store,
+) -> None:
+    """After a stream's first reservation a write transaction counts its sequences itself and
+    stores the last one before it commits: numbers taken in a savepoint that rolls back are
+    given back, a transaction that fails leaves the stream where it was, and the next
+    transaction goes on from what was committed."""
+
+    def reserve(tx: Tx, count: int = 1) -> int:
+        return tx.reserve_event_sequences("s1", count)
+
+    def batch(tx: Tx) -> list[int]:
+        taken = [reserve(tx), reserve(tx, 2)]
+        with pytest.raises(NotFound), tx.savepoint():
+            tx.set_setting("k", "undone")
+            taken.append(reserve(tx))
+            raise NotFound("refused")
+        with tx.savepoint():
+            taken.append(reserve(tx))
+        return [*taken, reserve(tx)]
+
+    assert store.write(batch) == [1, 2, 4, 4, 5]
+
+    def failing(tx: Tx) -> None:
+        reserve(tx)
+        reserve(tx)
+        raise RuntimeError("the whole transaction fails")
+
+    with pytest.raises(RuntimeError):
+        store.write(failing)
+    assert store.write(reserve) == 6
+
+    def first_inside_a_savepoint(tx: Tx) -> list[int]:
+        taken = []
+        with pytest.raises(NotFound), tx.savepoint():
+            tx.set_setting("k", "undone")
+            taken.append(tx.reserve_event_sequences("s2", 1))
+            taken.append(tx.reserve_event_sequences("s2", 1))
+            raise NotFound("refused")
+        return [*taken, tx.reserve_event_sequences("s2", 1), reserve(tx)]
+
+    assert store.write(first_inside_a_savepoint) == [1, 2, 1, 7]
+    assert store.write(lambda tx: [tx.reserve_event_sequences("s2", 1), reserve(tx)]) == [2, 8]
+
+
 # partners -----------------------------------------------------------------------------------
 def test_a_partner_reads_back_with_its_currencies_and_zero_balances_or_none_if_unknown(
     store: Store,
@@ -352,6 +443,49 @@ def test_append_moves_head_and_balances_and_entries_read_back_only_for_their_par
     assert store.read(lambda tx: tx.get_entry(other.id, first.id)) is None
     assert store.read(lambda tx: tx.list_entries(other.id, EntryFilter(), Page(10))) == []
     assert store.read(lambda tx: tx.get_entry(None, "ple_nope")) is None
+
+
+def test_a_transaction_keeps_the_ledger_it_locked_as_its_own_postings_move_it(
+    store: Store,
+) -> None:
+    """``lock_ledger`` reads a partner's head and balances once per transaction (a batch of
+    one partner's commands): each ``append`` moves the kept state along, and a rollback to a
+    savepoint or any other write to the partner's rows makes the next call read again, so what
+    it answers is always what the database holds."""
+    partner = insert_partner(store, new_partner(("EUR", "USD")))
+    post(store, partner.id, [credit(100_000)])
+
+    def chained(tx: Tx, drafts: Sequence[EntryDraft]) -> Posting:
+        state = tx.lock_ledger(partner.id)
+        posting = ledger.append(
+            state.head, state.balances, drafts, currencies=CURRENCIES, request_id="r", now=T0
+        )
+        tx.append(posting)
+        return posting
+
+    def work(tx: Tx) -> None:
+        first = chained(tx, [debit(100, "pt_1")])
+        assert tx.lock_ledger(partner.id) == tx.ledger_state(partner.id)
+        assert tx.lock_ledger(partner.id).head == first.head
+        with pytest.raises(NotFound), tx.savepoint():
+            chained(tx, [debit(200, "pt_2")])
+            raise NotFound("refused")
+        assert tx.lock_ledger(partner.id) == tx.ledger_state(partner.id)
+        assert tx.lock_ledger(partner.id).head == first.head  # the refused posting is gone
+        tx._run(  # type: ignore[attr-defined]
+            "UPDATE partner_currencies SET available_minor = available_minor - 1 "
+            "WHERE partner_id = %s AND currency = 'EUR'",
+            (partner.id,),
+        )
+        assert tx.lock_ledger(partner.id).balances["EUR"] == Balance(100_000 - 100 - 1, 0)
+        second = chained(tx, [debit(300, "pt_3"), credit(7, "USD")])
+        assert tx.lock_ledger(partner.id) == tx.ledger_state(partner.id)
+        assert tx.lock_ledger(partner.id).head == second.head
+
+    store.write(work)
+    state = store.read(lambda tx: tx.ledger_state(partner.id))
+    assert dict(state.balances) == {"EUR": Balance(99_599, 0), "USD": Balance(7, 0)}
+    assert state.head.sequence == 4
 
 
 @pytest.fixture

@@ -6,9 +6,12 @@ with microseconds, so lexical order is time order and the hashed bytes are unamb
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 
+# a command formats its one ``now`` several times (rows, entries, events, stored answer)
+@functools.lru_cache(maxsize=256)
 def to_rfc3339(moment: datetime) -> str:
     assert moment.tzinfo is not None, "naive datetimes are a bug: every time here is UTC"
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -200,7 +200,7 @@ def _effect(dep: Deployment, ctx: Ctx, tx: Tx, handler: Handler[Any, Any], comma
     if recording.postings:
         drafts += events.balance_events(dep, ctx, tx, recording.postings)
     if drafts:
-        events.publish(ctx, tx, drafts)
+        events.publish(ctx, tx, drafts, recording.postings)
     return result
 
 

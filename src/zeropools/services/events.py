@@ -159,8 +159,17 @@ def split_types(text: str | None) -> list[str]:
 # -- the outbox ---------------------------------------------------------------------------------
 
 
-def publish(ctx: Ctx, tx: Tx, drafts: Sequence[EventDraft]) -> list[Event]:
-    """Write ``drafts`` in ``tx``: per stream, the next gap-free sequences, in draft order."""
+def publish(
+    ctx: Ctx,
+    tx: Tx,
+    drafts: Sequence[EventDraft],
+    postings: Sequence[Posting] = (),
+) -> list[Event]:
+    """Write ``drafts`` in ``tx``: per stream, the next gap-free sequences, in draft order.
+
+    ``postings``: what the command appended in ``tx``; a partner's last posting holds the head
+    its events carry, so only a stream without one reads its head back."""
+    heads = {posting.head.partner_id: posting.head for posting in postings if posting.entries}
     by_stream: dict[str, list[EventDraft]] = {}
     for draft in drafts:
         by_stream.setdefault(draft.stream, []).append(draft)
@@ -169,7 +178,9 @@ def publish(ctx: Ctx, tx: Tx, drafts: Sequence[EventDraft]) -> list[Event]:
     for stream, mine in by_stream.items():
         first_sequence = tx.reserve_event_sequences(stream, len(mine))
         # read after the command's postings, in its transaction: the head they produced
-        head = None if stream == ev.PLATFORM_STREAM else tx.ledger_head(stream)
+        head = None
+        if stream != ev.PLATFORM_STREAM:
+            head = heads.get(stream) or tx.ledger_head(stream)
         for offset, draft in enumerate(mine):
             event_id = ids.new_id(ids.EVENT)
             sequence = first_sequence + offset

@@ -47,14 +47,6 @@ class StoredResponse:
     stored: bool = True
 
 
-class _Unclaimed(Exception):
-    """Carries an input-validation refusal out of the claim's savepoint, undoing the claim."""
-
-    def __init__(self, refusal: DomainError) -> None:
-        super().__init__(refusal.code)
-        self.refusal = refusal
-
-
 def check_key(key: str | None) -> str:
     """The key as sent, or why not: missing (``idempotency_key_required``) or malformed
     (``idempotency_key_invalid``, with its length, so a truncation bug shows itself)."""
@@ -133,28 +125,28 @@ def run_in(
     same key waits on the key's unique index and then replays; an unexpected error rolls
     everything back, claim included, so the key stays free.
 
-    An input-validation refusal undoes the claim too (its own savepoint) and is answered
+    An input-validation refusal undoes the claim too (``release_idempotency``) and is answered
     without being stored; ``on_refusal`` still records it, so support sees the attempt.
     """
+    # No savepoint around the claim: whatever raises out of here has written nothing (a
+    # refused claim inserts no row) or fails the whole transaction (an unexpected error), and
+    # the one refusal that must undo a claim undoes it with a statement. A savepoint cost two
+    # round trips per request on PostgreSQL.
+    replay = _claim(tx, ctx, scope, key, request_print)
+    if replay is not None:
+        return replay
     try:
         with tx.savepoint():
-            replay = _claim(tx, ctx, scope, key, request_print)
-            if replay is not None:
-                return replay
-            try:
-                with tx.savepoint():
-                    status, body = render(work(tx))
-            except DomainError as business:
-                if business.input_validation:
-                    raise _Unclaimed(business) from business
-                status, body = render_error(business)
-                if on_refusal is not None:
-                    on_refusal(tx, business)
-            tx.complete_idempotency(scope, key, status, body, to_rfc3339(ctx.now))
-            return StoredResponse(status, body, ctx.request_id, False)
-    except _Unclaimed as unclaimed:
-        mistyped = unclaimed.refusal
-    if on_refusal is not None:
-        on_refusal(tx, mistyped)
-    status, body = render_error(mistyped)
-    return StoredResponse(status, body, ctx.request_id, replayed=False, stored=False)
+            status, body = render(work(tx))
+    except DomainError as business:
+        if business.input_validation:
+            tx.release_idempotency(scope, key)  # the effect is undone; the claim goes too
+            if on_refusal is not None:
+                on_refusal(tx, business)
+            status, body = render_error(business)
+            return StoredResponse(status, body, ctx.request_id, replayed=False, stored=False)
+        status, body = render_error(business)
+        if on_refusal is not None:
+            on_refusal(tx, business)
+    tx.complete_idempotency(scope, key, status, body, to_rfc3339(ctx.now))
+    return StoredResponse(status, body, ctx.request_id, False)

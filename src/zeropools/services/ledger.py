@@ -30,17 +30,26 @@ def post(
     """Chain ``drafts`` onto the partner's ledger; ``locked`` is the state of a caller that
     already holds the partner's lock in this transaction (saves two statements)."""
     state = locked if locked is not None else tx.lock_ledger(partner_id)
-    assert state.head.partner_id == partner_id
-    posting = ledger.append(
-        state.head,
-        state.balances,
+    posting = posting_of(dep, ctx, partner_id, drafts, state)
+    tx.append(posting)
+    return posting
+
+
+def posting_of(
+    dep: Deployment, ctx: Ctx, partner_id: str, drafts: Sequence[EntryDraft], locked: LedgerState
+) -> Posting:
+    """What ``post`` would write, without writing it (``locked``: the state read under the
+    partner's lock): a caller that must be refused before it writes anything (an execution
+    refused for ``insufficient_balance``) learns it here, then appends with ``tx.append``."""
+    assert locked.head.partner_id == partner_id
+    return ledger.append(
+        locked.head,
+        locked.balances,
         drafts,
         currencies=dep.currencies,
         request_id=ctx.request_id,
         now=ctx.now,
     )
-    tx.append(posting)
-    return posting
 
 
 def list_entries(

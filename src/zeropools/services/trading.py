@@ -36,7 +36,7 @@ from zeropools.services.context import (
     require_role,
     scoped_partner,
 )
-from zeropools.services.ledger import post
+from zeropools.services.ledger import post, posting_of
 from zeropools.store.protocol import Tx
 
 ANY_ROLE = (OPERATOR, PARTNER_ADMIN, PARTNER_SERVER)
@@ -109,6 +109,7 @@ def quote_in(dep: Deployment, ctx: Ctx, tx: Tx, command: CreateQuote) -> QuoteVi
         ttl_s=limits.QUOTE_TTL_S,
     )
     quote = replace(quote, request_id=ctx.request_id)  # as a later read will have it
+    tx.final_writes()  # checked and priced: the one write below needs no savepoint
     tx.insert_quote(quote, ctx.request_id)
     return QuoteView(quote, quotes.OPEN)
 
@@ -221,12 +222,16 @@ def execute_in(dep: Deployment, ctx: Ctx, tx: Tx, command: ExecuteTrade) -> Trad
         now=ctx.now,
         destination=dest,
     )
-    # insert first: the ledger entries name the trade, and UNIQUE(quote_id) guards reuse again
-    change = replace(change, trade=replace(change.trade, request_id=ctx.request_id))
-    tx.insert_trade(change.trade, ctx.request_id)
-    drafts = _drafts(change.trade, change.movements, tx)
-    posting = post(dep, ctx, tx, partner_id, drafts, locked)
-    return TradeView(change.trade, posting.entries)
+    trade = replace(change.trade, request_id=ctx.request_id)
+    drafts = _drafts(trade, change.movements, tx)  # an execution unwinds nothing: no read
+    # chained before anything is written: a refusal (insufficient_balance) finds nothing to
+    # undo, and past this point nothing refuses, so the command needs no savepoint
+    posting = posting_of(dep, ctx, partner_id, drafts, locked)
+    tx.final_writes()
+    # the trade first: the ledger entries name it, and UNIQUE(quote_id) guards reuse again
+    tx.insert_trade(trade, ctx.request_id)
+    tx.append(posting)
+    return TradeView(trade, posting.entries)
 
 
 def _order_trades(tx: Tx, partner_id: str, order_id: str) -> list[Trade]:

@@ -277,6 +277,9 @@ class IdempotencyPort(Protocol):
     def complete_idempotency(
         self, scope: str, key: str, status_code: int, body: bytes, completed_at: str
     ) -> None: ...
+    def release_idempotency(self, scope: str, key: str) -> None:
+        """Undo this transaction's claim of the key (still incomplete): the key stays free."""
+        ...
 
 
 class EventsPort(Protocol):

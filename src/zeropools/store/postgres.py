@@ -84,7 +84,10 @@ class PostgresStore:
             conn.transaction(),
             _executor(conn) as executor,
         ):
-            return work(SqlTx(executor))
+            tx = SqlTx(executor, commits=True)
+            result = work(tx)
+            tx.before_commit()
+            return result
 
     def write(self, work: Callable[[Tx], T], lane: str | None = None) -> T:
         # a plain store has no lanes: every write is a transaction of its own

@@ -75,6 +75,10 @@ class Tx(
     """One open transaction: every aggregate's port, and savepoints."""
 
     def savepoint(self) -> AbstractContextManager[None]: ...
+    def final_writes(self) -> None:
+        """The command has passed every check that can refuse it; the savepoints open now
+        need not guard what it writes next."""
+        ...
 
 
 class Store(Protocol):
@@ -97,9 +101,10 @@ class Store(Protocol):
 
 
 class SelfContained(Generic[T]):
-    """Work that leaves no write behind when it raises a ``DomainError`` (it runs in savepoints
-    of its own, as an idempotent command does): a group commit need not wrap it in one more
-    savepoint, which saves two statements (two round trips on PostgreSQL) per command."""
+    """Work that leaves no write behind when it raises a ``DomainError`` (an idempotent
+    command: a refused claim writes nothing, and the command's own refusals are undone by its
+    savepoint): a group commit need not wrap it in one more savepoint, which saves two
+    statements (two round trips on PostgreSQL) per command."""
 
     def __init__(self, work: Callable[[Tx], T]) -> None:
         self.work = work

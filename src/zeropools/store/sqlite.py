@@ -128,7 +128,9 @@ class SqliteStore:
         conn.execute("BEGIN IMMEDIATE")
         executor = _executor(conn)
         try:
-            result = work(SqlTx(executor))
+            tx = SqlTx(executor, commits=True)
+            result = work(tx)
+            tx.before_commit()
             executor.close()
             conn.execute("COMMIT")
             return result

@@ -28,9 +28,26 @@ def _event(row: Row) -> Event:
 
 
 class SqlEvents(EventsPort):
+    """A stream's sequences are counted in the transaction after its first reservation: that
+    one (an upsert) takes the stream's row lock until the commit, so the next numbers are this
+    transaction's alone, and ``SqlTx.before_commit`` stores the last one taken. A batch of one
+    partner's commands thus writes its stream's row twice, not once per event."""
+
     _ex: Executor
+    # stream -> (last sequence taken, last sequence stored); None in a transaction whose owner
+    # does not call ``before_commit``, where every reservation is stored at once
+    _sequences: dict[str, tuple[int, int]] | None
 
     def reserve_event_sequences(self, stream: str, count: int) -> int:
+        held = None if self._sequences is None else self._sequences.get(stream)
+        if held is not None and self._sequences is not None:
+            if self._ex.before_write is not None:
+                # a write as far as savepoints go: one open now is sent (with what it must
+                # restore) before the count moves, so a rollback gives the numbers back
+                self._ex.before_write("-- event sequences")
+            taken, stored = held
+            self._sequences[stream] = (taken + count, stored)
+            return taken + 1
         # one statement: creates the stream on its first event, and the row lock it takes on
         # PostgreSQL serializes concurrent writers of one stream (gap-free, in commit order)
         rows = self._ex.all(
@@ -40,7 +57,22 @@ class SqlEvents(EventsPort):
             "RETURNING last_sequence",
             (stream, count),
         )
-        return int(rows[0]["last_sequence"]) - count + 1
+        last = int(rows[0]["last_sequence"])
+        if self._sequences is not None:
+            self._sequences[stream] = (last, last)
+        return last - count + 1
+
+    def _store_sequences(self) -> None:
+        """Store every stream's last sequence taken (``SqlTx.before_commit``)."""
+        if not self._sequences:
+            return
+        for stream, (taken, stored) in sorted(self._sequences.items()):
+            if taken != stored:
+                self._ex.run(
+                    "UPDATE event_streams SET last_sequence = %s WHERE stream = %s",
+                    (taken, stream),
+                )
+                self._sequences[stream] = (taken, taken)
 
     def insert_events(self, events: Sequence[Event]) -> None:
         self._ex.many(

@@ -74,6 +74,9 @@ class Executor:
         self._open_stream_cursor = open_stream_cursor
         self._streams: list[StreamCursor] = []
         self._closed = False
+        # called with the SQL before every statement that may write (``SqlTx``: lazy
+        # savepoints, and the ledger states it keeps)
+        self.before_write: Callable[[str], None] | None = None
 
     def sql(self, text: str) -> str:
         """Our SQL (written with ``%s``) in the driver's placeholder style."""
@@ -81,14 +84,30 @@ class Executor:
 
     def run(self, text: str, params: Sequence[Any] = ()) -> int:
         """Execute one statement; the number of rows it changed."""
+        if self.before_write is not None:
+            self.before_write(text)
         self._cursor.execute(self.sql(text), params)
         return int(self._cursor.rowcount)
 
+    def control(self, text: str) -> None:
+        """A transaction-control statement (``SAVEPOINT`` ...): no parameters, no hook."""
+        self._cursor.execute(text)
+
     def many(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
+        if rows and self.before_write is not None:
+            self.before_write(text)
+        if len(rows) == 1:
+            # the common case (one entry, one event): psycopg runs executemany in pipeline
+            # mode, whose set-up and sync cost more than the one round trip of an execute
+            self._cursor.execute(self.sql(text), rows[0])
+        elif rows:
             self._cursor.executemany(self.sql(text), rows)
 
     def all(self, text: str, params: Sequence[Any] = ()) -> list[Row]:
+        # a SELECT only reads (its row locks last to the commit either way); anything else
+        # here (INSERT ... RETURNING, WITH ...) may write
+        if self.before_write is not None and text.lstrip()[:6].upper() != "SELECT":
+            self.before_write(text)
         self._cursor.execute(self.sql(text), params)
         return list(self._cursor.fetchall())
 
@@ -162,6 +181,7 @@ class Executor:
         if self._closed:
             return
         self._closed = True
+        self.before_write = None  # the transaction's own method: no cycle outlives it
         for cursor in self._streams:
             cursor.close()
         self._streams.clear()

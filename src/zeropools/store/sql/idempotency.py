@@ -59,6 +59,12 @@ class SqlIdempotency(IdempotencyPort):
             (status_code, body, completed_at, scope, key),
         )
 
+    def release_idempotency(self, scope: str, key: str) -> None:
+        self._ex.run(
+            "DELETE FROM idempotency_keys WHERE scope = %s AND key = %s AND completed_at IS NULL",
+            (scope, key),
+        )
+
 
 def _params(record: IdempotencyRecord) -> tuple[object, ...]:
     return (

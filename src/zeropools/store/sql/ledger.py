@@ -7,6 +7,7 @@ with each posting, under the head's row lock.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
@@ -38,6 +39,29 @@ _PENDING_BOOKING, _BOOKED = BOOKING_STATUSES  # unpacked so a change of the tupl
 # the domain's row order, so ``stream_entry_rows`` hands out rows as the database returns them
 ENTRY_COLUMNS = ", ".join(ENTRY_ROW_FIELDS)
 _ENTRY_INSERT = f"INSERT INTO ledger_entries ({ENTRY_COLUMNS}) VALUES ({marks(21)})"
+
+
+@functools.cache
+def _append_statement(entries: int, currencies: int) -> str:
+    """PostgreSQL: insert ``entries`` rows, set ``currencies`` balances and move the head, in
+    one statement that answers how many balance rows (``c0``...) and heads (``head``) moved.
+    Each CTE writes rows no other one touches, so their shared snapshot changes nothing."""
+    rows = ", ".join([f"({marks(21)})"] * entries)
+    parts = [f"entries AS (INSERT INTO ledger_entries ({ENTRY_COLUMNS}) VALUES {rows})"]
+    counts = []
+    for index in range(currencies):
+        parts.append(
+            f"c{index} AS (UPDATE partner_currencies SET available_minor = %s, "
+            "reserved_minor = %s WHERE partner_id = %s AND currency = %s RETURNING 1)"
+        )
+        counts.append(f"(SELECT count(*) FROM c{index}) AS c{index}")
+    # the WHERE on the old sequence makes a lost head lock a loud failure, not a fork
+    parts.append(
+        "head AS (UPDATE partners SET ledger_sequence = %s, ledger_hash = %s "
+        "WHERE id = %s AND ledger_sequence = %s RETURNING 1)"
+    )
+    counts.append("(SELECT count(*) FROM head) AS head")
+    return f"WITH {', '.join(parts)} SELECT {', '.join(counts)}"
 
 
 def entry_from_row(row: Row) -> LedgerEntry:
@@ -137,7 +161,14 @@ def _filters(partner_id: str, where: EntryFilter) -> tuple[list[str], list[Any]]
 
 
 class SqlLedger(LedgerPort):
+    """``lock_ledger`` reads a partner's state once per transaction: the lock is held to the
+    commit, and only ``append`` (which moves the kept state along) or a write to the partner's
+    rows (``SqlTx`` forgets the state then, and on a rollback to a savepoint) can change it.
+    A batch of one partner's commands thus reads its head and balances once, not per command."""
+
     _ex: Executor
+    _locked: dict[str, LedgerState]
+    _appending: bool = False
 
     def _state(self, partner_id: str, lock: bool) -> LedgerState:
         suffix = f" {self._ex.dialect.row_lock}" if lock and self._ex.dialect.row_lock else ""
@@ -164,7 +195,10 @@ class SqlLedger(LedgerPort):
         return LedgerState(head, balances, head_row["balance_model"])
 
     def lock_ledger(self, partner_id: str) -> LedgerState:
-        return self._state(partner_id, lock=True)
+        state = self._locked.get(partner_id)
+        if state is None:
+            state = self._locked[partner_id] = self._state(partner_id, lock=True)
+        return state
 
     def ledger_state(self, partner_id: str) -> LedgerState:
         return self._state(partner_id, lock=False)
@@ -182,6 +216,22 @@ class SqlLedger(LedgerPort):
         if not posting.entries:
             return
         partner_id = posting.head.partner_id
+        kept = self._locked.pop(partner_id, None)  # stale from here until the writes are done
+        self._appending = True
+        try:
+            self._append(posting)
+        finally:
+            self._appending = False
+        if kept is not None:
+            self._locked[partner_id] = LedgerState(
+                posting.head, {**kept.balances, **posting.balances}, kept.balance_model
+            )
+
+    def _append(self, posting: Posting) -> None:
+        partner_id = posting.head.partner_id
+        if self._ex.dialect.name == "postgres":
+            self._append_at_once(posting)
+            return
         self._ex.many(_ENTRY_INSERT, [entry_params(entry) for entry in posting.entries])
         for currency in sorted({entry.currency for entry in posting.entries}):
             balance = posting.balances[currency]
@@ -201,6 +251,24 @@ class SqlLedger(LedgerPort):
             (posting.head.sequence, posting.head.hash, partner_id, previous),
         )
         assert moved == 1, f"ledger head of {partner_id} moved under its lock"
+
+    def _append_at_once(self, posting: Posting) -> None:
+        """``append`` on PostgreSQL: the entries, the balances and the head in one statement
+        (data-modifying CTEs), one round trip instead of three, with the same checks."""
+        partner_id = posting.head.partner_id
+        currencies = sorted({entry.currency for entry in posting.entries})
+        params: list[Any] = [p for entry in posting.entries for p in entry_params(entry)]
+        for currency in currencies:
+            balance = posting.balances[currency]
+            params += [balance.available_minor, balance.reserved_minor, partner_id, currency]
+        previous = posting.entries[0].sequence - 1
+        params += [posting.head.sequence, posting.head.hash, partner_id, previous]
+        sql = _append_statement(len(posting.entries), len(currencies))
+        row = self._ex.all(sql, params)[0]
+        for index, currency in enumerate(currencies):
+            if row[f"c{index}"] != 1:
+                raise IntegrityViolation(f"{partner_id} has no {currency} balance to post to")
+        assert row["head"] == 1, f"ledger head of {partner_id} moved under its lock"
 
     def get_entry(self, partner_id: str | None, entry_id: str) -> LedgerEntry | None:
         if partner_id is None:

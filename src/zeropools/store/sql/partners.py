@@ -90,8 +90,28 @@ class SqlPartners(PartnersPort):
         ]
 
     def get_partner(self, partner_id: str) -> Partner | None:
-        return first(
-            self._partners(self._ex.all("SELECT * FROM partners WHERE id = %s", (partner_id,)))
+        # one statement, the partner's row on each of its currencies' (every quote reads this)
+        rows = self._ex.all(
+            "SELECT p.name, p.balance_model, p.created_at, c.currency, c.funding_reference, "
+            "c.low_balance_threshold_minor, c.available_minor, c.reserved_minor "
+            "FROM partners p LEFT JOIN partner_currencies c ON c.partner_id = p.id "
+            "WHERE p.id = %s ORDER BY c.currency",
+            (partner_id,),
+        )
+        if not rows:
+            return None
+        head = rows[0]
+        currencies = tuple(
+            currency_from_row({**row, "partner_id": partner_id})
+            for row in rows
+            if row["currency"] is not None  # the LEFT JOIN's row of a partner without any
+        )
+        return Partner(
+            id=partner_id,
+            name=head["name"],
+            balance_model=head["balance_model"],
+            created_at=head["created_at"],
+            currencies=currencies,
         )
 
     def list_partners(self, page: Page) -> list[Partner]:

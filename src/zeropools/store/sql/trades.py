@@ -198,8 +198,14 @@ class SqlTrades(TradesPort):
             clauses.append("id < %s")
             params.append(starting_after)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        # An order's few trades are found by (partner_id, partner_order_id) and then sorted;
+        # a bare "ORDER BY id" lets SQLite walk the partner's whole (partner_id, id) index in
+        # id order instead, checking every trade the partner ever made (every execution asks
+        # this under the ledger lock, so that walk grew with the partner's history). The
+        # expression keeps the order (text ids) but no index can serve it.
+        order = "id || ''" if partner_order_id is not None else "id"
         rows = self._ex.all(
-            f"SELECT {_TRADE_COLUMNS} FROM trades {where} ORDER BY id DESC LIMIT %s",
+            f"SELECT {_TRADE_COLUMNS} FROM trades {where} ORDER BY {order} DESC LIMIT %s",
             (*params, limit),
         )
         return [trade_from_row(row) for row in rows]

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from zeropools import bootstrap, config
 from zeropools.api.app import create_app
-from zeropools.api.server import guarded_http_protocol
+from zeropools.api.server import guarded_http_protocol, tune_gc
 from zeropools.workers import webhooks
 
 
@@ -23,6 +23,8 @@ def app() -> FastAPI:
     guarded_http_protocol(settings.header_timeout_s)
     dep = bootstrap.deployment(settings)
     background = [webhooks.Worker(dep)] if settings.webhook_worker else []
-    return create_app(
+    app = create_app(
         dep, background, rate_limits=settings.rate_limits, body_timeout_s=settings.body_timeout_s
     )
+    tune_gc()
+    return app

@@ -220,7 +220,7 @@ def _serve(
 
     from zeropools.api.access_log import logging_config
     from zeropools.api.app import create_app
-    from zeropools.api.server import guarded_http_protocol
+    from zeropools.api.server import guarded_http_protocol, tune_gc
     from zeropools.workers import webhooks
 
     served: dict[str, Any] = {
@@ -238,6 +238,7 @@ def _serve(
     app = create_app(
         dep, background, rate_limits=settings.rate_limits, body_timeout_s=settings.body_timeout_s
     )
+    tune_gc()
     uvicorn.Server(uvicorn.Config(app, **served)).run(sockets=[sock])
 
 

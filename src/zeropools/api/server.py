@@ -12,6 +12,7 @@ be complete within ``header_timeout_s``, else the connection gets a 408 problem 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -98,3 +99,19 @@ def guarded_http_protocol(header_timeout_s: float) -> type[asyncio.Protocol]:
     deadline holds for this process (one server per process)."""
     HeaderTimeoutProtocol.header_timeout_s = header_timeout_s
     return HeaderTimeoutProtocol
+
+
+# Young objects a collection of the youngest generation waits for (CPython's default: 700). A
+# request allocates thousands of short-lived objects (models, dicts, rows), nearly all freed by
+# reference counting; at 700 the collector ran several times per request for little garbage.
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def tune_gc() -> None:
+    """Before serving: move what start-up built (modules, the app, the routes) out of the
+    collector's sight (``gc.freeze``), so no full collection walks it again, and collect the
+    youngest generation less often. Cyclic garbage still goes, only in larger rounds."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)

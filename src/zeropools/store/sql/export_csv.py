@@ -22,21 +22,18 @@ available_after_minor, reserved_after_minor, available_before_minor, reserved_be
 
 from __future__ import annotations
 
+from zeropools.domain.exports import CSV_HEADER
 from zeropools.domain.ledger import AVAILABLE, RESERVED
 
 # a journal has at most this many lines for the SQL to read; more go to the reference path
 LINES_READ_MAX = 3
 _INT64_MIN = -(2**63)
 
-# the cells of ``ExportWriter.rows``' entry line, in order (amounts are added per scale)
-_TEXT_CELLS_AFTER_AMOUNTS = (
-    "trade_id",
-    "quote_id",
-    "payin_id",
-    "related_entry_id",
-    "partner_order_id",
-    "funding_reference",
-)
+# the link cells of an entry line, between its amounts and its request id: read off the CSV
+# header the reference writer follows, so the two cannot drift apart
+_TEXT_CELLS_AFTER_AMOUNTS = CSV_HEADER[
+    CSV_HEADER.index("reserved_after") + 1 : CSV_HEADER.index("request_id")
+]
 
 
 def rendered_rows_sql(dialect: str, scale: int, where: str) -> tuple[str, list[str]]:

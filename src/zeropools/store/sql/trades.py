@@ -219,12 +219,7 @@ class SqlTrades(TradesPort):
         return [trade_from_row(row) for row in rows]
 
     def pending_totals(self, partner_id: str) -> dict[str, int]:
-        rows = self._ex.all(
-            "SELECT currency, SUM(source_amount_minor) AS total FROM trades "
-            f"WHERE partner_id = %s AND status IN ({marks(len(_PENDING))}) GROUP BY currency",
-            (partner_id, *_PENDING),
-        )
-        return {row["currency"]: int(row["total"]) for row in rows}
+        return self.pending_totals_of([partner_id]).get(partner_id, {})
 
     def pending_totals_of(self, partner_ids: Sequence[str]) -> dict[str, dict[str, int]]:
         """``pending_totals`` of many partners in one query (a page of partners, not N reads);

@@ -35,6 +35,7 @@ from zeropools.domain.exports import (
     Seal,
     day_window,
 )
+from zeropools.domain.ledger import EntryRow
 from zeropools.domain.partners import OPERATOR, PARTNER_ADMIN
 from zeropools.services.context import Ctx, Deployment, require_role, scoped_partner
 from zeropools.store.protocol import Tx
@@ -203,15 +204,7 @@ def render(
     blocks = (
         _rendered_blocks(dep, tx, request, writer)
         if request.fmt == CSV
-        else (
-            writer.rows(rows)
-            for rows in tx.stream_entry_rows(
-                request.partner_id,
-                currency=request.currency,
-                created_gte=request.window.starts_at,
-                created_lt=request.window.ends_at,
-            )
-        )
+        else (writer.rows(rows) for rows in _stored_rows(tx, request))
     )
     for block in blocks:
         # a batch of rows (``limits.BULK_READ_BATCH_ROWS``) renders in one go; chunks are
@@ -252,13 +245,7 @@ def _reference_blocks(
     tx: Tx, request: ExportRequest, writer: ExportWriter, first: int, last: int
 ) -> Iterator[bytes]:
     """``writer.rows`` over the stored rows of sequences ``first``..``last`` of the export."""
-    rows = tx.stream_entry_rows(
-        request.partner_id,
-        currency=request.currency,
-        created_gte=request.window.starts_at,
-        created_lt=request.window.ends_at,
-        after_sequence=first - 1,
-    )
+    rows = _stored_rows(tx, request, after_sequence=first - 1)
     try:
         for batch in rows:
             inside = [row for row in batch if row[1] <= last]
@@ -267,6 +254,20 @@ def _reference_blocks(
                 return
     finally:
         rows.close()  # type: ignore[attr-defined]
+
+
+def _stored_rows(
+    tx: Tx, request: ExportRequest, after_sequence: int = 0
+) -> Iterator[list[EntryRow]]:
+    """The export's stored entry rows (its partner, currency and day) after ``after_sequence``,
+    in chain order, a batch at a time."""
+    return tx.stream_entry_rows(
+        request.partner_id,
+        currency=request.currency,
+        created_gte=request.window.starts_at,
+        created_lt=request.window.ends_at,
+        after_sequence=after_sequence,
+    )
 
 
 def _expected_closing(tx: Tx, request: ExportRequest) -> Mark | None:

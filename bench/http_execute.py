@@ -1,14 +1,14 @@
 """Quote + execute over HTTP: ``zeropools serve`` against a bare FastAPI echo, same run.
 
 Method: wrk (``apt-get install wrk``) with 64 connections for DURATION seconds (after a short
-warm-up) runs a Lua script that alternates ``POST /v1/quotes`` and ``POST /v1/trades``: every
-quote answered puts its id on the wrk thread's list, and the next request executes it (with
-``Idempotency-Key`` and ``partner_order_id`` set to the quote id); with no quote waiting it asks
-for one. Scenarios: one hot partner, and 100 partners (quotes round-robin over their keys), on
-SQLite (one worker process) and PostgreSQL (a throwaway database the bench creates and drops;
-1 and 2 worker processes). The baseline is ``bench/echo_app.py``: FastAPI under uvicorn, one
-worker, validating the same JSON with the same models, measured in the same run with the same
-script. Every figure is the median of ROUNDS rounds; p50/p99 are wrk's, over both request
+warm-up) runs a Lua script that alternates ``POST /v1/quotes`` and ``POST /v1/trades``: every quote
+answered puts its id on the wrk thread's list, and the next request executes it (with
+``Idempotency-Key`` and ``partner_order_id`` set to the quote id); with no quote waiting it asks for
+one. Scenarios: one hot partner, and 100 partners (quotes round-robin over their keys), on SQLite
+and PostgreSQL (a throwaway database the bench creates and drops), 1 and 2 server processes each
+(``--sqlite-workers``, ``--pg-workers``). The baseline is ``bench/echo_app.py``: FastAPI under
+uvicorn, one worker, validating the same JSON with the same models, measured in the same run with
+the same script. Every figure is the median of ROUNDS rounds; p50/p99 are wrk's, over both request
 kinds. Non-201 answers and socket errors are counted and printed (an honest run shows 0).
 "CPU ms/req" is the server's own CPU time (all its processes, from /proc) per request: on a
 machine shared with other work, wall-clock rates drift with the neighbours' load, while this
@@ -17,7 +17,7 @@ cost does not (the column beside it compares it with the echo's).
 Prints figures only; nothing asserts on time.
 
 Usage: .venv/bin/python bench/http_execute.py [--duration 8] [--rounds 3] [--connections 64]
-       [--pg URL] [--only sqlite|postgres]
+       [--pg URL] [--only sqlite|postgres] [--sqlite-workers 1,2] [--pg-workers 1,2]
 """
 
 from __future__ import annotations
@@ -299,6 +299,9 @@ def main() -> None:
     parser.add_argument(
         "--pg-workers", default="1,2", help="server processes to try on PostgreSQL, e.g. 1,2"
     )
+    parser.add_argument(
+        "--sqlite-workers", default="1,2", help="server processes to try on SQLite, e.g. 1,2"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install -y wrk")
@@ -322,7 +325,8 @@ def main() -> None:
         scenarios: list[tuple[str, list[str], Path, dict[str, str]]] = []
         stores = []
         if args.only in (None, "sqlite"):
-            stores.append(("sqlite", f"sqlite:///{folder}/bench.db", [1]))
+            counts = [int(n) for n in args.sqlite_workers.split(",")]
+            stores.append(("sqlite", f"sqlite:///{folder}/bench.db", counts))
         if args.only in (None, "postgres"):
             counts = [int(n) for n in args.pg_workers.split(",")]
             stores.append(("postgres", stack.enter_context(throwaway_pg(args.pg)), counts))

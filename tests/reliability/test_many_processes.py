@@ -1,4 +1,4 @@
-"""Three API processes and two webhook workers on one PostgreSQL keep the bank exact.
+"""Three API processes and two webhook workers on one database keep the bank exact.
 
 Goal (issue 14, "Many processes"): 3 ``zeropools serve`` processes (their webhook workers off)
 and 2 ``zeropools worker`` processes on one PostgreSQL, one hot partner that most requests hit
@@ -11,6 +11,9 @@ zero over the partners', bank, suspense and venue accounts); ``available >= 0`` 
 event (sequences gap-free from 1 per partner, counts per type equal to the ack log); every event
 delivered at least once by the workers; every keyed request sent again answered alike.
 
+Both stores: one PostgreSQL, and one SQLite file, whose writers in the five processes take turns
+through the store's writer lock (``zeropools serve --workers N`` on SQLite, issue 13).
+
 Method: ``support.processes.Daemon`` for the five processes, ``reliability_support`` for the
 load and the checker; a reader thread reads random partners' balances from random servers for
 the whole run. The figures are printed as one line and recorded in ``docs/reliability.md``.
@@ -21,8 +24,11 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from reliability_support import (
     PROFILE,
     Api,
@@ -56,10 +62,20 @@ def _read_balances(api: Api, parties: list[Party], stop: threading.Event, figure
             figures.violation(f"{party.id}: negative balance read {balance}")
 
 
-def test_three_servers_and_two_workers_keep_every_account_exact(tmp_path: Path) -> None:
+@contextmanager
+def _database(store: str, tmp_path: Path) -> Iterator[str]:
+    if store == "postgres":
+        with throwaway_pg_database("zp_many") as db:
+            yield db
+    else:
+        yield f"sqlite:///{tmp_path / 'many.db'}"
+
+
+@pytest.mark.parametrize("store", ["postgres", "sqlite"])
+def test_three_servers_and_two_workers_keep_every_account_exact(tmp_path: Path, store: str) -> None:
     figures = Figures()
     operator_key = random_operator_key()
-    with throwaway_pg_database("zp_many") as db, receiving() as receiver:
+    with _database(store, tmp_path) as db, receiving() as receiver:
         initialized = run("init", "--db", db)
         assert initialized.returncode == 0, initialized.stdout + initialized.stderr
         servers = [
@@ -108,7 +124,7 @@ def test_three_servers_and_two_workers_keep_every_account_exact(tmp_path: Path) 
     refusals = sum(
         1 for c in workload.calls if c.kind == "execute" and c.answer and c.answer.status == 409
     )
-    summary = figures.summary(f"many-processes[postgres,{PROFILE.name}]")
+    summary = figures.summary(f"many-processes[{store},{PROFILE.name}]")
     print(summary, f"refusals={refusals}", workload.mix())
 
     assert figures.violations == [], "\n".join(figures.violations[:50])

@@ -1,7 +1,13 @@
 """SQLite store: the embedded default (WAL, ``synchronous=FULL``, foreign keys on).
 
 Writers use one connection per thread and take the database write lock up front with ``BEGIN
-IMMEDIATE``, which serializes every balance change across threads and processes. Readers
+IMMEDIATE``, which serializes every balance change across threads and processes. Before it,
+each takes the *writer lock*: an exclusive ``flock`` on ``<db>.writer-lock``, held to the end
+of the transaction. SQLite's own lock cannot wake a waiter: a writer that finds it taken sleeps
+in the busy handler (up to 100 ms a time), which with two ``serve`` processes put seconds on
+the tail latency; the kernel hands a ``flock`` to the next waiter the moment it is released,
+and releases it with the file descriptors of a process that dies. (SQLite's busy timeout still
+bounds a wait on a writer that takes no writer lock, such as the ``sqlite3`` shell.) Readers
 borrow a connection of their own from a small pool (``sqlite_readers``), made read-only with
 ``query_only``: a read context may outlive the call that opened it (a streamed export), be
 iterated from other threads, and it sees one consistent WAL snapshot without blocking writers.
@@ -9,7 +15,9 @@ iterated from other threads, and it sees one consistent WAL snapshot without blo
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import os
 import sqlite3
 import threading
 import time
@@ -90,8 +98,10 @@ class SqliteStore:
         self.url = url
         self.path = path_from_url(url)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.lock_path = self.path.with_name(self.path.name + ".writer-lock")
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
+        self._lock_fds: list[int] = []
         self._all_lock = threading.Lock()
         self._readers = ReaderPool(
             lambda: _connect(self.path, read_only=True),
@@ -123,7 +133,26 @@ class SqliteStore:
                 raise
         raise RetryableConflict("transaction kept conflicting")
 
+    def _writer_lock(self) -> int:
+        """This thread's descriptor of the writer-lock file: ``flock`` locks belong to an open
+        file, so the writer threads of one process also exclude each other through it."""
+        fd: int | None = getattr(self._local, "lock_fd", None)
+        if fd is None:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._local.lock_fd = fd
+            with self._all_lock:
+                self._lock_fds.append(fd)
+        return fd
+
     def _write_once(self, work: Callable[[Tx], T]) -> T:
+        lock = self._writer_lock()
+        fcntl.flock(lock, fcntl.LOCK_EX)  # blocks without the GIL until the lock is ours
+        try:
+            return self._locked_write(work)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _locked_write(self, work: Callable[[Tx], T]) -> T:
         conn = self._connection()
         conn.execute("BEGIN IMMEDIATE")
         executor = _executor(conn)
@@ -199,5 +228,8 @@ class SqliteStore:
             for conn in self._all:
                 conn.close()
             self._all.clear()
+            for fd in self._lock_fds:
+                os.close(fd)
+            self._lock_fds.clear()
         self._local = threading.local()
         self._readers.close()

@@ -27,7 +27,7 @@ from zeropools.domain import limits
 from zeropools.domain.clock import to_rfc3339, utc_now
 from zeropools.store.migrations import SCHEMA_MIGRATIONS_DDL, migrations, pending_names
 from zeropools.store.protocol import IntegrityViolation, RetryableConflict, Tx
-from zeropools.store.sql import POSTGRES, Executor, SqlTx
+from zeropools.store.sql import POSTGRES, Executor, Pipelining, SqlTx
 
 T = TypeVar("T")
 # Arbitrary constant: serializes concurrent `zeropools init`/`serve` migrating one database.
@@ -48,7 +48,9 @@ def _executor(conn: psycopg.Connection[Any]) -> Iterator[Executor]:
             return conn.cursor(name=name, row_factory=tuple_row)
         return conn.cursor(name=name)
 
-    executor = Executor(conn.cursor(), POSTGRES, stream_cursor)
+    executor = Executor(
+        conn.cursor(), POSTGRES, stream_cursor, Pipelining(conn.pipeline, conn.cursor)
+    )
     try:
         yield executor
     finally:

@@ -11,6 +11,7 @@ from zeropools.store.sql.executor import (
     Cursor,
     Dialect,
     Executor,
+    Pipelining,
     StreamClosed,
     StreamCursor,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "Cursor",
     "Dialect",
     "Executor",
+    "Pipelining",
     "SqlTx",
     "StreamClosed",
     "StreamCursor",

@@ -75,7 +75,7 @@ class SqlEvents(EventsPort):
                 self._sequences[stream] = (taken, taken)
 
     def insert_events(self, events: Sequence[Event]) -> None:
-        self._ex.many(
+        self._ex.send_many(
             f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
             [_params(e) for e in events],
         )

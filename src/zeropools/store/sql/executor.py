@@ -5,6 +5,14 @@ differs between them is named in ``Dialect`` (placeholder style, the row-lock cl
 a stream gets its rows (``open_stream_cursor``: a named server-side cursor on PostgreSQL, a
 second cursor on SQLite, whose statements step lazily anyway).
 
+Writes nobody reads an answer of (``send``, ``send_many``: a trade's row, its posting, its event,
+the stored response) wait, on PostgreSQL, for the next statement that needs an answer, and go
+with it in one round trip (psycopg's pipeline mode); the store flushes what is left before it
+commits. Order is kept, and a deferred write that fails fails the statement it travelled with,
+which fails the transaction just as the write itself would have (nothing refuses after
+``Tx.final_writes``, so no caller waits to catch a deferred write's error). SQLite runs in the
+process: there is no round trip to save, and ``send`` runs at once.
+
 Streams live inside their transaction: ``close()``, called by the store before the transaction
 ends, closes every stream still open, and a stream resumed after that raises
 ``StreamClosed`` rather than ending early (a silently truncated export is the worst outcome).
@@ -13,6 +21,7 @@ ends, closes every stream still open, and a stream resumed after that raises
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -25,10 +34,25 @@ class Cursor(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any: ...
     def executemany(self, sql: str, params: Sequence[Sequence[Any]], /) -> Any: ...
     def fetchall(self) -> list[Any]: ...
+    def fetchone(self) -> Any: ...
     def close(self) -> None: ...
 
     @property
     def rowcount(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Pipelining:
+    """How a PostgreSQL executor sends deferred writes: the connection's pipeline mode and a
+    fresh cursor for each deferred write whose answer is checked."""
+
+    pipeline: Callable[[], AbstractContextManager[Any]]
+    cursor: Callable[[], Cursor]
+
+
+# a deferred write: its SQL (ours), its parameter rows (one for ``send``), and the check of its
+# first answer row, if any
+_Deferred = tuple[str, Sequence[Sequence[Any]], Callable[[Row], None] | None]
 
 
 class StreamCursor(Protocol):
@@ -68,12 +92,15 @@ class Executor:
         cursor: Cursor,
         dialect: Dialect,
         open_stream_cursor: Callable[[bool], StreamCursor],
+        pipelining: Pipelining | None = None,
     ) -> None:
         self.dialect = dialect
         self._cursor = cursor
         self._open_stream_cursor = open_stream_cursor
         self._streams: list[StreamCursor] = []
         self._closed = False
+        self._pipelining = pipelining
+        self._deferred: list[_Deferred] = []
         # called with the SQL before every statement that may write (``SqlTx``: lazy
         # savepoints, and the ledger states it keeps)
         self.before_write: Callable[[str], None] | None = None
@@ -86,12 +113,73 @@ class Executor:
         """Execute one statement; the number of rows it changed."""
         if self.before_write is not None:
             self.before_write(text)
-        self._cursor.execute(self.sql(text), params)
+        self._execute(text, params)
         return int(self._cursor.rowcount)
+
+    def send(
+        self, text: str, params: Sequence[Any] = (), check: Callable[[Row], None] | None = None
+    ) -> None:
+        """A write whose answer the caller does not need now: deferred on PostgreSQL (see the
+        module's docstring); ``check`` is called with its first row once it has run."""
+        self._defer(text, [params], check)
+
+    def send_many(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
+        """``many`` for writes whose answer nobody reads (see ``send``)."""
+        if rows:
+            self._defer(text, rows, None)
+
+    def _defer(
+        self, text: str, rows: Sequence[Sequence[Any]], check: Callable[[Row], None] | None
+    ) -> None:
+        if self.before_write is not None:
+            self.before_write(text)  # now, in order: it may send a SAVEPOINT first
+        if self._pipelining is None:
+            self._write_now(text, rows, check)
+        else:
+            self._deferred.append((text, rows, check))
+
+    def _write_now(
+        self, text: str, rows: Sequence[Sequence[Any]], check: Callable[[Row], None] | None
+    ) -> None:
+        if len(rows) == 1:
+            self._cursor.execute(self.sql(text), rows[0])
+            if check is not None:
+                check(self._cursor.fetchone())
+        else:
+            self._cursor.executemany(self.sql(text), rows)
+
+    def flush(self) -> None:
+        """Send the deferred writes now (the store calls it before ``COMMIT``)."""
+        if self._deferred:
+            self._execute(None, ())
+
+    def _execute(self, text: str | None, params: Sequence[Any]) -> None:
+        """Execute ``text`` (None: nothing), after the deferred writes, in one round trip."""
+        if not self._deferred:
+            if text is not None:
+                self._cursor.execute(self.sql(text), params)
+            return
+        assert self._pipelining is not None
+        pending, self._deferred = self._deferred, []
+        checked = []
+        with self._pipelining.pipeline():
+            for sql, rows, check in pending:
+                cursor = self._cursor if check is None else self._pipelining.cursor()
+                if len(rows) == 1:
+                    cursor.execute(self.sql(sql), rows[0])
+                else:
+                    cursor.executemany(self.sql(sql), rows)
+                if check is not None:
+                    checked.append((cursor, check))
+            if text is not None:
+                self._cursor.execute(self.sql(text), params)
+        for cursor, check in checked:  # the pipeline has synced: every answer is in
+            check(cursor.fetchone())
+            cursor.close()
 
     def control(self, text: str) -> None:
         """A transaction-control statement (``SAVEPOINT`` ...): no parameters, no hook."""
-        self._cursor.execute(text)
+        self._execute(text, ())
 
     def many(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows and self.before_write is not None:
@@ -99,8 +187,9 @@ class Executor:
         if len(rows) == 1:
             # the common case (one entry, one event): psycopg runs executemany in pipeline
             # mode, whose set-up and sync cost more than the one round trip of an execute
-            self._cursor.execute(self.sql(text), rows[0])
+            self._execute(text, rows[0])
         elif rows:
+            self.flush()
             self._cursor.executemany(self.sql(text), rows)
 
     def all(self, text: str, params: Sequence[Any] = ()) -> list[Row]:
@@ -108,7 +197,7 @@ class Executor:
         # here (INSERT ... RETURNING, WITH ...) may write
         if self.before_write is not None and text.lstrip()[:6].upper() != "SELECT":
             self.before_write(text)
-        self._cursor.execute(self.sql(text), params)
+        self._execute(text, params)
         return list(self._cursor.fetchall())
 
     def stream(
@@ -116,6 +205,7 @@ class Executor:
     ) -> Generator[Row, None, None]:
         """The rows of one query, fetched ``batch_rows`` at a time on a cursor of its own."""
         self._check_open()
+        self.flush()  # a stream reads what was written before it
         cursor = self._open_stream_cursor(False)
         self._streams.append(cursor)
         return self._fetch(cursor, text, params, batch_rows)
@@ -126,6 +216,7 @@ class Executor:
         """The rows of one query as plain tuples in the SELECT's column order, a batch
         (list) at a time: for bulk reads, where a mapping per row costs more than the read."""
         self._check_open()
+        self.flush()
         cursor = self._open_stream_cursor(True)
         self._streams.append(cursor)
         return self._fetch_batches(cursor, text, params, batch_rows)
@@ -181,6 +272,7 @@ class Executor:
         if self._closed:
             return
         self._closed = True
+        self._deferred.clear()  # the transaction ends without them (a rollback)
         self.before_write = None  # the transaction's own method: no cycle outlives it
         for cursor in self._streams:
             cursor.close()

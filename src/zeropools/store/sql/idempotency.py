@@ -52,7 +52,7 @@ class SqlIdempotency(IdempotencyPort):
     def complete_idempotency(
         self, scope: str, key: str, status_code: int, body: bytes, completed_at: str
     ) -> None:
-        self._ex.run(
+        self._ex.send(
             "UPDATE idempotency_keys SET status_code = %s, response_body = %s, "
             "completed_at = %s "
             "WHERE scope = %s AND key = %s AND completed_at IS NULL",

@@ -264,11 +264,14 @@ class SqlLedger(LedgerPort):
         previous = posting.entries[0].sequence - 1
         params += [posting.head.sequence, posting.head.hash, partner_id, previous]
         sql = _append_statement(len(posting.entries), len(currencies))
-        row = self._ex.all(sql, params)[0]
-        for index, currency in enumerate(currencies):
-            if row[f"c{index}"] != 1:
-                raise IntegrityViolation(f"{partner_id} has no {currency} balance to post to")
-        assert row["head"] == 1, f"ledger head of {partner_id} moved under its lock"
+
+        def check(row: Row) -> None:  # when the statement has run: maybe with a later one
+            for index, currency in enumerate(currencies):
+                if row[f"c{index}"] != 1:
+                    raise IntegrityViolation(f"{partner_id} has no {currency} balance to post to")
+            assert row["head"] == 1, f"ledger head of {partner_id} moved under its lock"
+
+        self._ex.send(sql, params, check)
 
     def get_entry(self, partner_id: str | None, entry_id: str) -> LedgerEntry | None:
         if partner_id is None:

@@ -138,7 +138,7 @@ class SqlTrades(TradesPort):
 
     # quotes -------------------------------------------------------------------------------
     def insert_quote(self, quote: Quote, request_id: str) -> None:
-        self._ex.run(
+        self._ex.send(
             f"INSERT INTO quotes ({_QUOTE_COLUMNS}) VALUES ({marks(len(_QUOTE_NAMES))})",
             quote_params(quote, request_id),
         )
@@ -149,7 +149,7 @@ class SqlTrades(TradesPort):
 
     # trades -------------------------------------------------------------------------------
     def insert_trade(self, trade: Trade, request_id: str) -> None:
-        self._ex.run(
+        self._ex.send(
             f"INSERT INTO trades ({_TRADE_COLUMNS}) VALUES ({marks(len(_TRADE_NAMES))})",
             trade_params(trade, request_id),
         )

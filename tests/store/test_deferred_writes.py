@@ -6,7 +6,8 @@ they are sent, in order, in one pipeline with the next statement that needs an a
 ``flush`` before the commit. What must hold: order is kept (a read sees every write sent
 before it), a deferred write's failure or a failed ``check`` of its answer surfaces from the
 statement it travelled with (so the transaction fails as it would have), a rollback drops what
-was never sent, and on SQLite ``send`` simply runs at once.
+was never sent, and on SQLite ``send`` simply runs at once. ``all_together`` (an execution's
+quote and order reads) sends several reads in one round trip, after the deferred writes.
 
 Method: an ``Executor`` over a real psycopg connection (a temporary table, one transaction),
 with the connection's ``pipeline`` wrapped to count how many pipelines were synced; and over a
@@ -109,6 +110,18 @@ def test_flush_sends_what_is_left_and_close_drops_what_was_never_sent(pg: Any) -
     assert conn.execute(COUNT).fetchall() == [{"n": 1}]
 
 
+def test_reads_together_come_back_in_order_after_the_writes_before_them(pg: Any) -> None:
+    executor, synced, _ = pg
+    executor.send_many(INSERT, [(1,), (2,), (3,)])
+    above, below = executor.all_together(
+        [("SELECT a FROM t WHERE a > %s ORDER BY a", (1,)), ("SELECT a FROM t WHERE a < %s", (2,))]
+    )
+    assert (above, below) == ([{"a": 2}, {"a": 3}], [{"a": 1}])
+    assert synced[0] == 1  # the writes and both reads: one round trip
+    with pytest.raises(AssertionError):  # reads only: a write must not lose its answer
+        executor.all_together([(INSERT, (4,))])
+
+
 def test_on_sqlite_a_send_runs_at_once() -> None:
     conn = sqlite3.connect(":memory:", isolation_level=None)
     conn.row_factory = sqlite3.Row
@@ -123,4 +136,6 @@ def test_on_sqlite_a_send_runs_at_once() -> None:
     counted = "INSERT INTO t (a) VALUES (%s) RETURNING 1 AS n"
     with pytest.raises(CheckFailed, match="checked at once: 1"):
         executor.send(counted, (2,), check)
+    together = executor.all_together([(COUNT, ()), ("SELECT max(a) AS m FROM t", ())])
+    assert [dict(rows[0]) for rows in together] == [{"n": 2}, {"m": 2}]
     conn.close()

@@ -200,7 +200,10 @@ def execute_in(dep: Deployment, ctx: Ctx, tx: Tx, command: ExecuteTrade) -> Trad
     dest = _text("destination", command.destination, False, limits.DESTINATION_CHARS_MAX)
     # Lock first: every check below then sees what no concurrent execution can change.
     locked = tx.lock_ledger(partner_id)
-    stored = tx.get_quote(quote_id)
+    # the quote and the order's trades, read together (one round trip on PostgreSQL)
+    stored, order_trades = tx.quote_and_order_trades(
+        quote_id, partner_id, order_id, limits.TRADES_PER_ORDER_MAX
+    )
     if stored is None:
         raise quotes.quote_not_found(quote_id)
     quotes.check_quote_executable(
@@ -213,7 +216,7 @@ def execute_in(dep: Deployment, ctx: Ctx, tx: Tx, command: ExecuteTrade) -> Trad
             errors=[{"field": "partner_order_id", "message": f"the quote is for {quoted_order!r}"}],
         )
     # under the lock: two executions of one order cannot both pass this check
-    trades.check_order_free(order_id, _order_trades(tx, partner_id, order_id))
+    trades.check_order_free(order_id, order_trades)
     change = trades.open_trade(
         stored.quote,
         trade_id=ids.new_id(ids.moded_prefix("pt", dep.mode)),
@@ -232,16 +235,6 @@ def execute_in(dep: Deployment, ctx: Ctx, tx: Tx, command: ExecuteTrade) -> Trad
     tx.insert_trade(trade, ctx.request_id)
     tx.append(posting)
     return TradeView(trade, posting.entries)
-
-
-def _order_trades(tx: Tx, partner_id: str, order_id: str) -> list[Trade]:
-    return tx.list_trades(
-        partner_id,
-        partner_order_id=order_id,
-        status=None,
-        limit=limits.TRADES_PER_ORDER_MAX,
-        starting_after=None,
-    )
 
 
 def record_refusal(

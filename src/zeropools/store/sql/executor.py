@@ -159,23 +159,52 @@ class Executor:
             if text is not None:
                 self._cursor.execute(self.sql(text), params)
             return
-        assert self._pipelining is not None
         pending, self._deferred = self._deferred, []
-        checked = []
+        self._send_pipelined(pending, last=None if text is None else (text, params))
+
+    def _send_pipelined(
+        self,
+        pending: list[_Deferred],
+        answered: int = 0,
+        last: tuple[str, Sequence[Any]] | None = None,
+    ) -> list[Cursor]:
+        """Send ``pending``, then ``last`` on the executor's own cursor, in one pipeline; the
+        cursors of the last ``answered`` of ``pending`` (their rows not fetched yet). Each
+        check runs once the pipeline has synced."""
+        assert self._pipelining is not None
+        checked, answers = [], []
         with self._pipelining.pipeline():
-            for sql, rows, check in pending:
-                cursor = self._cursor if check is None else self._pipelining.cursor()
+            for index, (sql, rows, check) in enumerate(pending):
+                wanted = check is not None or index >= len(pending) - answered
+                cursor = self._pipelining.cursor() if wanted else self._cursor
                 if len(rows) == 1:
                     cursor.execute(self.sql(sql), rows[0])
                 else:
                     cursor.executemany(self.sql(sql), rows)
                 if check is not None:
                     checked.append((cursor, check))
-            if text is not None:
-                self._cursor.execute(self.sql(text), params)
+                elif wanted:
+                    answers.append(cursor)
+            if last is not None:
+                self._cursor.execute(self.sql(last[0]), last[1])
         for cursor, check in checked:  # the pipeline has synced: every answer is in
             check(cursor.fetchone())
             cursor.close()
+        return answers
+
+    def all_together(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
+        """The rows of each of several reads (SELECTs), sent in one round trip on PostgreSQL
+        (with the deferred writes before them); one after the other on SQLite."""
+        assert all(text.lstrip()[:6].upper() == "SELECT" for text, _ in queries), queries
+        if self._pipelining is None:
+            return [self.all(text, params) for text, params in queries]
+        pending, self._deferred = self._deferred, []
+        pending += [(text, [params], None) for text, params in queries]
+        answers = self._send_pipelined(pending, answered=len(queries))
+        rows = [list(cursor.fetchall()) for cursor in answers]
+        for cursor in answers:
+            cursor.close()
+        return rows
 
     def control(self, text: str) -> None:
         """A transaction-control statement (``SAVEPOINT`` ...): no parameters, no hook."""

@@ -184,31 +184,21 @@ class SqlTrades(TradesPort):
         limit: int,
         starting_after: str | None,
     ) -> list[Trade]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        for column, value in (
-            ("partner_id", partner_id),
-            ("partner_order_id", partner_order_id),
-            ("status", status),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = %s")
-                params.append(value)
-        if starting_after:
-            clauses.append("id < %s")
-            params.append(starting_after)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        # An order's few trades are found by (partner_id, partner_order_id) and then sorted;
-        # a bare "ORDER BY id" lets SQLite walk the partner's whole (partner_id, id) index in
-        # id order instead, checking every trade the partner ever made (every execution asks
-        # this under the ledger lock, so that walk grew with the partner's history). The
-        # expression keeps the order (text ids) but no index can serve it.
-        order = "id || ''" if partner_order_id is not None else "id"
-        rows = self._ex.all(
-            f"SELECT {_TRADE_COLUMNS} FROM trades {where} ORDER BY {order} DESC LIMIT %s",
-            (*params, limit),
+        sql, params = _trades_query(partner_id, partner_order_id, status, limit, starting_after)
+        return [trade_from_row(row) for row in self._ex.all(sql, params)]
+
+    def quote_and_order_trades(
+        self, quote_id: str, partner_id: str, partner_order_id: str, limit: int
+    ) -> tuple[StoredQuote | None, list[Trade]]:
+        # an execution's two reads under its ledger lock, in one round trip on PostgreSQL
+        quote_rows, trade_rows = self._ex.all_together(
+            [
+                (f"{_QUOTE_SELECT} WHERE q.id = %s", (quote_id,)),
+                _trades_query(partner_id, partner_order_id, None, limit, None),
+            ]
         )
-        return [trade_from_row(row) for row in rows]
+        stored = quote_from_row(quote_rows[0]) if quote_rows else None
+        return stored, [trade_from_row(row) for row in trade_rows]
 
     def open_trades_before(self, created_before: str, limit: int) -> list[Trade]:
         rows = self._ex.all(
@@ -362,3 +352,35 @@ class SqlTrades(TradesPort):
             (request_id,),
         )
         return [refusal_from_row(row) for row in rows]
+
+
+def _trades_query(
+    partner_id: str | None,
+    partner_order_id: str | None,
+    status: str | None,
+    limit: int,
+    starting_after: str | None,
+) -> tuple[str, list[Any]]:
+    """``list_trades``' SQL and parameters: newest first."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, value in (
+        ("partner_id", partner_id),
+        ("partner_order_id", partner_order_id),
+        ("status", status),
+    ):
+        if value is not None:
+            clauses.append(f"{column} = %s")
+            params.append(value)
+    if starting_after:
+        clauses.append("id < %s")
+        params.append(starting_after)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    # An order's few trades are found by (partner_id, partner_order_id) and then sorted; a bare
+    # "ORDER BY id" lets SQLite walk the partner's whole (partner_id, id) index in id order
+    # instead, checking every trade the partner ever made (every execution asks this under the
+    # ledger lock, so that walk grew with the partner's history). The expression keeps the
+    # order (text ids) but no index can serve it.
+    order = "id || ''" if partner_order_id is not None else "id"
+    sql = f"SELECT {_TRADE_COLUMNS} FROM trades {where} ORDER BY {order} DESC LIMIT %s"
+    return sql, [*params, limit]

@@ -11,6 +11,7 @@ Method: raw sockets against ``serve`` with deadlines of 1 s; each socket read wa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
@@ -114,10 +115,20 @@ def test_a_trickled_body_gets_408_although_every_byte_comes_quickly(served: Serv
             if b"\r\n\r\n" in answer:
                 # the head came; the body may follow in another packet before the close
                 sock.settimeout(GIVE_UP_S)
-                answer += _read_until_closed(sock)
+                # TCP, not the server: the byte this client sent while the server was
+                # answering is unread when the server closes, so its kernel resets the
+                # connection, and a reset may drop the part of the answer not read yet
+                with contextlib.suppress(ConnectionResetError):
+                    answer += _read_until_closed(sock)
                 break
-    status, problem = _problem(answer)
-    assert status == 408 and problem["code"] == "request_timeout"
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 "), answer[:200]
+    length = int(
+        next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length:"))[15:]
+    )
+    if len(body) == length:  # the whole answer arrived (all but always): it is our problem
+        status, problem = _problem(answer)
+        assert status == 408 and problem["code"] == "request_timeout"
 
 
 def test_a_prompt_client_is_served_as_usual(served: Served) -> None:

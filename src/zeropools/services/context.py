@@ -30,6 +30,10 @@ class Deployment:
     # low-balance thresholds by (partner, currency): fixed when the partner is created (no API
     # changes them), so each process reads each one once instead of once per posting
     thresholds: dict[tuple[str, str], int | None] = field(default_factory=dict, compare=False)
+    # each partner's currencies: fixed when the partner is created (no API adds or removes
+    # one, and partners are never deleted), so a quote reads them once per process, not once
+    # per quote (trading.quote_in)
+    partner_currencies: dict[str, frozenset[str]] = field(default_factory=dict, compare=False)
     # ZEROPOOLS_WEBHOOK_ALLOW_PRIVATE: live endpoints may be loopback or private addresses too
     webhook_allow_private: bool = False
 

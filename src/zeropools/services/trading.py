@@ -81,6 +81,16 @@ def _partner(tx: Tx, partner_id: str) -> Partner:
     return partner
 
 
+def _enabled_currencies(dep: Deployment, tx: Tx, partner_id: str) -> frozenset[str]:
+    """The partner's currencies (NotFound if there is no such partner), read once per process:
+    they never change after the partner is created (``Deployment.partner_currencies``)."""
+    enabled = dep.partner_currencies.get(partner_id)
+    if enabled is None:
+        enabled = frozenset(pc.currency for pc in _partner(tx, partner_id).currencies)
+        dep.partner_currencies[partner_id] = enabled
+    return enabled
+
+
 def quote_in(dep: Deployment, ctx: Ctx, tx: Tx, command: CreateQuote) -> QuoteView:
     """A firm quote for the caller's partner (operators name it with ``partner_id``)."""
     require_role(ctx, *ANY_ROLE)
@@ -90,12 +100,12 @@ def quote_in(dep: Deployment, ctx: Ctx, tx: Tx, command: CreateQuote) -> QuoteVi
         "partner_order_id", command.partner_order_id, False, limits.PARTNER_ORDER_ID_CHARS_MAX
     )
     amount_minor = dep.currencies.parse(command.source_amount, pool.source_currency)
-    partner = _partner(tx, partner_id)
-    if partner.currency(pool.source_currency) is None:
+    enabled = _enabled_currencies(dep, tx, partner_id)
+    if pool.source_currency not in enabled:
         raise CurrencyNotEnabled(
             f"{pool.source_currency} is not enabled for this partner.",
             currency=pool.source_currency,
-            enabled=[pc.currency for pc in partner.currencies],
+            enabled=sorted(enabled),
         )
     quote = quotes.price_quote(
         pool,

@@ -283,6 +283,11 @@ def throwaway_pg(admin_url: str) -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _counts(text: str) -> list[int]:
+    """``--sqlite-workers 1,2``: the server process counts to try."""
+    return [int(n) for n in text.split(",")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=8, help="seconds per measured run")
@@ -325,11 +330,10 @@ def main() -> None:
         scenarios: list[tuple[str, list[str], Path, dict[str, str]]] = []
         stores = []
         if args.only in (None, "sqlite"):
-            counts = [int(n) for n in args.sqlite_workers.split(",")]
-            stores.append(("sqlite", f"sqlite:///{folder}/bench.db", counts))
+            stores.append(("sqlite", f"sqlite:///{folder}/bench.db", _counts(args.sqlite_workers)))
         if args.only in (None, "postgres"):
-            counts = [int(n) for n in args.pg_workers.split(",")]
-            stores.append(("postgres", stack.enter_context(throwaway_pg(args.pg)), counts))
+            pg_url = stack.enter_context(throwaway_pg(args.pg))
+            stores.append(("postgres", pg_url, _counts(args.pg_workers)))
         hot_keys: dict[str, str] = {}
         for label, url, worker_counts in stores:
             keys = funded_partners(url, 1 + args.partners)

@@ -26,6 +26,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from zeropools.store import postgres
 from zeropools.store.sql import POSTGRES, SQLITE, Executor, Pipelining
 from zeropools.store.sql.executor import Row
 
@@ -120,6 +121,20 @@ def test_reads_together_come_back_in_order_after_the_writes_before_them(pg: Any)
     assert synced[0] == 1  # the writes and both reads: one round trip
     with pytest.raises(AssertionError):  # reads only: a write must not lose its answer
         executor.all_together([(INSERT, (4,))])
+
+
+def test_the_postgres_store_sends_what_is_deferred_before_commit_and_drops_it_on_error(
+    pg_url: str,
+) -> None:
+    # whoever opened the transaction (not only SqlTx.before_commit): the store's own executor
+    with psycopg.connect(pg_url, row_factory=dict_row, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (a int PRIMARY KEY)")
+        with conn.transaction(), postgres._executor(conn) as executor:
+            executor.send(INSERT, (1,))
+        with pytest.raises(CheckFailed), conn.transaction(), postgres._executor(conn) as executor:
+            executor.send(INSERT, (2,))
+            raise CheckFailed("the work failed")
+        assert conn.execute("SELECT a FROM t").fetchall() == [{"a": 1}]
 
 
 def test_on_sqlite_a_send_runs_at_once() -> None:

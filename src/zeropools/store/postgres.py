@@ -53,6 +53,9 @@ def _executor(conn: psycopg.Connection[Any]) -> Iterator[Executor]:
     )
     try:
         yield executor
+        # the transaction is about to commit: whatever opened it, every deferred write goes
+        # first (``Executor.send``); on an error ``close`` drops them with the rollback
+        executor.flush()
     finally:
         executor.close()
 

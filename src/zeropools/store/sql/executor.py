@@ -5,13 +5,14 @@ differs between them is named in ``Dialect`` (placeholder style, the row-lock cl
 a stream gets its rows (``open_stream_cursor``: a named server-side cursor on PostgreSQL, a
 second cursor on SQLite, whose statements step lazily anyway).
 
-Writes nobody reads an answer of (``send``, ``send_many``: a trade's row, its posting, its event,
-the stored response) wait, on PostgreSQL, for the next statement that needs an answer, and go
-with it in one round trip (psycopg's pipeline mode); the store flushes what is left before it
-commits. Order is kept, and a deferred write that fails fails the statement it travelled with,
-which fails the transaction just as the write itself would have (nothing refuses after
-``Tx.final_writes``, so no caller waits to catch a deferred write's error). SQLite runs in the
-process: there is no round trip to save, and ``send`` runs at once.
+Writes nobody reads an answer of (``send``, ``send_many``: a trade's row, its posting, its
+event, the stored response) wait, on PostgreSQL, for the next statement that needs an answer,
+and go with it in one round trip (psycopg's pipeline mode); the store flushes what is left
+before it commits (``store.postgres._executor``). Order is kept, and a deferred write that fails
+fails the statement it travelled with, which fails the transaction just as the write itself
+would have (nothing refuses after ``Tx.final_writes``, so no caller waits to catch a deferred
+write's error). SQLite runs in the process: there is no round trip to save, and ``send`` runs at
+once.
 
 Streams live inside their transaction: ``close()``, called by the store before the transaction
 ends, closes every stream still open, and a stream resumed after that raises
@@ -141,12 +142,17 @@ class Executor:
     def _write_now(
         self, text: str, rows: Sequence[Sequence[Any]], check: Callable[[Row], None] | None
     ) -> None:
+        self._execute_rows(self._cursor, text, rows)
+        if check is not None:
+            check(self._cursor.fetchone())
+
+    def _execute_rows(self, cursor: Cursor, text: str, rows: Sequence[Sequence[Any]]) -> None:
         if len(rows) == 1:
-            self._cursor.execute(self.sql(text), rows[0])
-            if check is not None:
-                check(self._cursor.fetchone())
+            # the common case (one entry, one event): psycopg runs executemany in pipeline
+            # mode, whose set-up and sync cost more than the one round trip of an execute
+            cursor.execute(self.sql(text), rows[0])
         else:
-            self._cursor.executemany(self.sql(text), rows)
+            cursor.executemany(self.sql(text), rows)
 
     def flush(self) -> None:
         """Send the deferred writes now (the store calls it before ``COMMIT``)."""
@@ -177,10 +183,7 @@ class Executor:
             for index, (sql, rows, check) in enumerate(pending):
                 wanted = check is not None or index >= len(pending) - answered
                 cursor = self._pipelining.cursor() if wanted else self._cursor
-                if len(rows) == 1:
-                    cursor.execute(self.sql(sql), rows[0])
-                else:
-                    cursor.executemany(self.sql(sql), rows)
+                self._execute_rows(cursor, sql, rows)
                 if check is not None:
                     checked.append((cursor, check))
                 elif wanted:
@@ -195,7 +198,7 @@ class Executor:
     def all_together(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
         """The rows of each of several reads (SELECTs), sent in one round trip on PostgreSQL
         (with the deferred writes before them); one after the other on SQLite."""
-        assert all(text.lstrip()[:6].upper() == "SELECT" for text, _ in queries), queries
+        assert all(_reads_only(text) for text, _ in queries), queries
         if self._pipelining is None:
             return [self.all(text, params) for text, params in queries]
         pending, self._deferred = self._deferred, []
@@ -214,17 +217,14 @@ class Executor:
         if rows and self.before_write is not None:
             self.before_write(text)
         if len(rows) == 1:
-            # the common case (one entry, one event): psycopg runs executemany in pipeline
-            # mode, whose set-up and sync cost more than the one round trip of an execute
-            self._execute(text, rows[0])
+            self._execute(text, rows[0])  # with the deferred writes, if any
         elif rows:
             self.flush()
-            self._cursor.executemany(self.sql(text), rows)
+            self._execute_rows(self._cursor, text, rows)
 
     def all(self, text: str, params: Sequence[Any] = ()) -> list[Row]:
-        # a SELECT only reads (its row locks last to the commit either way); anything else
-        # here (INSERT ... RETURNING, WITH ...) may write
-        if self.before_write is not None and text.lstrip()[:6].upper() != "SELECT":
+        # anything but a SELECT here (INSERT ... RETURNING, WITH ...) may write
+        if self.before_write is not None and not _reads_only(text):
             self.before_write(text)
         self._execute(text, params)
         return list(self._cursor.fetchall())
@@ -307,6 +307,11 @@ class Executor:
             cursor.close()
         self._streams.clear()
         self._cursor.close()
+
+
+def _reads_only(text: str) -> bool:
+    """A SELECT: it only reads (its row locks last to the commit either way)."""
+    return text.lstrip()[:6].upper() == "SELECT"
 
 
 def chunks(values: Sequence[str], size: int) -> list[Sequence[str]]:

@@ -144,8 +144,7 @@ class SqlTrades(TradesPort):
         )
 
     def get_quote(self, quote_id: str) -> StoredQuote | None:
-        rows = self._ex.all(f"{_QUOTE_SELECT} WHERE q.id = %s", (quote_id,))
-        return quote_from_row(rows[0]) if rows else None
+        return _stored_quote(self._ex.all(*_quote_query(quote_id)))
 
     # trades -------------------------------------------------------------------------------
     def insert_trade(self, trade: Trade, request_id: str) -> None:
@@ -192,13 +191,9 @@ class SqlTrades(TradesPort):
     ) -> tuple[StoredQuote | None, list[Trade]]:
         # an execution's two reads under its ledger lock, in one round trip on PostgreSQL
         quote_rows, trade_rows = self._ex.all_together(
-            [
-                (f"{_QUOTE_SELECT} WHERE q.id = %s", (quote_id,)),
-                _trades_query(partner_id, partner_order_id, None, limit, None),
-            ]
+            [_quote_query(quote_id), _trades_query(partner_id, partner_order_id, None, limit, None)]
         )
-        stored = quote_from_row(quote_rows[0]) if quote_rows else None
-        return stored, [trade_from_row(row) for row in trade_rows]
+        return _stored_quote(quote_rows), [trade_from_row(row) for row in trade_rows]
 
     def open_trades_before(self, created_before: str, limit: int) -> list[Trade]:
         rows = self._ex.all(
@@ -384,3 +379,11 @@ def _trades_query(
     order = "id || ''" if partner_order_id is not None else "id"
     sql = f"SELECT {_TRADE_COLUMNS} FROM trades {where} ORDER BY {order} DESC LIMIT %s"
     return sql, [*params, limit]
+
+
+def _quote_query(quote_id: str) -> tuple[str, tuple[str]]:
+    return f"{_QUOTE_SELECT} WHERE q.id = %s", (quote_id,)
+
+
+def _stored_quote(rows: Sequence[Row]) -> StoredQuote | None:
+    return quote_from_row(rows[0]) if rows else None

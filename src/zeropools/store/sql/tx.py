@@ -48,10 +48,8 @@ class SqlTx(
         executor.before_write = self._before_write
 
     def before_commit(self) -> None:
-        """Store what was kept back (the event streams' last sequences), and send the writes
-        still deferred (``Executor.send``)."""
+        """Store what was kept back (the event streams' last sequences)."""
         self._store_sequences()
-        self._ex.flush()
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

@@ -5,7 +5,10 @@ credits and buy debits in turn, made by the domain itself: ``ledger.append`` cha
 them (10,000 drafts at a time, head and balances carried over), and the rows go in by bulk
 insert (``executemany`` on SQLite, ``COPY`` on PostgreSQL), heads and stored balances set to
 what the entries leave. The credits and debits name pay-ins and trades that have no row, which
-verify does not report (services/verify.py), so the replay is the whole of the work.
+verify does not report (services/verify.py). Each entry also gets an event, as the services
+write one per posting (a body of a real one's size, about 700 bytes, with the ``ledger_head`` as of
+that entry), whose head verify holds against the chain: reading those is part of a real
+ledger's verify (``--no-events`` leaves them out, as this bench did before 2026-12-02).
 
 Measured: ROUNDS runs of the service ``verify(store)`` in this process (entries/s of each,
 median printed, with the process CPU time of the median run), then ``zeropools verify`` in a
@@ -15,7 +18,7 @@ must report ok: a verify that found problems would be timing its slow path. Figu
 nothing asserts on time.
 
 Usage: .venv/bin/python bench/verify.py [--n 1000000] [--partners 4] [--rounds 3]
-       [--pg URL] [--skip-pg]
+       [--pg URL] [--skip-pg] [--no-events]
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import sqlite3
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,7 +37,8 @@ from common import PG_ADMIN, database, measured
 
 from zeropools.bootstrap import deployment, initialize
 from zeropools.config import Settings
-from zeropools.domain import ids, ledger
+from zeropools.domain import events, ids, ledger
+from zeropools.domain.events import EventDraft
 from zeropools.domain.ledger import (
     AVAILABLE,
     BUY_DEBIT,
@@ -41,15 +46,18 @@ from zeropools.domain.ledger import (
     PLATFORM_VENUE,
     Balance,
     EntryDraft,
+    LedgerEntry,
     LedgerHead,
     Line,
     Links,
+    canonical_json,
 )
 from zeropools.domain.money import Currencies
 from zeropools.services import partners
 from zeropools.services.context import Actor, Ctx
 from zeropools.services.verify import verify
 from zeropools.store.open import open_store
+from zeropools.store.sql.events import EVENT_COLUMNS
 from zeropools.store.sql.ledger import ENTRY_COLUMNS, entry_params
 
 CHUNK = 10_000
@@ -74,7 +82,61 @@ def drafts(tag: str, start: int, count: int) -> list[EntryDraft]:
     return out
 
 
-def seed(url: str, n: int, partner_count: int) -> None:
+def event_rows(partner_id: str, entries: Sequence[LedgerEntry]) -> list[tuple[object, ...]]:
+    """One event per entry, as the services write them: the stream's sequence, a body of the
+    size a real one has (the trade or pay-in object, about 700 bytes in all) and the ledger head as
+    of the entry (``ledger_head``), which verify holds against the chain."""
+    rows = []
+    for entry in entries:
+        debit = entry.type == BUY_DEBIT
+        subject = entry.links.trade_id if debit else entry.links.payin_id
+        draft = EventDraft(
+            partner_id,
+            events.TRADE_DEBITED if debit else events.PAYIN_CREDITED,
+            {
+                "id": subject,
+                "object": "trade" if debit else "payin",
+                "partner_id": partner_id,
+                "status": "debited" if debit else "credited",
+                "currency": "EUR",
+                "amount": f"{abs(entry.amount_minor) / 100:.2f}",
+                "quote_id": entry.links.quote_id,
+                "partner_order_id": entry.links.quote_id,
+                "funding_reference": entry.links.funding_reference,
+                "pair": "EUR/USDT",
+                "crypto_amount": "3.264800",
+                "rate": "1.0882666",
+                "fee": "0.015",
+                "entry_ids": [entry.id],
+                "created_at": entry.created_at,
+                "updated_at": entry.created_at,
+            },
+        )
+        event_id = ids.new_id(ids.EVENT)
+        body = events.event_body(
+            event_id=event_id,
+            draft=draft,
+            sequence=entry.sequence,
+            created_at=entry.created_at,
+            request_id="req_bench",
+            ledger_head=LedgerHead(partner_id, entry.sequence, entry.hash),
+        )
+        rows.append(
+            (
+                partner_id,
+                entry.sequence,
+                event_id,
+                draft.type,
+                "req_bench",
+                entry.created_at,
+                canonical_json(body),
+                subject,
+            )
+        )
+    return rows
+
+
+def seed(url: str, n: int, partner_count: int, with_events: bool) -> None:
     store = open_store(url)
     initialize(store, "test")
     dep = deployment(Settings(db_url=url), store)
@@ -86,7 +148,6 @@ def seed(url: str, n: int, partner_count: int) -> None:
         for p in range(partner_count)
     ]
     dep.store.close()
-    insert = f"INSERT INTO ledger_entries ({ENTRY_COLUMNS}) VALUES ({', '.join('?' * 21)})"
     sqlite = url.startswith("sqlite")
     conn: sqlite3.Connection | psycopg.Connection[tuple[object, ...]]
     conn = sqlite3.connect(url.removeprefix("sqlite:///")) if sqlite else psycopg.connect(url)
@@ -102,19 +163,28 @@ def seed(url: str, n: int, partner_count: int) -> None:
                 request_id="req_bench",
                 now=NOW,
             )
-            rows = [entry_params(entry) for entry in posting.entries]
-            if isinstance(conn, sqlite3.Connection):
-                conn.executemany(insert, rows)
-            else:
-                with conn.cursor().copy(f"COPY ledger_entries ({ENTRY_COLUMNS}) FROM STDIN") as cp:
-                    for row in rows:
-                        cp.write_row(row)
+            tables = [("ledger_entries", ENTRY_COLUMNS, [entry_params(e) for e in posting.entries])]
+            if with_events:
+                tables.append(("events", EVENT_COLUMNS, event_rows(partner_id, posting.entries)))
+            for table, columns, rows in tables:
+                if isinstance(conn, sqlite3.Connection):
+                    marks = ", ".join("?" * len(rows[0]))
+                    conn.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+                else:
+                    with conn.cursor().copy(f"COPY {table} ({columns}) FROM STDIN") as cp:
+                        for row in rows:
+                            cp.write_row(row)
             head, balances = posting.head, dict(posting.balances)
         mark = "?" if sqlite else "%s"
         conn.execute(
             f"UPDATE partners SET ledger_sequence = {mark}, ledger_hash = {mark} WHERE id = {mark}",
             (head.sequence, head.hash, partner_id),
         )
+        if with_events:
+            conn.execute(
+                f"INSERT INTO event_streams (stream, last_sequence) VALUES ({mark}, {mark})",
+                (partner_id, head.sequence),
+            )
         conn.execute(
             f"UPDATE partner_currencies SET available_minor = {mark} "
             f"WHERE partner_id = {mark} AND currency = 'EUR'",
@@ -124,11 +194,12 @@ def seed(url: str, n: int, partner_count: int) -> None:
     conn.close()
 
 
-def run(label: str, url: str, n: int, partner_count: int, rounds: int) -> None:
+def run(label: str, url: str, n: int, partner_count: int, rounds: int, with_events: bool) -> None:
     started = time.perf_counter()
-    seed(url, n, partner_count)
+    seed(url, n, partner_count, with_events)
     setup_s = time.perf_counter() - started
-    print(f"{label}: {n} entries over {partner_count} partners (set-up {setup_s:.0f} s)")
+    published = f", {n} events publishing heads" if with_events else ", no events"
+    print(f"{label}: {n} entries over {partner_count} partners{published} (set-up {setup_s:.0f} s)")
     dep = deployment(Settings(db_url=url))
     runs = []
     for _ in range(rounds):
@@ -136,6 +207,7 @@ def run(label: str, url: str, n: int, partner_count: int, rounds: int) -> None:
         report = verify(dep.store)
         runs.append((time.perf_counter() - wall, time.process_time() - cpu))
         assert report.ok and report.entries == n, (report.entries, report.problems[:3])
+        assert report.heads == (n if with_events else 0), report.heads
     dep.store.close()
     wall, cpu = sorted(runs)[len(runs) // 2]
     rates = [n / w for w, _ in runs]
@@ -159,10 +231,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pg", default=PG_ADMIN)
     parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument("--no-events", action="store_true", help="entries only, no events")
     args = parser.parse_args()
     for label in ("sqlite",) if args.skip_pg else ("sqlite", "postgres"):
         with database(label, args.pg) as url:
-            run(label, url, args.n, args.partners, args.rounds)
+            run(label, url, args.n, args.partners, args.rounds, not args.no_events)
 
 
 if __name__ == "__main__":

@@ -347,8 +347,8 @@ def serve(
             metavar="N",
             envvar="ZEROPOOLS_WORKERS",
             help="Server processes sharing the port (each with its own connections and "
-            "writer). PostgreSQL gains from 2 or more; SQLite has one write lock per database, "
-            "so 1 is best there.",
+            "writer; on SQLite the writers take turns on a lock file beside the database). "
+            "2 on a machine of 2 cores or more.",
         ),
     ] = 1,
     access_log: Annotated[
@@ -438,8 +438,9 @@ def verify(
             min=1,
             metavar="N",
             help=(
-                "Worker processes checking partners in parallel, a partner of 100,000 "
-                "entries or more as N ranges of its chain (for large ledgers)."
+                "Processes checking partners in parallel (this one and N-1 workers), a "
+                "partner of 100,000 entries or more as ranges of its chain (for large "
+                "ledgers: a worker takes about half a second to start)."
             ),
         ),
     ] = 1,

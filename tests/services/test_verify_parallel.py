@@ -11,12 +11,18 @@ entry altered (trigger dropped) and a stored balance edited in different partner
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+
 from test_verify_service import drop_append_only_triggers, healthy_ledger, raw
 
 from support import onboard, reference_of, send_payin
 from zeropools.bootstrap import open_database
+from zeropools.services import verify as verify_module
 from zeropools.services.context import Deployment
 from zeropools.services.verify import VerifyReport, verify
+from zeropools.store.protocol import Store
 
 
 def parallel(dep: Deployment) -> tuple[VerifyReport, list[str]]:
@@ -59,3 +65,28 @@ def test_workers_report_what_one_process_reports_healthy_and_tampered(dep: Deplo
         serial.trades,
         serial.payins,
     )
+
+
+def where(_store: Store) -> int:
+    """A task for the pool: the process it ran in."""
+    return os.getpid()
+
+
+def test_this_process_takes_back_the_tasks_no_worker_has_started(dep: Deployment) -> None:
+    """The parent is one of the ``jobs``: after handing out the work it runs, from the back
+    of the queue, every task no worker has picked up (a spawned worker is still importing),
+    and each task's result comes from exactly one process, in the order submitted."""
+    with ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=verify_module._open_worker_store,
+        initargs=(open_database, dep.store.url),
+    ) as executor:
+        pool = verify_module._Pool(executor)
+        tasks = [pool.submit(where) for _ in range(10)]
+        pool.work_here(dep.store)
+        ran_in = [task.result() for task in tasks]
+    here = [n for n, pid in enumerate(ran_in) if pid == os.getpid()]
+    # the worker is handed at most two before it starts; this process runs the rest, last first
+    assert here == list(range(10 - len(here), 10)) and len(here) >= 8, ran_in
+    assert all(pid != os.getpid() for pid in ran_in[: 10 - len(here)])

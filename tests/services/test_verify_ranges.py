@@ -166,3 +166,30 @@ def test_ranges_of_a_tampered_chain_report_what_one_replay_reports(
             p.field == "related_entry_id" and p.sequence == last_refund for p in serial.problems
         )
     same(ranges(dep), serial)
+
+
+@pytest.mark.parametrize("tampering", [None, "balance"])
+def test_more_ranges_than_workers_report_what_one_replay_reports(
+    dep: Deployment,
+    ranges: Callable[[Deployment], VerifyReport],
+    monkeypatch: pytest.MonkeyPatch,
+    tampering: str | None,
+) -> None:
+    """Ranges are no longer than ``RANGE_ENTRIES_MAX`` (so the workers finish together): a
+    chain of 60+ entries at 7 per range is checked as 9 or more ranges by three workers."""
+    monkeypatch.setattr(verify_module, "RANGE_ENTRIES_MAX", 7)
+    partner_id = busy_partner(dep)
+    length = dep.store.read(lambda tx: tx.ledger_head(partner_id).sequence)
+    count = verify_module._ranges(length, JOBS)
+    assert count > 2 * JOBS
+    if tampering == "balance":  # where the third range starts
+        drop_append_only_triggers(dep)
+        raw(
+            dep,
+            "UPDATE ledger_entries SET available_after_minor = available_after_minor + 1 "
+            "WHERE partner_id = %s AND sequence = %s",
+            (partner_id, length * 2 // count),
+        )
+    serial = verify(dep.store)
+    assert serial.ok is (tampering is None), serial.problems
+    same(ranges(dep), serial)

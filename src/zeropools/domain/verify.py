@@ -415,12 +415,19 @@ class PublishedHeads:
 
     def feed_rows(self, rows: Iterable[EntryRow]) -> list[Problem]:
         """``feed`` for stored rows (``ENTRY_ROW_FIELDS`` order: sequence 1, hash 19)."""
+        return self.feed_hashes((row[1], row[19]) for row in rows)
+
+    def feed_hashes(self, pairs: Iterable[tuple[int, str]]) -> list[Problem]:
+        """``feed`` for each entry's (sequence, hash). An entry before the next head's
+        sequence only moves the position: ``feed_head`` would find nothing to report there
+        (no head is behind it, none names it), so it is not called."""
         found: list[Problem] = []
-        for row in rows:
-            if self._next is None:  # no head left to hold against: only the position counts
-                self._at = row[1]
+        for sequence, entry_hash in pairs:
+            head = self._next
+            if head is None or sequence < head.sequence:
+                self._at = sequence
                 continue
-            found += self.feed_head(row[1], row[19])
+            found += self.feed_head(sequence, entry_hash)
         return found
 
     def feed_head(self, sequence: int, entry_hash: str) -> list[Problem]:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import TypeVar
+from typing import Generic, TypeVar, cast
 
 from zeropools.domain import limits
 from zeropools.domain.exports import Mark, checkpoint_text, day_window
@@ -102,21 +102,24 @@ def verify(
         if jobs > 1 and opener is not None
         else []
     )
-    tasks = len(partner_ids) + sum(jobs for n in lengths if n >= SPLIT_ENTRIES_MIN)
+    tasks = sum(_ranges(n, jobs) + 1 for n in lengths)  # a split partner: its ranges and the rest
     # one small partner: a worker would only add its start-up
     if opener is not None and lengths and tasks > 1:
         with ProcessPoolExecutor(
-            max_workers=min(jobs, tasks),
+            # this process is the other one: it takes back what no worker has started
+            max_workers=min(jobs, tasks) - 1,
             # spawn, not fork: the parent holds open connections (and a pool's threads)
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_open_worker_store,
             initargs=(opener, store.url),
-        ) as pool:
+        ) as executor:
+            pool = _Pool(executor)
             # every partner's work is submitted before any result is awaited
             pending = [
                 _submit_partner(pool, partner_id, length, currencies, checkpoints, jobs)
                 for partner_id, length in zip(partner_ids, lengths, strict=True)
             ]
+            pool.work_here(store)
             results = (collect(store) for collect in pending)
             _add_partners(report, zip(partner_ids, results, strict=True), on_partner)
     else:
@@ -149,20 +152,66 @@ def _open_worker_store(opener: Callable[[str], Store], url: str) -> None:
     _worker_store = opener(url)
 
 
-def _worker_check(partner_id: str, *, currencies: Currencies, checkpoints: bool) -> _PartnerCheck:
+def _in_worker(call: Callable[[Store], T]) -> T:
     assert _worker_store is not None, "a worker without its store"
-    return _check_partner(_worker_store, partner_id, currencies, checkpoints)
+    return call(_worker_store)
 
 
-# A partner with at least this many entries is checked as ``jobs`` ranges of its chain by as
-# many workers (``_check_range``), so one large ledger uses every core; below it a worker
-# checks the whole partner (a range costs a few extra queries and, at its start, the
-# stored state of the entry before it).
+class _Task(Generic[T]):
+    """A check handed to the pool, which this process takes back and runs itself (with its
+    own store) if no worker has started it yet: the parent is one of the ``jobs`` workers,
+    busy from the moment the work is planned, while a spawned worker spends its first half
+    second importing. ``call`` is picklable (a ``partial`` of a module function)."""
+
+    def __init__(self, executor: ProcessPoolExecutor, call: Callable[[Store], T]) -> None:
+        self._call = call
+        self._future = executor.submit(_in_worker, call)
+        self._here: list[T] = []
+
+    def take_back(self, store: Store) -> None:
+        if self._future.cancel():  # only a call no worker has picked up can be cancelled
+            self._here.append(self._call(store))
+
+    def result(self) -> T:
+        return self._here[0] if self._here else self._future.result()
+
+
+class _Pool:
+    """The worker processes and this one: workers take tasks from the front of the queue,
+    this process (``work_here``) from the back, so they meet in the middle."""
+
+    def __init__(self, executor: ProcessPoolExecutor) -> None:
+        self._executor = executor
+        self._tasks: list[_Task[object]] = []
+
+    def submit(self, call: Callable[[Store], T]) -> _Task[T]:
+        task = _Task(self._executor, call)
+        self._tasks.append(cast(_Task[object], task))
+        return task
+
+    def work_here(self, store: Store) -> None:
+        for task in reversed(self._tasks):
+            task.take_back(store)
+
+
+# A partner with at least this many entries is checked as ranges of its chain
+# (``_check_range``), at least ``jobs`` of them and none longer than ``RANGE_ENTRIES_MAX``, so
+# one large ledger uses every core and the workers finish together (the last task to start is
+# short); below it a worker checks the whole partner (a range costs a few extra queries and, at
+# its start, the stored state of the entry before it).
 SPLIT_ENTRIES_MIN = 100_000
+RANGE_ENTRIES_MAX = 50_000
+
+
+def _ranges(length: int, jobs: int) -> int:
+    """How many ranges a partner of ``length`` entries is checked as (0: whole)."""
+    if length < SPLIT_ENTRIES_MIN:
+        return 0
+    return max(jobs, -(-length // RANGE_ENTRIES_MAX))
 
 
 def _submit_partner(
-    pool: ProcessPoolExecutor,
+    pool: _Pool,
     partner_id: str,
     length: int,
     currencies: Currencies,
@@ -170,17 +219,33 @@ def _submit_partner(
     jobs: int,
 ) -> Callable[[Store], _PartnerCheck]:
     """Hand a partner's check to the pool; returns what waits for it and assembles it."""
-    if length < SPLIT_ENTRIES_MIN:
+    count = _ranges(length, jobs)
+    if count == 0:
         whole = pool.submit(
-            _worker_check, partner_id, currencies=currencies, checkpoints=checkpoints
+            functools.partial(
+                _check_partner,
+                partner_id=partner_id,
+                currencies=currencies,
+                checkpoints=checkpoints,
+            )
         )
         return lambda _store: whole.result()
-    bounds = [length * i // jobs for i in range(jobs)]
+    bounds = [length * i // count for i in range(count)]
     ranges = [
-        pool.submit(_worker_range, partner_id, after, through, currencies)
+        pool.submit(
+            functools.partial(
+                _read_range,
+                partner_id=partner_id,
+                after=after,
+                through=through,
+                currencies=currencies,
+            )
+        )
         for after, through in zip(bounds, [*bounds[1:], None], strict=True)
     ]
-    others = pool.submit(_worker_others, partner_id, checkpoints)
+    others = pool.submit(
+        functools.partial(_read_others, partner_id=partner_id, checkpoints=checkpoints)
+    )
 
     def collect(store: Store) -> _PartnerCheck:
         return _assemble(
@@ -274,7 +339,11 @@ def _check_range(
     rows = tx.stream_entry_rows(partner_id, after_sequence=after)
     try:
         for batch in rows:
-            inside = batch if through is None else [r for r in batch if r[1] <= through]
+            inside = (
+                batch
+                if through is None or batch[-1][1] <= through  # rows come in sequence order
+                else [r for r in batch if r[1] <= through]
+            )
             problems += chain.feed_rows(inside)
             if len(inside) < len(batch):
                 break
@@ -311,14 +380,14 @@ def _check_others(tx: Tx, partner_id: str) -> _OtherChecks:
     published = PublishedHeads(partner_id, _published_heads(tx, partner_id))
     found: list[Problem] = []
     if not published.exhausted:
-        rows = tx.stream_entry_rows(partner_id)
+        hashes = tx.stream_entry_hashes(partner_id)
         try:
-            for batch in rows:
-                found += published.feed_rows(batch)
+            for batch in hashes:
+                found += published.feed_hashes(batch)
                 if published.exhausted:  # the rest of the chain changes nothing
                     break
         finally:
-            rows.close()  # type: ignore[attr-defined]
+            hashes.close()  # type: ignore[attr-defined]
     rest = _PartnerCheck()
     _check_trades_and_payins(tx, partner_id, rest)
     return _OtherChecks(found, published.finish(), published.checked, rest)
@@ -385,22 +454,20 @@ def _assemble(
     return checked
 
 
-def _worker_range(
-    partner_id: str, after: int, through: int | None, currencies: Currencies
+def _read_range(
+    store: Store, partner_id: str, after: int, through: int | None, currencies: Currencies
 ) -> _RangeCheck:
-    assert _worker_store is not None, "a worker without its store"
-    return _worker_store.read(
+    return store.read(
         functools.partial(
             _check_range, partner_id=partner_id, currencies=currencies, after=after, through=through
         )
     )
 
 
-def _worker_others(partner_id: str, checkpoints: bool) -> _OtherChecks:
-    assert _worker_store is not None, "a worker without its store"
-    others = _worker_store.read(functools.partial(_check_others, partner_id=partner_id))
+def _read_others(store: Store, partner_id: str, checkpoints: bool) -> _OtherChecks:
+    others = store.read(functools.partial(_check_others, partner_id=partner_id))
     if checkpoints:
-        others.rest.problems += _worker_store.read(
+        others.rest.problems += store.read(
             functools.partial(checkpoint_problems, partner_id=partner_id)
         )
     return others
@@ -467,15 +534,17 @@ def _check_trades_and_payins(tx: Tx, partner_id: str, checked: _PartnerCheck) ->
 
 
 def _published_heads(tx: Tx, partner_id: str) -> Iterator[PublishedHead]:
-    """The ``ledger_head`` of every event of the partner's stream, a page at a time (events
-    written before heads were published have none and are skipped)."""
-    after = 0
-    while page := tx.list_events(partner_id, after, (), limits.PAGE_SIZE_MAX):
-        for event in page:
-            head = json.loads(event.body).get("ledger_head")
-            if isinstance(head, dict):
-                yield PublishedHead(event.id, int(head["sequence"]), str(head["hash"]))
-        after = page[-1].sequence
+    """The ``ledger_head`` of every event of the partner's stream, read from the bodies by the
+    database a batch at a time (events written before heads were published have none and are
+    skipped)."""
+    batches = tx.stream_published_heads(partner_id)
+    try:
+        for batch in batches:
+            for event_id, sequence, head_hash in batch:
+                if sequence is not None or head_hash is not None:
+                    yield PublishedHead(event_id, int(sequence), str(head_hash))
+    finally:
+        batches.close()  # type: ignore[attr-defined]
 
 
 def _batches(items: Iterator[T]) -> Iterator[Sequence[T]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from zeropools.domain.deliveries import DeliveryAttempt, Redelivery
 from zeropools.domain.events import Event
@@ -127,6 +127,11 @@ class LedgerPort(Protocol):
     ) -> Iterator[list[EntryRow]]:
         """``stream_entries`` for bulk readers: batches of plain rows (``ENTRY_ROW_FIELDS``
         order) in sequence order, lazy in the same way."""
+        ...
+
+    def stream_entry_hashes(self, partner_id: str) -> Iterator[list[tuple[int, str]]]:
+        """Each entry's (sequence, hash) in sequence order, in batches, lazy as
+        ``stream_entry_rows``: what holding published heads against the chain needs."""
         ...
 
     def stream_rendered_rows(
@@ -301,6 +306,14 @@ class EventsPort(Protocol):
         self, stream: str, after_sequence: int, types: Sequence[str], limit: int
     ) -> list[Event]: ...
     def get_event(self, event_id: str) -> Event | None: ...
+    def stream_published_heads(self, stream: str) -> Iterator[list[tuple[str, Any, Any]]]:
+        """The ledger head each event of ``stream`` published, in sequence order, in batches
+        (lazy as ``stream_entry_rows``): (event id, ``ledger_head.sequence``,
+        ``ledger_head.hash``) as the database's JSON functions read them from the body, not
+        converted (None and None: the event has no head object). For ``verify``, which reads
+        every event: a ``json.loads`` of each whole body costs several times the read."""
+        ...
+
     def last_event_sequence(self, stream: str) -> int:
         """The stream's last committed sequence (0 before its first event); every event up to
         it is visible, because a stream's events commit in sequence order."""

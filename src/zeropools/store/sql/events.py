@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, cast
 
+from zeropools.domain import limits
 from zeropools.domain.events import Event
 from zeropools.store.ports import EventsPort
 from zeropools.store.protocol import first
 from zeropools.store.sql.executor import Executor, Row, marks
 
-_EVENT_COLUMNS = "stream, sequence, id, type, request_id, created_at, body, subject_id"
+EVENT_COLUMNS = "stream, sequence, id, type, request_id, created_at, body, subject_id"
 
 
 def _event(row: Row) -> Event:
@@ -76,7 +77,7 @@ class SqlEvents(EventsPort):
 
     def insert_events(self, events: Sequence[Event]) -> None:
         self._ex.send_many(
-            f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
             [_params(e) for e in events],
         )
 
@@ -88,14 +89,35 @@ class SqlEvents(EventsPort):
             where += f" AND type IN ({', '.join(['%s'] * len(types))})"
             params += list(types)
         rows = self._ex.all(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE {where} ORDER BY sequence LIMIT %s",
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE {where} ORDER BY sequence LIMIT %s",
             (*params, limit),
         )
         return [_event(row) for row in rows]
 
     def get_event(self, event_id: str) -> Event | None:
-        row = first(self._ex.all(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = %s", (event_id,)))
+        row = first(self._ex.all(f"SELECT {EVENT_COLUMNS} FROM events WHERE id = %s", (event_id,)))
         return None if row is None else _event(row)
+
+    def stream_published_heads(self, stream: str) -> Iterator[list[tuple[str, Any, Any]]]:
+        # both read the body's JSON in C; SQLite parses a body once for both paths (its parse
+        # cache), PostgreSQL once in the subquery
+        if self._ex.dialect.name == "sqlite":
+            sql = (
+                "SELECT id, json_extract(body, '$.ledger_head.sequence'), "
+                "json_extract(body, '$.ledger_head.hash') FROM events "
+                "WHERE stream = %s ORDER BY sequence"
+            )
+        else:
+            sql = (
+                "SELECT id, head ->> 'sequence', head ->> 'hash' FROM "
+                "(SELECT id, sequence, body::json -> 'ledger_head' AS head FROM events "
+                "WHERE stream = %s) AS e ORDER BY sequence"
+            )
+        batches = self._ex.stream_tuples(sql, (stream,), limits.BULK_READ_BATCH_ROWS)
+        try:
+            yield from cast("Iterator[list[tuple[str, Any, Any]]]", batches)
+        finally:
+            batches.close()
 
     def last_event_sequence(self, stream: str) -> int:
         rows = self._ex.all("SELECT max(sequence) AS last FROM events WHERE stream = %s", (stream,))
@@ -123,7 +145,7 @@ class SqlEvents(EventsPort):
             where = f"stream = %s AND {where}"
             params.insert(0, stream)
         rows = self._ex.all(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE {where} "
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE {where} "
             "ORDER BY created_at, stream, sequence LIMIT %s",
             (*params, limit),
         )

@@ -339,6 +339,17 @@ class SqlLedger(LedgerPort):
         finally:
             batches.close()
 
+    def stream_entry_hashes(self, partner_id: str) -> Iterator[list[tuple[int, str]]]:
+        batches = self._ex.stream_tuples(
+            "SELECT sequence, hash FROM ledger_entries WHERE partner_id = %s ORDER BY sequence",
+            (partner_id,),
+            limits.BULK_READ_BATCH_ROWS,
+        )
+        try:
+            yield from cast("Iterator[list[tuple[int, str]]]", batches)
+        finally:
+            batches.close()
+
     def stream_rendered_rows(
         self, partner_id: str, currency: str, created_gte: str, created_lt: str, scale: int
     ) -> Iterator[list[RenderedRow]]:

@@ -119,12 +119,18 @@ def entry_params(entry: LedgerEntry) -> tuple[Any, ...]:
     )
 
 
+def entries_sql(clause: str) -> str:
+    """The statement of ``entries_where``. ``+sequence``: ordered by an expression, not by the
+    column, so SQLite does not walk the partner's ``(partner_id, sequence)`` key to save
+    sorting a few rows (it did, testing every entry the partner ever had against the clause:
+    a settle or a verify batch cost in proportion to the whole ledger); it looks the rows up by
+    the clause's own index (``ledger_entries_trade``, ``ledger_entries_payin``) and sorts them."""
+    return f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {clause} ORDER BY +sequence"
+
+
 def entries_where(ex: Executor, clause: str, params: Sequence[Any]) -> list[LedgerEntry]:
     """A partner's entries matching ``clause``, oldest first (also used by trades)."""
-    rows = ex.all(
-        f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {clause} ORDER BY sequence", params
-    )
-    return [entry_from_row(row) for row in rows]
+    return [entry_from_row(row) for row in ex.all(entries_sql(clause), params)]
 
 
 def _in_order(

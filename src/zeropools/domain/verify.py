@@ -493,6 +493,48 @@ def implied_movements(model: str, status: str, amount_minor: int) -> list[trades
     return movements
 
 
+# What ``trade_rows_sound`` needs of a stored trade, in this order: id, balance model, status,
+# source amount (minor units), currency, quote id, partner order id.
+TradeFacts = tuple[str, str, str, int, str, str, str]
+
+
+def trade_rows_sound(facts: TradeFacts, rows: Sequence[EntryRow]) -> bool:
+    """``trade_problems`` would find nothing, decided on the stored rows (``rows``: the
+    trade's entries in sequence order) without building a ``Trade`` or a ``LedgerEntry``:
+    ``verify`` checks every trade, and building them cost several times the check. Only ever
+    accepts: False (a mismatch, or a value of a type stored ones do not have) sends the trade
+    to ``trade_problems``, which says what is wrong, so the report never depends on this."""
+    _, model, status, amount, currency, quote_id, order_id = facts
+    try:
+        expected = implied_movements(model, status, amount)
+        if len(rows) != len(expected):
+            return False
+        unwinds: dict[str, str] = {}  # entry type -> its entry's id, as ``trade_problems``
+        for row, movement in zip(rows, expected, strict=True):
+            if row[3] != movement.entry_type or row[4] != currency:
+                return False
+            if row[10] != quote_id or row[14] != order_id:
+                return False
+            available = reserved = 0
+            for account, line_minor in lines_value(row[8]):
+                if type(line_minor) is not int or type(account) is not str:
+                    return False
+                if account == AVAILABLE:
+                    available += line_minor
+                elif account == RESERVED:
+                    reserved += line_minor
+            if available != movement.available_delta_minor:
+                return False
+            if reserved != movement.reserved_delta_minor:
+                return False
+            if movement.links is not None and row[12] != unwinds.get(movement.links, False):
+                return False
+            unwinds[row[3]] = row[2]
+    except (AssertionError, KeyError, TypeError, ValueError):  # an impossible status, ...
+        return False
+    return True
+
+
 def trade_problems(trade: Trade, entries: Sequence[LedgerEntry]) -> list[Problem]:
     """How ``trade`` disagrees with its entries: their types, amounts, currency, links."""
 

@@ -21,7 +21,7 @@ from typing import Generic, TypeVar, cast
 
 from zeropools.domain import limits
 from zeropools.domain.exports import Mark, checkpoint_text, day_window
-from zeropools.domain.ledger import GENESIS_HASH, Balance
+from zeropools.domain.ledger import GENESIS_HASH, Balance, entry_from_values
 from zeropools.domain.money import CURRENCY_SCALES_SETTING, DEFAULT_SCALES, Currencies
 from zeropools.domain.periods import SigningKey
 from zeropools.domain.verify import (
@@ -33,6 +33,7 @@ from zeropools.domain.verify import (
     in_units,
     payin_problems,
     trade_problems,
+    trade_rows_sound,
     unwind_problems,
 )
 from zeropools.services.signing import key_id, verify_signature
@@ -521,16 +522,27 @@ def _check(tx: Tx, partner_id: str, currencies: Currencies) -> _PartnerCheck:
 
 
 def _check_trades_and_payins(tx: Tx, partner_id: str, checked: _PartnerCheck) -> None:
-    for trades in _batches(tx.stream_trades(partner_id)):
-        entries = tx.trade_entries(partner_id, [t.id for t in trades])
-        for trade in trades:
-            checked.problems += trade_problems(trade, entries.get(trade.id, []))
-        checked.trades += len(trades)
+    _check_trades(tx, partner_id, checked)
     for payins in _batches(tx.stream_payins(partner_id)):
         entries = tx.payin_entries(partner_id, [p.id for p in payins])
         for payin in payins:
             checked.problems += payin_problems(payin, entries.get(payin.id, []))
         checked.payins += len(payins)
+
+
+def _check_trades(tx: Tx, partner_id: str, checked: _PartnerCheck) -> None:
+    batches = tx.stream_trade_rows(partner_id)
+    try:
+        for batch in batches:
+            for facts, rows in batch:
+                if not trade_rows_sound(facts, rows):  # then say what is wrong
+                    trade = tx.get_trade(facts[0])
+                    assert trade is not None, facts
+                    entries = [entry_from_values(row) for row in rows]
+                    checked.problems += trade_problems(trade, entries)
+            checked.trades += len(batch)
+    finally:
+        batches.close()  # type: ignore[attr-defined]
 
 
 def _published_heads(tx: Tx, partner_id: str) -> Iterator[PublishedHead]:

@@ -36,6 +36,7 @@ from zeropools.domain.quotes import Quote, StoredQuote
 from zeropools.domain.reconciliation import Acknowledgement
 from zeropools.domain.sessions import DashboardSession, SessionKey
 from zeropools.domain.trades import Refusal, Trade
+from zeropools.domain.verify import TradeFacts
 from zeropools.domain.webhook_endpoints import WebhookEndpoint
 
 # A keyset cursor for newest-first streams: rows strictly before ``(created_at, id)``.
@@ -237,6 +238,14 @@ class TradesPort(Protocol):
     def trade_entries(
         self, partner_id: str, trade_ids: Sequence[str]
     ) -> dict[str, list[LedgerEntry]]: ...
+    def stream_trade_rows(
+        self, partner_id: str
+    ) -> Iterator[list[tuple[TradeFacts, list[EntryRow]]]]:
+        """Every trade of the partner by ``(created_at, id)`` as ``TradeFacts``, each with its
+        entries' rows in sequence order, a batch of trades at a time, lazily: ``verify``'s
+        bulk read (``trade_rows_sound``), where objects per row cost more than the check."""
+        ...
+
     def insert_refusal(self, refusal: Refusal) -> None: ...
     def list_refusals(
         self,

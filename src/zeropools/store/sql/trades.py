@@ -8,16 +8,17 @@ converts at this edge. Which statuses count as pending comes from the domain's s
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from zeropools.domain import limits
 from zeropools.domain.clock import from_rfc3339, to_rfc3339
-from zeropools.domain.ledger import LedgerEntry
+from zeropools.domain.ledger import EntryRow, LedgerEntry
 from zeropools.domain.quotes import OPEN, Quote, StoredQuote
 from zeropools.domain.trades import PENDING_STATUSES, Refusal, Trade
+from zeropools.domain.verify import TradeFacts
 from zeropools.store.ports import TradesPort
 from zeropools.store.sql.executor import Executor, Row, created_window, marks
-from zeropools.store.sql.ledger import entries_where
+from zeropools.store.sql.ledger import entries_sql, entries_where
 
 _QUOTE_COLUMNS = (
     "partner_id, id, pool_id, source_currency, source_amount_minor, target_asset, "
@@ -233,6 +234,30 @@ class SqlTrades(TradesPort):
             (partner_id, *trade_ids),
         )
         return group_entries(found)
+
+    def stream_trade_rows(
+        self, partner_id: str
+    ) -> Iterator[list[tuple[TradeFacts, list[EntryRow]]]]:
+        trades = self._ex.stream_tuples(
+            "SELECT id, balance_model, status, source_amount_minor, currency, quote_id, "
+            "partner_order_id FROM trades WHERE partner_id = %s ORDER BY created_at, id",
+            (partner_id,),
+            limits.IN_LIST_VALUES_MAX,
+        )
+        try:
+            for batch in cast("Iterator[list[TradeFacts]]", trades):
+                ids = [facts[0] for facts in batch]
+                rows: dict[str, list[EntryRow]] = {}
+                # tuples, not mappings: the rows stay as stored (``EntryRow``) for the check
+                clause = f"partner_id = %s AND trade_id IN ({marks(len(ids))})"
+                for part in self._ex.stream_tuples(
+                    entries_sql(clause), (partner_id, *ids), limits.BULK_READ_BATCH_ROWS
+                ):
+                    for row in cast("list[EntryRow]", part):
+                        rows.setdefault(cast(str, row[9]), []).append(row)
+                yield [(facts, rows.get(facts[0], [])) for facts in batch]
+        finally:
+            trades.close()
 
     # refusals -----------------------------------------------------------------------------
     def insert_refusal(self, refusal: Refusal) -> None:

@@ -9,6 +9,9 @@ verify does not report (services/verify.py). Each entry also gets an event, as t
 write one per posting (a body of a real one's size, about 700 bytes, with the ``ledger_head`` as of
 that entry), whose head verify holds against the chain: reading those is part of a real
 ledger's verify (``--no-events`` leaves them out, as this bench did before 2026-12-02).
+Then (``--executions N``, 20,000 by default) a ledger made by the services themselves: N trades
+executed as ``POST /v1/trades`` runs them, so verify also checks every trade row against its
+entries, as it does on a real partner's ledger.
 
 Measured: ROUNDS runs of the service ``verify(store)`` in this process (entries/s of each,
 median printed, with the process CPU time of the median run), then ``zeropools verify`` in a
@@ -18,7 +21,7 @@ must report ok: a verify that found problems would be timing its slow path. Figu
 nothing asserts on time.
 
 Usage: .venv/bin/python bench/verify.py [--n 1000000] [--partners 4] [--rounds 3]
-       [--pg URL] [--skip-pg] [--no-events]
+       [--pg URL] [--skip-pg] [--no-events] [--executions 20000]
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
-from common import PG_ADMIN, database, measured
+from common import PG_ADMIN, database, funded_partner, measured
+from hot_partner import service_async_rate
 
 from zeropools.bootstrap import deployment, initialize
 from zeropools.config import Settings
@@ -61,6 +65,7 @@ from zeropools.store.sql.events import EVENT_COLUMNS
 from zeropools.store.sql.ledger import ENTRY_COLUMNS, entry_params
 
 CHUNK = 10_000
+EXECUTIONS_AT_ONCE = 2_000  # quotes prepared, then executed, per round of the services
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
@@ -200,27 +205,54 @@ def run(label: str, url: str, n: int, partner_count: int, rounds: int, with_even
     setup_s = time.perf_counter() - started
     published = f", {n} events publishing heads" if with_events else ", no events"
     print(f"{label}: {n} entries over {partner_count} partners{published} (set-up {setup_s:.0f} s)")
+    measure(url, rounds, entries=n, trades=0, heads=n if with_events else 0)
+
+
+def seed_executions(url: str, n: int) -> None:
+    """A ledger as the services write it: a partner funded by one pay-in, then ``n`` trades
+    executed through the service layer as ``POST /v1/trades`` runs them (quote, trade row,
+    hash-chained entry, outbox event with its head, stored answer; bench/hot_partner.py)."""
+    store = open_store(url)
+    initialize(store, "test")
+    dep = deployment(Settings(db_url=url), store)
+    partner_id = funded_partner(dep, "Executions", "100000000.00").partner.id
+    for start in range(0, n, EXECUTIONS_AT_ONCE):
+        service_async_rate(dep, partner_id, min(EXECUTIONS_AT_ONCE, n - start), 64)
+    dep.store.close()
+
+
+def run_executions(label: str, url: str, n: int, rounds: int) -> None:
+    started = time.perf_counter()
+    seed_executions(url, n)
+    setup_s = time.perf_counter() - started
+    print(f"{label}: {n} trades executed through the services (set-up {setup_s:.0f} s)")
+    # the pay-in's credit and the trades' debits; an event for each
+    measure(url, rounds, entries=n + 1, trades=n, heads=None)
+
+
+def measure(url: str, rounds: int, *, entries: int, trades: int, heads: int | None) -> None:
+    """Verify ``rounds`` times in this process, then once per ``--jobs`` as a fresh CLI."""
     dep = deployment(Settings(db_url=url))
     runs = []
     for _ in range(rounds):
         wall, cpu = time.perf_counter(), time.process_time()
         report = verify(dep.store)
         runs.append((time.perf_counter() - wall, time.process_time() - cpu))
-        assert report.ok and report.entries == n, (report.entries, report.problems[:3])
-        assert report.heads == (n if with_events else 0), report.heads
+        assert report.ok and report.entries == entries, (report.entries, report.problems[:3])
+        assert report.trades == trades and heads in (None, report.heads), report
     dep.store.close()
     wall, cpu = sorted(runs)[len(runs) // 2]
-    rates = [n / w for w, _ in runs]
+    rates = [entries / w for w, _ in runs]
     print(
         f"  verify (service, median of {rounds}): {statistics.median(rates):,.0f} entries/s "
-        f"({wall:.2f} s wall, {cpu:.2f} s CPU = {n / cpu:,.0f} entries per CPU second)"
+        f"({wall:.2f} s wall, {cpu:.2f} s CPU = {entries / cpu:,.0f} entries per CPU second)"
     )
     cli = str(Path(sys.executable).with_name("zeropools"))
     for jobs in (1, 2):
         once = measured([cli, "verify", "--db", url, "--jobs", str(jobs)])
         print(
             f"  zeropools verify --jobs {jobs} (CLI, fresh process): "
-            f"{n / once.wall_s:,.0f} entries/s; {once.text()}"
+            f"{entries / once.wall_s:,.0f} entries/s; {once.text()}"
         )
 
 
@@ -232,10 +264,19 @@ def main() -> None:
     parser.add_argument("--pg", default=PG_ADMIN)
     parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--no-events", action="store_true", help="entries only, no events")
+    parser.add_argument(
+        "--executions",
+        type=int,
+        default=20_000,
+        help="also a ledger of this many trades executed through the services (0: none)",
+    )
     args = parser.parse_args()
     for label in ("sqlite",) if args.skip_pg else ("sqlite", "postgres"):
         with database(label, args.pg) as url:
             run(label, url, args.n, args.partners, args.rounds, not args.no_events)
+        if args.executions:
+            with database(label, args.pg) as url:
+                run_executions(label, url, args.executions, args.rounds)
 
 
 if __name__ == "__main__":

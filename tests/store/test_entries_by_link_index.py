@@ -26,11 +26,11 @@ from test_streaming import CREATED_AT, LINES
 from test_trades_by_status_index import _plan
 
 from zeropools.domain import ids, references
-from zeropools.domain.ledger import BUY_DEBIT, GENESIS_HASH, Balance
+from zeropools.domain.ledger import BUY_DEBIT, GENESIS_HASH, Balance, EntryFilter
 from zeropools.domain.partners import Partner, PartnerCurrency
 from zeropools.store.protocol import Store
 from zeropools.store.sql.executor import marks
-from zeropools.store.sql.ledger import entries_sql
+from zeropools.store.sql.ledger import _filters, _page_sql, entries_sql
 from zeropools.store.sqlite import path_from_url
 
 ENTRIES = 3000
@@ -88,3 +88,12 @@ def test_entries_of_trades_and_payins_are_read_by_their_index(store: Store, coun
         assert index in plan, plan
         assert "sqlite_autoindex_ledger_entries" not in plan, plan  # SQLite's sequence key
         assert "ledger_entries_pkey" not in plan and "Seq Scan" not in plan, plan
+
+
+def test_a_page_of_one_trades_entries_is_read_by_its_index(store: Store) -> None:
+    """``GET /v1/ledger?trade_id=`` (``list_entries``): the same, a page at a time."""
+    partner_id = _filled(store)
+    clauses, params = _filters(partner_id, EntryFilter(trade_id="pt_1401"))
+    plan = _plan(store, _page_sql(clauses, EntryFilter(trade_id="pt_1401")), [*params, 100])
+    assert "ledger_entries_trade" in plan, plan
+    assert "sqlite_autoindex_ledger_entries" not in plan, plan

@@ -150,6 +150,17 @@ def _in_order(
     return sql + "ORDER BY sequence", params
 
 
+def _page_sql(clauses: list[str], where: EntryFilter) -> str:
+    """``list_entries``' statement. A trade's entries (``?trade_id=``: a few rows) are found
+    by ``ledger_entries_trade`` and sorted, as ``entries_sql`` does: in sequence order
+    SQLite would walk the partner's whole key testing each entry."""
+    order = "+sequence" if where.trade_id is not None else "sequence"
+    return (
+        f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {' AND '.join(clauses)} "
+        f"ORDER BY {order} LIMIT %s"
+    )
+
+
 def _filters(partner_id: str, where: EntryFilter) -> tuple[list[str], list[Any]]:
     clauses = ["partner_id = %s"]
     params: list[Any] = [partner_id]
@@ -301,11 +312,7 @@ class SqlLedger(LedgerPort):
             )
             params += [page.starting_after, partner_id]
         params.append(page.limit)
-        rows = self._ex.all(
-            f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {' AND '.join(clauses)} "
-            "ORDER BY sequence LIMIT %s",
-            params,
-        )
+        rows = self._ex.all(_page_sql(clauses, where), params)
         return [entry_from_row(row) for row in rows]
 
     def iter_entries(self, partner_id: str) -> Iterator[LedgerEntry]:

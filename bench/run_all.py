@@ -30,7 +30,11 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("hot_partner", [], []),  # issue 13 part A: service layer, one hot partner, durable
     ("servers", [], ["--rounds", "1"]),  # issue 13: uvicorn against granian, same load
     ("export", ["--n", "1000000", "--rounds", "3"], ["--n", "100000", "--rounds", "3"]),
-    ("verify", ["--n", "1000000", "--rounds", "3"], ["--n", "100000", "--rounds", "3"]),
+    (
+        "verify",
+        ["--n", "1000000", "--rounds", "3"],
+        ["--n", "100000", "--rounds", "3", "--executions", "2000"],
+    ),
     ("match", ["--n", "100000", "--rounds", "3"], ["--n", "10000", "--rounds", "3"]),
     ("ledger", [], []),
     ("group_commit", [], []),

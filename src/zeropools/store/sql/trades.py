@@ -83,6 +83,40 @@ def quote_from_row(row: Row) -> StoredQuote:
     return StoredQuote(quote, used=row["trade_id"] is not None)
 
 
+def trades_of_order_sql(dialect: str) -> str:
+    """``trades_of_order``'s statement. The order's trades are found by
+    ``trades_partner_order`` and sorted: ordered by the column, SQLite walked the partner's
+    every trade along ``trades_partner_created`` to test each one's order id."""
+    created = "+created_at" if dialect == "sqlite" else "created_at"
+    return (
+        f"SELECT {_TRADE_COLUMNS} FROM trades WHERE partner_id = %s AND partner_order_id = %s "
+        f"ORDER BY {created}, id"
+    )
+
+
+def refusals_of_sql(
+    dialect: str, partner_id: str, partner_order_id: str | None, quote_ids: Sequence[str]
+) -> tuple[str, list[Any]]:
+    """``refusals_of``' statement ("" when there is nothing to look for) and parameters: one
+    SELECT per kind of key joined by UNION, each by its own index (``trade_refusals_order``,
+    ``trade_refusals_quote``); ORed in one WHERE, SQLite read the partner's every refusal. By
+    quote, the partner is tested on the rows found (no index on it), or SQLite would take
+    ``trade_refusals_order`` for the partner alone."""
+    parts: list[str] = []
+    params: list[Any] = []
+    select = f"SELECT {_REFUSAL_COLUMNS} FROM trade_refusals WHERE"
+    if partner_order_id is not None:
+        parts.append(f"{select} partner_id = %s AND partner_order_id = %s")
+        params += [partner_id, partner_order_id]
+    if quote_ids:
+        unindexed = "+partner_id" if dialect == "sqlite" else "(partner_id || '')"
+        parts.append(f"{select} {unindexed} = %s AND quote_id IN ({marks(len(quote_ids))})")
+        params += [partner_id, *quote_ids]
+    if not parts:
+        return "", []
+    return f"{' UNION '.join(parts)} ORDER BY created_at, id", params
+
+
 def trade_params(trade: Trade, request_id: str) -> tuple[Any, ...]:
     values = {
         **{name: getattr(trade, name, None) for name in _TRADE_NAMES},
@@ -323,9 +357,7 @@ class SqlTrades(TradesPort):
 
     def trades_of_order(self, partner_id: str, partner_order_id: str) -> list[Trade]:
         rows = self._ex.all(
-            f"SELECT {_TRADE_COLUMNS} FROM trades WHERE partner_id = %s AND partner_order_id = %s "
-            "ORDER BY created_at, id",
-            (partner_id, partner_order_id),
+            trades_of_order_sql(self._ex.dialect.name), (partner_id, partner_order_id)
         )
         return [trade_from_row(row) for row in rows]
 
@@ -340,21 +372,12 @@ class SqlTrades(TradesPort):
     def refusals_of(
         self, partner_id: str, partner_order_id: str | None, quote_ids: Sequence[str]
     ) -> list[Refusal]:
-        ors, params = [], [partner_id]
-        if partner_order_id is not None:
-            ors.append("partner_order_id = %s")
-            params.append(partner_order_id)
-        if quote_ids:
-            ors.append(f"quote_id IN ({marks(len(quote_ids))})")
-            params += list(quote_ids)
-        if not ors:
-            return []
-        rows = self._ex.all(
-            f"SELECT {_REFUSAL_COLUMNS} FROM trade_refusals WHERE partner_id = %s "
-            f"AND ({' OR '.join(ors)}) ORDER BY created_at, id",
-            params,
+        sql, params = refusals_of_sql(
+            self._ex.dialect.name, partner_id, partner_order_id, quote_ids
         )
-        return [refusal_from_row(row) for row in rows]
+        if not sql:
+            return []
+        return [refusal_from_row(row) for row in self._ex.all(sql, params)]
 
     def trades_of_request(self, request_id: str) -> list[Trade]:
         rows = self._ex.all(

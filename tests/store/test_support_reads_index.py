@@ -7,6 +7,8 @@ the refusals of an order or of some quotes by reading the partner's every refusa
 tests ORed in one WHERE). Now the trades are sorted after ``trades_partner_order`` finds them,
 and the refusals are one SELECT per key joined by UNION.
 
+The same for an order's refusals listed a page at a time, and for the entries of a request.
+
 Method: 3,000 trades and 3,000 refusals of one partner (one statement each, foreign keys not
 enforced for the fill, statistics gathered); each statement planned by each database
 (``EXPLAIN QUERY PLAN`` on SQLite, ``EXPLAIN`` on PostgreSQL) must use the key's index (what
@@ -19,10 +21,12 @@ import sqlite3
 
 import psycopg
 import pytest
+from test_entries_by_link_index import _filled as _filled_ledger
 from test_trades_by_status_index import _plan
 
 from zeropools.store.protocol import Store
-from zeropools.store.sql.trades import refusals_of_sql, trades_of_order_sql
+from zeropools.store.sql.ledger import entries_of_request_sql
+from zeropools.store.sql.trades import list_refusals_sql, refusals_of_sql, trades_of_order_sql
 from zeropools.store.sqlite import path_from_url
 
 ROWS = 3000
@@ -86,3 +90,21 @@ def test_refusals_are_read_by_their_keys_indexes(
         assert "SCAN trade_refusals" not in plan, plan
     else:
         assert "Seq Scan" not in plan, plan
+
+
+def test_an_orders_refusals_are_listed_by_their_index(store: Store) -> None:
+    """``GET /v1/trades/refusals?partner_order_id=`` (``list_refusals``), a page at a time."""
+    _fill(store)
+    clauses = ["partner_id = %s", "partner_order_id = %s"]
+    plan = _plan(store, list_refusals_sql(clauses, "order_77"), ["partner_x", "order_77", 50])
+    assert "trade_refusals_order" in plan, plan
+
+
+def test_a_requests_entries_are_read_by_their_index(store: Store) -> None:
+    """``entries_of_request`` (a support packet for a request id): by ``ledger_entries_request``,
+    not along the partner's sequence key."""
+    partner_id = _filled_ledger(store)
+    sql = entries_of_request_sql("request_id = %s AND partner_id = %s")
+    plan = _plan(store, sql, ["req_1401", partner_id, 100])
+    assert "ledger_entries_request" in plan, plan
+    assert "sqlite_autoindex_ledger_entries" not in plan, plan

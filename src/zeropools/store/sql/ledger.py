@@ -128,6 +128,15 @@ def entries_sql(clause: str) -> str:
     return f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {clause} ORDER BY +sequence"
 
 
+def entries_of_request_sql(clause: str) -> str:
+    """``entries_of_request``' statement. ``+sequence``: found by ``ledger_entries_request``
+    and sorted, not by walking the partner's whole ``(partner_id, sequence)`` key testing
+    each entry's request (support packets look requests up)."""
+    return f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {clause} " + (
+        "ORDER BY partner_id, +sequence LIMIT %s"
+    )
+
+
 def entries_where(ex: Executor, clause: str, params: Sequence[Any]) -> list[LedgerEntry]:
     """A partner's entries matching ``clause``, oldest first (also used by trades)."""
     return [entry_from_row(row) for row in ex.all(entries_sql(clause), params)]
@@ -394,8 +403,7 @@ class SqlLedger(LedgerPort):
             clause += " AND partner_id = %s"
             params.append(partner_id)
         rows = self._ex.all(
-            f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {clause} "
-            "ORDER BY partner_id, sequence LIMIT %s",
+            entries_of_request_sql(clause),
             (*params, limit),
         )
         return [entry_from_row(row) for row in rows]

@@ -94,6 +94,17 @@ def trades_of_order_sql(dialect: str) -> str:
     )
 
 
+def list_refusals_sql(clauses: list[str], partner_order_id: str | None) -> str:
+    """``list_refusals``' statement: an order's few refusals are found by
+    ``trade_refusals_order`` and sorted (as ``_trades_query``): ordered by the column, SQLite
+    would walk the partner's every refusal along ``trade_refusals_partner``."""
+    order = "id || ''" if partner_order_id is not None else "id"
+    return (
+        f"SELECT {_REFUSAL_COLUMNS} FROM trade_refusals WHERE {' AND '.join(clauses)} "
+        f"ORDER BY {order} DESC LIMIT %s"
+    )
+
+
 def refusals_of_sql(
     dialect: str, partner_id: str, partner_order_id: str | None, quote_ids: Sequence[str]
 ) -> tuple[str, list[Any]]:
@@ -316,11 +327,7 @@ class SqlTrades(TradesPort):
         if starting_after:
             clauses.append("id < %s")
             params.append(starting_after)
-        rows = self._ex.all(
-            f"SELECT {_REFUSAL_COLUMNS} FROM trade_refusals WHERE {' AND '.join(clauses)} "
-            "ORDER BY id DESC LIMIT %s",
-            (*params, limit),
-        )
+        rows = self._ex.all(list_refusals_sql(clauses, partner_order_id), (*params, limit))
         return [refusal_from_row(row) for row in rows]
 
     # reads of reconciliation, support and verify ----------------------------------------

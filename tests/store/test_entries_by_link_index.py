@@ -97,3 +97,15 @@ def test_a_page_of_one_trades_entries_is_read_by_its_index(store: Store) -> None
     plan = _plan(store, _page_sql(clauses, EntryFilter(trade_id="pt_1401")), [*params, 100])
     assert "ledger_entries_trade" in plan, plan
     assert "sqlite_autoindex_ledger_entries" not in plan, plan
+
+
+def test_a_page_of_one_type_is_read_by_its_index(store: Store) -> None:
+    """``GET /v1/ledger-entries?type=`` (migration 0013): by ``(partner_id, type, sequence)``,
+    which also gives the order, not along the partner's sequence key testing each type."""
+    partner_id = _filled(store)
+    where = EntryFilter(type="adjustment")
+    clauses, params = _filters(partner_id, where)
+    plan = _plan(store, _page_sql(clauses, where), [*params, 100])
+    assert "ledger_entries_partner_type" in plan, plan
+    assert "sqlite_autoindex_ledger_entries" not in plan and "Sort" not in plan, plan
+    assert "TEMP B-TREE" not in plan, plan

@@ -22,12 +22,10 @@ import sqlite3
 
 import psycopg
 import pytest
-from test_streaming import CREATED_AT, LINES
+from test_streaming import CREATED_AT, LINES, new_partner
 from test_trades_by_status_index import _plan
 
-from zeropools.domain import ids, references
-from zeropools.domain.ledger import BUY_DEBIT, GENESIS_HASH, Balance, EntryFilter
-from zeropools.domain.partners import Partner, PartnerCurrency
+from zeropools.domain.ledger import BUY_DEBIT, EntryFilter
 from zeropools.store.protocol import Store
 from zeropools.store.sql.executor import marks
 from zeropools.store.sql.ledger import _filters, _page_sql, entries_sql
@@ -55,12 +53,7 @@ FROM generate_series(1, {ENTRIES}) AS i
 
 
 def _filled(store: Store) -> str:
-    partner_id = ids.new_id(ids.PARTNER)
-    currency = PartnerCurrency(
-        partner_id, "EUR", references.new_creditor_reference(), None, Balance()
-    )
-    partner = Partner(partner_id, "Links", "debit", CREATED_AT, (currency,))
-    store.write(lambda tx: tx.insert_partner(partner, GENESIS_HASH))
+    partner_id = new_partner(store, "Links")
     params = {"partner_id": partner_id, "type": BUY_DEBIT, "lines": LINES, "created_at": CREATED_AT}
     if store.dialect == "sqlite":
         conn = sqlite3.connect(path_from_url(store.url), isolation_level=None)

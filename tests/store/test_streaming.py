@@ -83,13 +83,19 @@ def bulk(request: pytest.FixtureRequest) -> Iterator[tuple[Store, str]]:
         yield store, _fill(store)
 
 
-def _fill(store: Store) -> str:
+def new_partner(store: Store, name: str) -> str:
+    """A debit-model partner in EUR with no entries (bulk inserts add them); its id."""
     partner_id = ids.new_id(ids.PARTNER)
     currency = PartnerCurrency(
         partner_id, "EUR", references.new_creditor_reference(), None, Balance()
     )
-    partner = Partner(partner_id, "Bulk", "debit", CREATED_AT, (currency,))
+    partner = Partner(partner_id, name, "debit", CREATED_AT, (currency,))
     store.write(lambda tx: tx.insert_partner(partner, GENESIS_HASH))
+    return partner_id
+
+
+def _fill(store: Store) -> str:
+    partner_id = new_partner(store, "Bulk")
     params = {
         "entries": ENTRIES,
         "partner_id": partner_id,

@@ -22,9 +22,12 @@ ends, closes every stream still open, and a stream resumed after that raises
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
 
 Row = Mapping[str, Any]
 
@@ -248,7 +251,10 @@ class Executor:
         self.flush()
         cursor = self._open_stream_cursor(True)
         self._streams.append(cursor)
-        return self._fetch_batches(cursor, text, params, batch_rows)
+        batches = self._fetch_batches(cursor, text, params, batch_rows)
+        # psycopg serializes a connection's users and waits for the server without the GIL;
+        # sqlite3 connections belong to their thread (and SQLite works in this process anyway)
+        return read_ahead(batches) if self.dialect.name == "postgres" else batches
 
     def _fetch_batches(
         self, cursor: StreamCursor, text: str, params: Sequence[Any], batch_rows: int
@@ -321,6 +327,25 @@ def chunks(values: Sequence[str], size: int) -> list[Sequence[str]]:
 def marks(count: int) -> str:
     """``%s, %s, ...``: the placeholders of an IN list or a VALUES row."""
     return ", ".join(["%s"] * count)
+
+
+def read_ahead(batches: Generator[list[T], None, None]) -> Generator[list[T], None, None]:
+    """``batches``, each fetched by a thread while the caller works on the one before. On
+    PostgreSQL a batch of a named cursor is a FETCH that waits for the server to produce its
+    rows (for ``verify``, to read each event body's JSON; for the export, to render each row):
+    read ahead, the server works while the client checks, instead of each waiting for the
+    other. Closing this closes ``batches`` once no fetch is in flight."""
+    with ThreadPoolExecutor(1, thread_name_prefix="zeropools-read-ahead") as ahead:
+        pending = ahead.submit(next, batches, None)
+        try:
+            while (batch := pending.result()) is not None:
+                pending = ahead.submit(next, batches, None)
+                yield batch
+        finally:
+            # a fetch in flight finishes (or fails: the caller is leaving already) first
+            with suppress(Exception):
+                pending.result()
+            batches.close()
 
 
 def created_window(

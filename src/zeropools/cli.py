@@ -432,18 +432,19 @@ def verify(
         typer.Option("--checkpoints", help="Also check every signed period checkpoint."),
     ] = False,
     jobs: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--jobs",
             min=1,
             metavar="N",
             help=(
                 "Processes checking partners in parallel (this one and N-1 workers), a "
-                "partner of 100,000 entries or more as ranges of its chain (for large "
-                "ledgers: a worker takes about half a second to start)."
+                "partner of 100,000 entries or more as ranges of its chain. Default: every "
+                "core for ledgers of 200,000 entries or more in all, else 1 (a worker takes "
+                "about half a second to start)."
             ),
         ),
-    ] = 1,
+    ] = None,
 ) -> None:
     """Replay every ledger entry (hashes, sequences, balances) and check every trade and pay-in
     against its entries; exit 1 on a mismatch."""

@@ -15,6 +15,7 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 
+import pytest
 from test_verify_service import drop_append_only_triggers, healthy_ledger, raw
 
 from support import onboard, reference_of, send_payin
@@ -90,3 +91,42 @@ def test_this_process_takes_back_the_tasks_no_worker_has_started(dep: Deployment
     # the worker is handed at most two before it starts; this process runs the rest, last first
     assert here == list(range(10 - len(here), 10)) and len(here) >= 8, ran_in
     assert all(pid != os.getpid() for pid in ran_in[: 10 - len(here)])
+
+
+class _Spawns:
+    """Stands in for ProcessPoolExecutor and counts the pools made."""
+
+    def __init__(self) -> None:
+        self.made = 0
+
+    def __call__(self, *args: object, **kwargs: object) -> ProcessPoolExecutor:
+        self.made += 1
+        return ProcessPoolExecutor(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_by_default_a_small_ledger_is_checked_in_this_process_a_large_one_on_every_core(
+    dep: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``zeropools verify`` without ``--jobs`` (``jobs=None``): no worker to start for a
+    ledger below ``AUTO_JOBS_ENTRIES`` in all (its start-up would cost more than it saves);
+    above it, as many processes as cores, with the report one process gives."""
+    healthy_ledger(dep)
+    serial = verify(dep.store)
+    spawns = _Spawns()
+    monkeypatch.setattr(verify_module, "ProcessPoolExecutor", spawns)
+    monkeypatch.setattr(verify_module, "_cores", lambda: 2)
+
+    small = verify(dep.store, jobs=None, opener=open_database)
+    assert spawns.made == 0 and small.problems == serial.problems == []
+    assert (small.partners, small.entries) == (serial.partners, serial.entries)
+
+    monkeypatch.setattr(verify_module, "AUTO_JOBS_ENTRIES", 1)
+    large = verify(dep.store, jobs=None, opener=open_database)
+    assert spawns.made == 1
+    assert (large.partners, large.entries, large.trades, large.payins) == (
+        serial.partners,
+        serial.entries,
+        serial.trades,
+        serial.payins,
+    )
+    assert large.problems == []

@@ -13,6 +13,7 @@ import base64
 import functools
 import json
 import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -82,7 +83,7 @@ def verify(
     on_partner: Callable[[str], None] | None = None,
     *,
     checkpoints: bool = False,
-    jobs: int = 1,
+    jobs: int | None = 1,
     opener: Callable[[str], Store] | None = None,
 ) -> VerifyReport:
     """Replay every ledger; with ``checkpoints``, also hold it against every signed close.
@@ -94,15 +95,20 @@ def verify(
     (``_check_range``, put together by ``_assemble``), so one large ledger uses every worker.
     The report is the same, partners in the same order (a split partner's chain and
     published-head problems are not interleaved batch by batch); worth it for large ledgers
-    only (a worker starts in about a second)."""
+    only (a worker starts in about half a second). ``jobs=None``: every core this process may
+    use for ledgers of ``AUTO_JOBS_ENTRIES`` entries or more in all, one process below."""
     report = VerifyReport()
     currencies = stored_currencies(store)
     partner_ids = store.read(lambda tx: tx.partner_ids())
     lengths = (
         store.read(lambda tx: [tx.ledger_head(p).sequence for p in partner_ids])
-        if jobs > 1 and opener is not None
+        if (jobs is None or jobs > 1) and opener is not None
         else []
     )
+    if jobs is None:
+        jobs = _cores() if sum(lengths) >= AUTO_JOBS_ENTRIES else 1
+    if jobs <= 1:
+        lengths = []
     tasks = sum(_ranges(n, jobs) + 1 for n in lengths)  # a split partner: its ranges and the rest
     # one small partner: a worker would only add its start-up
     if opener is not None and lengths and tasks > 1:
@@ -131,6 +137,16 @@ def verify(
         _add_partners(report, checked, on_partner)
     _check_suspense(store, currencies, report)
     return report
+
+
+# ``verify(jobs=None)`` uses every core from this many entries in all: below it, a worker's
+# start-up (about half a second of imports) costs more than it saves.
+AUTO_JOBS_ENTRIES = 200_000
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity: a container's share, not the host's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _check_partner(

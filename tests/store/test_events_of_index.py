@@ -64,7 +64,7 @@ def test_events_of_ids_are_read_by_their_indexes(
     store: Store, requests: list[str], subjects: list[str]
 ) -> None:
     _fill(store)
-    sql, params = events_of_sql(store.dialect, "partner_x", requests, subjects)
+    sql, params = events_of_sql("partner_x", requests, subjects)
     plan = _plan(store, sql, [*params, 100])
     if requests:
         assert "events_request" in plan, plan

@@ -67,7 +67,7 @@ def _fill(store: Store) -> None:
 
 def test_an_orders_trades_are_read_by_their_index(store: Store) -> None:
     _fill(store)
-    plan = _plan(store, trades_of_order_sql(store.dialect), ["partner_x", "order_77"])
+    plan = _plan(store, trades_of_order_sql(), ["partner_x", "order_77"])
     assert "trades_partner_order" in plan, plan
 
 
@@ -78,7 +78,7 @@ def test_refusals_are_read_by_their_keys_indexes(
     store: Store, order: str | None, quotes: list[str]
 ) -> None:
     _fill(store)
-    sql, params = refusals_of_sql(store.dialect, "partner_x", order, quotes)
+    sql, params = refusals_of_sql("partner_x", order, quotes)
     plan = _plan(store, sql, params)
     if order is not None:
         assert "trade_refusals_order" in plan, plan

@@ -493,8 +493,17 @@ def implied_movements(model: str, status: str, amount_minor: int) -> list[trades
     return movements
 
 
-# What ``trade_rows_sound`` needs of a stored trade, in this order: id, balance model, status,
-# source amount (minor units), currency, quote id, partner order id.
+# What ``trade_rows_sound`` needs of a stored trade: these columns, in this order (the store
+# reads them by this tuple, as entries by ``ENTRY_ROW_FIELDS``).
+TRADE_FACTS_FIELDS = (
+    "id",
+    "balance_model",
+    "status",
+    "source_amount_minor",
+    "currency",
+    "quote_id",
+    "partner_order_id",
+)
 TradeFacts = tuple[str, str, str, int, str, str, str]
 
 

@@ -353,19 +353,8 @@ def _check_range(
     start = start if start is not None else _range_start(tx, partner_id, after)
     chain = start.chain_check(partner_id, currencies, defer_unwinds=after > 0)
     problems: list[Problem] = []
-    rows = tx.stream_entry_rows(partner_id, after_sequence=after)
-    try:
-        for batch in rows:
-            inside = (
-                batch
-                if through is None or batch[-1][1] <= through  # rows come in sequence order
-                else [r for r in batch if r[1] <= through]
-            )
-            problems += chain.feed_rows(inside)
-            if len(inside) < len(batch):
-                break
-    finally:
-        rows.close()  # type: ignore[attr-defined]
+    for batch in tx.stream_entry_rows(partner_id, after_sequence=after, through_sequence=through):
+        problems += chain.feed_rows(batch)
     finish: list[Problem] = []
     if through is None:
         state = tx.ledger_state(partner_id)

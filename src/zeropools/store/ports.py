@@ -125,9 +125,11 @@ class LedgerPort(Protocol):
         created_gte: str | None = None,
         created_lt: str | None = None,
         after_sequence: int = 0,
+        through_sequence: int | None = None,
     ) -> Iterator[list[EntryRow]]:
         """``stream_entries`` for bulk readers: batches of plain rows (``ENTRY_ROW_FIELDS``
-        order) in sequence order, lazy in the same way."""
+        order) in sequence order, lazy in the same way; up to ``through_sequence`` if given
+        (``verify``'s ranges)."""
         ...
 
     def stream_entry_hashes(self, partner_id: str) -> Iterator[list[tuple[int, str]]]:

@@ -9,7 +9,7 @@ from zeropools.domain import limits
 from zeropools.domain.events import Event
 from zeropools.store.ports import EventsPort
 from zeropools.store.protocol import first
-from zeropools.store.sql.executor import Executor, Row, marks
+from zeropools.store.sql.executor import Executor, Row, marks, unindexed
 
 EVENT_COLUMNS = "stream, sequence, id, type, request_id, created_at, body, subject_id"
 
@@ -114,10 +114,7 @@ class SqlEvents(EventsPort):
                 "WHERE stream = %s) AS e ORDER BY sequence"
             )
         batches = self._ex.stream_tuples(sql, (stream,), limits.BULK_READ_BATCH_ROWS)
-        try:
-            yield from cast("Iterator[list[tuple[str, Any, Any]]]", batches)
-        finally:
-            batches.close()
+        return cast("Iterator[list[tuple[str, Any, Any]]]", batches)
 
     def last_event_sequence(self, stream: str) -> int:
         rows = self._ex.all("SELECT max(sequence) AS last FROM events WHERE stream = %s", (stream,))
@@ -132,7 +129,7 @@ class SqlEvents(EventsPort):
         subject_ids: Sequence[str] = (),
         limit: int,
     ) -> list[Event]:
-        sql, params = events_of_sql(self._ex.dialect.name, stream, request_ids, subject_ids)
+        sql, params = events_of_sql(stream, request_ids, subject_ids)
         if not sql:
             return []
         rows = self._ex.all(sql, (*params, limit))
@@ -140,15 +137,14 @@ class SqlEvents(EventsPort):
 
 
 def events_of_sql(
-    dialect: str, stream: str | None, request_ids: Sequence[str], subject_ids: Sequence[str]
+    stream: str | None, request_ids: Sequence[str], subject_ids: Sequence[str]
 ) -> tuple[str, list[Any]]:
     """``events_of``' statement ("" when there is nothing to look for), its parameters but the
     limit. One SELECT per kind of id, joined by UNION: each is looked up by its own index
     (``events_request``, ``events_subject``); with the two tests ORed in one WHERE, SQLite read
     the partner's every event (or, without a stream, the table's) to test each. By request,
-    the stream is tested on the rows found (``+stream``: no index on it), or SQLite would
-    take ``events_subject`` for the stream alone."""
-    unindexed_stream = "+stream" if dialect == "sqlite" else "(stream || '')"
+    the stream is tested on the rows found (``unindexed``), or SQLite would take
+    ``events_subject`` for the stream alone."""
     parts: list[str] = []
     params: list[Any] = []
     for column, values in (("request_id", request_ids), ("subject_id", subject_ids)):
@@ -156,7 +152,7 @@ def events_of_sql(
             continue
         where = f"{column} IN ({marks(len(values))})"
         if stream is not None:
-            by_stream = unindexed_stream if column == "request_id" else "stream"
+            by_stream = unindexed("stream") if column == "request_id" else "stream"
             where = f"{by_stream} = %s AND {where}"
             params.append(stream)
         params += list(values)

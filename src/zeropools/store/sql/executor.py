@@ -254,7 +254,7 @@ class Executor:
         batches = self._fetch_batches(cursor, text, params, batch_rows)
         # psycopg serializes a connection's users and waits for the server without the GIL;
         # sqlite3 connections belong to their thread (and SQLite works in this process anyway)
-        return read_ahead(batches) if self.dialect.name == "postgres" else batches
+        return read_ahead(batches, batch_rows) if self.dialect.name == "postgres" else batches
 
     def _fetch_batches(
         self, cursor: StreamCursor, text: str, params: Sequence[Any], batch_rows: int
@@ -329,23 +329,43 @@ def marks(count: int) -> str:
     return ", ".join(["%s"] * count)
 
 
-def read_ahead(batches: Generator[list[T], None, None]) -> Generator[list[T], None, None]:
-    """``batches``, each fetched by a thread while the caller works on the one before. On
-    PostgreSQL a batch of a named cursor is a FETCH that waits for the server to produce its
-    rows (for ``verify``, to read each event body's JSON; for the export, to render each row):
-    read ahead, the server works while the client checks, instead of each waiting for the
-    other. Closing this closes ``batches`` once no fetch is in flight."""
-    with ThreadPoolExecutor(1, thread_name_prefix="zeropools-read-ahead") as ahead:
-        pending = ahead.submit(next, batches, None)
-        try:
-            while (batch := pending.result()) is not None:
-                pending = ahead.submit(next, batches, None)
-                yield batch
-        finally:
-            # a fetch in flight finishes (or fails: the caller is leaving already) first
-            with suppress(Exception):
-                pending.result()
-            batches.close()
+def unindexed(column: str) -> str:
+    """A text ``column`` as an expression no index serves, with the same values and order
+    (both databases). For a query whose filter has its own index: tested on, or ordered by,
+    the bare column, SQLite would walk an index on that column instead (the partner's whole
+    history, for ``partner_id`` or ``created_at``) to spare sorting the few rows it finds."""
+    return f"({column} || '')"
+
+
+def read_ahead(
+    batches: Generator[list[T], None, None], batch_rows: int
+) -> Generator[list[T], None, None]:
+    """``batches`` (of ``batch_rows`` rows but the last), each after the first fetched by a
+    thread while the caller works on the one before. On PostgreSQL a batch of a named cursor
+    is a FETCH that waits for the server to produce its rows (for ``verify``, to read each
+    event body's JSON; for the export, to render each row): read ahead, the server works while
+    the client checks, instead of each waiting for the other. A read that fits in its first
+    batch (most bounded ones) starts no thread. Closing this closes ``batches`` once no fetch
+    is in flight."""
+    try:
+        first = next(batches, None)
+        if first is None:
+            return
+        yield first
+        if len(first) < batch_rows:  # the last batch: nothing to read ahead
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="zeropools-read-ahead") as ahead:
+            pending = ahead.submit(next, batches, None)
+            try:
+                while (batch := pending.result()) is not None:
+                    pending = ahead.submit(next, batches, None)
+                    yield batch
+            finally:
+                # a fetch in flight finishes (or fails: the caller is leaving already) first
+                with suppress(Exception):
+                    pending.result()
+    finally:
+        batches.close()
 
 
 def created_window(

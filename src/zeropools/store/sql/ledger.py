@@ -119,21 +119,26 @@ def entry_params(entry: LedgerEntry) -> tuple[Any, ...]:
     )
 
 
+# ``sequence`` as an expression no index serves (an integer; ``unindexed`` is for text), to
+# order the few rows a filter's own index finds: ordered by the bare column, SQLite walked the
+# partner's whole (partner_id, sequence) key instead, testing every entry the partner ever had
+# (a settle, a support packet or a verify batch cost in proportion to the whole ledger).
+_SORTED_BY_SEQUENCE = "+sequence"
+
+
 def entries_sql(clause: str) -> str:
-    """The statement of ``entries_where``. ``+sequence``: ordered by an expression, not by the
-    column, so SQLite does not walk the partner's ``(partner_id, sequence)`` key to save
-    sorting a few rows (it did, testing every entry the partner ever had against the clause:
-    a settle or a verify batch cost in proportion to the whole ledger); it looks the rows up by
-    the clause's own index (``ledger_entries_trade``, ``ledger_entries_payin``) and sorts them."""
-    return f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {clause} ORDER BY +sequence"
+    """The statement of ``entries_where``: rows found by the clause's own index
+    (``ledger_entries_trade``, ``ledger_entries_payin``), then sorted."""
+    return (
+        f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {clause} ORDER BY {_SORTED_BY_SEQUENCE}"
+    )
 
 
 def entries_of_request_sql(clause: str) -> str:
-    """``entries_of_request``' statement. ``+sequence``: found by ``ledger_entries_request``
-    and sorted, not by walking the partner's whole ``(partner_id, sequence)`` key testing
-    each entry's request (support packets look requests up)."""
-    return f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {clause} " + (
-        "ORDER BY partner_id, +sequence LIMIT %s"
+    """``entries_of_request``' statement: found by ``ledger_entries_request``, then sorted."""
+    return (
+        f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {clause} "
+        f"ORDER BY partner_id, {_SORTED_BY_SEQUENCE} LIMIT %s"
     )
 
 
@@ -148,22 +153,25 @@ def _in_order(
     created_gte: str | None,
     created_lt: str | None,
     after_sequence: int,
+    through_sequence: int | None = None,
 ) -> tuple[str, list[Any]]:
-    """The partner's entries after ``after_sequence`` in chain order: what both streams read
-    (as entries, or as plain rows in bulk)."""
+    """The partner's entries after ``after_sequence`` (through ``through_sequence``) in chain
+    order: what both streams read (as entries, or as plain rows in bulk)."""
     where = EntryFilter(currency=currency, created_gte=created_gte, created_lt=created_lt)
     clauses, params = _filters(partner_id, where)
     clauses.append("sequence > %s")
     params.append(after_sequence)
+    if through_sequence is not None:
+        clauses.append("sequence <= %s")
+        params.append(through_sequence)
     sql = f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {' AND '.join(clauses)} "
     return sql + "ORDER BY sequence", params
 
 
 def _page_sql(clauses: list[str], where: EntryFilter) -> str:
-    """``list_entries``' statement. A trade's entries (``?trade_id=``: a few rows) are found
-    by ``ledger_entries_trade`` and sorted, as ``entries_sql`` does: in sequence order
-    SQLite would walk the partner's whole key testing each entry."""
-    order = "+sequence" if where.trade_id is not None else "sequence"
+    """``list_entries``' statement: a trade's entries (``?trade_id=``: a few rows) found by
+    ``ledger_entries_trade`` and sorted; any other filter read along an index in order."""
+    order = _SORTED_BY_SEQUENCE if where.trade_id is not None else "sequence"
     return (
         f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE {' AND '.join(clauses)} "
         f"ORDER BY {order} LIMIT %s"
@@ -352,14 +360,14 @@ class SqlLedger(LedgerPort):
         created_gte: str | None = None,
         created_lt: str | None = None,
         after_sequence: int = 0,
+        through_sequence: int | None = None,
     ) -> Iterator[list[EntryRow]]:
-        sql, params = _in_order(partner_id, currency, created_gte, created_lt, after_sequence)
+        sql, params = _in_order(
+            partner_id, currency, created_gte, created_lt, after_sequence, through_sequence
+        )
+        # the columns are ENTRY_ROW_FIELDS, so each row is an EntryRow as it comes
         batches = self._ex.stream_tuples(sql, params, limits.BULK_READ_BATCH_ROWS)
-        try:
-            # the columns are ENTRY_ROW_FIELDS, so each row is an EntryRow as it comes
-            yield from cast("Iterator[list[EntryRow]]", batches)
-        finally:
-            batches.close()
+        return cast("Iterator[list[EntryRow]]", batches)
 
     def stream_entry_hashes(self, partner_id: str) -> Iterator[list[tuple[int, str]]]:
         batches = self._ex.stream_tuples(
@@ -367,10 +375,7 @@ class SqlLedger(LedgerPort):
             (partner_id,),
             limits.BULK_READ_BATCH_ROWS,
         )
-        try:
-            yield from cast("Iterator[list[tuple[int, str]]]", batches)
-        finally:
-            batches.close()
+        return cast("Iterator[list[tuple[int, str]]]", batches)
 
     def stream_rendered_rows(
         self, partner_id: str, currency: str, created_gte: str, created_lt: str, scale: int

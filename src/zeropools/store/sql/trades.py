@@ -15,9 +15,9 @@ from zeropools.domain.clock import from_rfc3339, to_rfc3339
 from zeropools.domain.ledger import EntryRow, LedgerEntry
 from zeropools.domain.quotes import OPEN, Quote, StoredQuote
 from zeropools.domain.trades import PENDING_STATUSES, Refusal, Trade
-from zeropools.domain.verify import TradeFacts
+from zeropools.domain.verify import TRADE_FACTS_FIELDS, TradeFacts
 from zeropools.store.ports import TradesPort
-from zeropools.store.sql.executor import Executor, Row, created_window, marks
+from zeropools.store.sql.executor import Executor, Row, created_window, marks, unindexed
 from zeropools.store.sql.ledger import entries_sql, entries_where
 
 _QUOTE_COLUMNS = (
@@ -83,22 +83,19 @@ def quote_from_row(row: Row) -> StoredQuote:
     return StoredQuote(quote, used=row["trade_id"] is not None)
 
 
-def trades_of_order_sql(dialect: str) -> str:
-    """``trades_of_order``'s statement. The order's trades are found by
-    ``trades_partner_order`` and sorted: ordered by the column, SQLite walked the partner's
-    every trade along ``trades_partner_created`` to test each one's order id."""
-    created = "+created_at" if dialect == "sqlite" else "created_at"
+def trades_of_order_sql() -> str:
+    """``trades_of_order``'s statement: the order's trades found by ``trades_partner_order``
+    and sorted (``unindexed``; not along ``trades_partner_created``)."""
     return (
         f"SELECT {_TRADE_COLUMNS} FROM trades WHERE partner_id = %s AND partner_order_id = %s "
-        f"ORDER BY {created}, id"
+        f"ORDER BY {unindexed('created_at')}, id"
     )
 
 
 def list_refusals_sql(clauses: list[str], partner_order_id: str | None) -> str:
-    """``list_refusals``' statement: an order's few refusals are found by
-    ``trade_refusals_order`` and sorted (as ``_trades_query``): ordered by the column, SQLite
-    would walk the partner's every refusal along ``trade_refusals_partner``."""
-    order = "id || ''" if partner_order_id is not None else "id"
+    """``list_refusals``' statement: an order's few refusals found by ``trade_refusals_order``
+    and sorted (``unindexed``; not along ``trade_refusals_partner``)."""
+    order = unindexed("id") if partner_order_id is not None else "id"
     return (
         f"SELECT {_REFUSAL_COLUMNS} FROM trade_refusals WHERE {' AND '.join(clauses)} "
         f"ORDER BY {order} DESC LIMIT %s"
@@ -106,13 +103,12 @@ def list_refusals_sql(clauses: list[str], partner_order_id: str | None) -> str:
 
 
 def refusals_of_sql(
-    dialect: str, partner_id: str, partner_order_id: str | None, quote_ids: Sequence[str]
+    partner_id: str, partner_order_id: str | None, quote_ids: Sequence[str]
 ) -> tuple[str, list[Any]]:
     """``refusals_of``' statement ("" when there is nothing to look for) and parameters: one
     SELECT per kind of key joined by UNION, each by its own index (``trade_refusals_order``,
     ``trade_refusals_quote``); ORed in one WHERE, SQLite read the partner's every refusal. By
-    quote, the partner is tested on the rows found (no index on it), or SQLite would take
-    ``trade_refusals_order`` for the partner alone."""
+    quote, the partner is tested on the rows found (``unindexed``)."""
     parts: list[str] = []
     params: list[Any] = []
     select = f"SELECT {_REFUSAL_COLUMNS} FROM trade_refusals WHERE"
@@ -120,8 +116,8 @@ def refusals_of_sql(
         parts.append(f"{select} partner_id = %s AND partner_order_id = %s")
         params += [partner_id, partner_order_id]
     if quote_ids:
-        unindexed = "+partner_id" if dialect == "sqlite" else "(partner_id || '')"
-        parts.append(f"{select} {unindexed} = %s AND quote_id IN ({marks(len(quote_ids))})")
+        by_partner = unindexed("partner_id")
+        parts.append(f"{select} {by_partner} = %s AND quote_id IN ({marks(len(quote_ids))})")
         params += [partner_id, *quote_ids]
     if not parts:
         return "", []
@@ -273,19 +269,15 @@ class SqlTrades(TradesPort):
     ) -> dict[str, list[LedgerEntry]]:
         if not trade_ids:
             return {}
-        found = entries_where(
-            self._ex,
-            f"partner_id = %s AND trade_id IN ({marks(len(trade_ids))})",
-            (partner_id, *trade_ids),
-        )
+        found = entries_where(self._ex, _of_trades(len(trade_ids)), (partner_id, *trade_ids))
         return group_entries(found)
 
     def stream_trade_rows(
         self, partner_id: str
     ) -> Iterator[list[tuple[TradeFacts, list[EntryRow]]]]:
         trades = self._ex.stream_tuples(
-            "SELECT id, balance_model, status, source_amount_minor, currency, quote_id, "
-            "partner_order_id FROM trades WHERE partner_id = %s ORDER BY created_at, id",
+            f"SELECT {', '.join(TRADE_FACTS_FIELDS)} FROM trades WHERE partner_id = %s "
+            "ORDER BY created_at, id",
             (partner_id,),
             limits.IN_LIST_VALUES_MAX,
         )
@@ -294,9 +286,10 @@ class SqlTrades(TradesPort):
                 ids = [facts[0] for facts in batch]
                 rows: dict[str, list[EntryRow]] = {}
                 # tuples, not mappings: the rows stay as stored (``EntryRow``) for the check
-                clause = f"partner_id = %s AND trade_id IN ({marks(len(ids))})"
                 for part in self._ex.stream_tuples(
-                    entries_sql(clause), (partner_id, *ids), limits.BULK_READ_BATCH_ROWS
+                    entries_sql(_of_trades(len(ids))),
+                    (partner_id, *ids),
+                    limits.BULK_READ_BATCH_ROWS,
                 ):
                     for row in cast("list[EntryRow]", part):
                         rows.setdefault(cast(str, row[9]), []).append(row)
@@ -363,9 +356,7 @@ class SqlTrades(TradesPort):
         return trade_from_row(rows[0]) if rows else None
 
     def trades_of_order(self, partner_id: str, partner_order_id: str) -> list[Trade]:
-        rows = self._ex.all(
-            trades_of_order_sql(self._ex.dialect.name), (partner_id, partner_order_id)
-        )
+        rows = self._ex.all(trades_of_order_sql(), (partner_id, partner_order_id))
         return [trade_from_row(row) for row in rows]
 
     def quotes_of_order(self, partner_id: str, partner_order_id: str) -> list[Quote]:
@@ -379,9 +370,7 @@ class SqlTrades(TradesPort):
     def refusals_of(
         self, partner_id: str, partner_order_id: str | None, quote_ids: Sequence[str]
     ) -> list[Refusal]:
-        sql, params = refusals_of_sql(
-            self._ex.dialect.name, partner_id, partner_order_id, quote_ids
-        )
+        sql, params = refusals_of_sql(partner_id, partner_order_id, quote_ids)
         if not sql:
             return []
         return [refusal_from_row(row) for row in self._ex.all(sql, params)]
@@ -429,11 +418,15 @@ def _trades_query(
     # An order's few trades are found by (partner_id, partner_order_id) and then sorted; a bare
     # "ORDER BY id" lets SQLite walk the partner's whole (partner_id, id) index in id order
     # instead, checking every trade the partner ever made (every execution asks this under the
-    # ledger lock, so that walk grew with the partner's history). The expression keeps the
-    # order (text ids) but no index can serve it.
-    order = "id || ''" if partner_order_id is not None else "id"
+    # ledger lock, so that walk grew with the partner's history).
+    order = unindexed("id") if partner_order_id is not None else "id"
     sql = f"SELECT {_TRADE_COLUMNS} FROM trades {where} ORDER BY {order} DESC LIMIT %s"
     return sql, [*params, limit]
+
+
+def _of_trades(count: int) -> str:
+    """The entries of a partner's ``count`` trades (parameters: the partner, the trade ids)."""
+    return f"partner_id = %s AND trade_id IN ({marks(count)})"
 
 
 def _quote_query(quote_id: str) -> tuple[str, tuple[str]]:

@@ -259,7 +259,11 @@ def deployment(settings: Settings, store: Store | None = None) -> Deployment:
         # on SQLite every write of the process goes through one writer (one write lock anyway)
         store=store
         if isinstance(store, GroupCommitStore)
-        else GroupCommitStore(store, single_writer=store.dialect == "sqlite"),
+        else GroupCommitStore(
+            store,
+            single_writer=store.dialect == "sqlite",
+            merge_lanes=store.dialect == "postgres",
+        ),
         mode=mode,
         currencies=currencies,
         pools=load_pools(settings.pools_file, currencies),

@@ -20,6 +20,7 @@ threshold), while A's own execution waits until the lock is released.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -243,6 +244,53 @@ def test_a_held_ledger_lock_of_one_partner_never_blocks_another_partner(pg_url: 
         assert verify(store).ok
     finally:
         store.close()
+
+
+def test_on_the_apis_path_a_held_ledger_lock_of_one_partner_never_blocks_another(
+    pg_url: str,
+) -> None:
+    """The coroutine path (``POST /v1/trades``): both executions are handed to the writer at
+    once, so they may share a merged batch (several partners, one transaction); that batch
+    gives up waiting for A's lock and each partner runs on its own, so B is answered while
+    A's execution still waits."""
+    store = open_store(pg_url)
+    try:
+        initialize(store, "test")
+        dep = deployment(Settings(db_url=pg_url), store)
+        locked, free = new_partner_id(dep, name="Locked"), new_partner_id(dep, name="Free")
+        for partner_id in (locked, free):
+            fund(dep, partner_id, "100.00")
+        quotes = {p: quote(dep, p, EACH) for p in (locked, free)}
+
+        async def execute(partner_id: str) -> idempotency.StoredResponse:
+            body = {"quote_id": quotes[partner_id], "partner_order_id": "order-1"}
+            return await dispatch.apply_idempotent_async(
+                dep,
+                server_ctx(partner_id),
+                ExecuteTrade(quotes[partner_id], "order-1"),
+                key=f"key-{partner_id}",
+                request_print=idempotency.fingerprint("POST", "/v1/trades", body),
+            )
+
+        with psycopg.connect(pg_url) as holder:
+            holder.execute("SELECT id FROM partners WHERE id = %s FOR UPDATE", (locked,))
+
+            async def scenario() -> tuple[bool, int, int]:
+                same = asyncio.ensure_future(execute(locked))
+                other = await asyncio.wait_for(execute(free), JOIN_TIMEOUT_S)
+                waiting = not same.done()
+                holder.rollback()
+                return waiting, other.status, (await asyncio.wait_for(same, JOIN_TIMEOUT_S)).status
+
+            waiting, other_status, same_status = asyncio.run(scenario())
+
+        assert waiting, "A's execution ignored A's ledger lock"
+        assert (other_status, same_status) == (201, 201)
+        assert balance_minor(dep, locked) == (70_00, 0)
+        assert balance_minor(dep, free) == (70_00, 0)
+        assert verify(store).ok
+    finally:
+        dep.store.close()
 
 
 def _execute_with_key(

@@ -104,6 +104,14 @@ OVERLOADED_RETRY_AFTER_S = 1  # what a 503 overloaded tells the caller to wait
 # threads that drive the lanes the API's event loop feeds (PostgreSQL: partners committing at
 # once; SQLite has one, its single writer); each holds a pooled connection while it commits
 GROUP_COMMIT_WRITER_THREADS = 8
+# merged batches (PostgreSQL: several partners' commands in one transaction) running at once
+# in one process
+GROUP_COMMIT_MERGED_WRITERS = 1
+# how long a merged batch waits for a lock held outside it (another process's batch, an
+# operator's transaction) before it is undone and each of its lanes runs on its own, so that
+# only the blocked partner waits on; longer than a batch holds a partner's lock (a few ms to
+# tens of ms), short enough that the other partners barely notice
+GROUP_COMMIT_MERGED_LOCK_WAIT_MS = 500
 # an authenticated API key is trusted from the process's cache this long; a revocation made
 # in this process is seen at once, one made by another process within this time
 API_KEY_CACHE_TTL_S = 2.0

@@ -17,6 +17,20 @@ Two ways in, one queue per lane:
   *writer threads*, which run its batches back to back while work is queued. This is the hot
   path: no thread hop per request, and the batch grows with the load.
 
+``merge_lanes`` (bootstrap sets it for PostgreSQL) lets one transaction carry the coroutines'
+work of *several* lanes: with many partners each lane has a command or two queued at a time,
+so batches of one lane are batches of one, and every command paid a transaction of its own
+(bench/http_execute.py, 100 partners: twice the CPU per request of one hot partner). A merged
+batch takes the waiting lanes in turn, a fair share of each (a partner with a deep queue does
+not crowd out the others), keeps each lane's arrival order, and runs its commands sorted by
+lane: every transaction that locks several partners' balances takes them in that one order
+(``payin_recording`` credits partners sorted too), so two processes' batches cannot deadlock.
+At most ``merged_writers`` merged batches run at once; a lane is never in two batches at once,
+and a thread's write (``write``) still leads its lane's next batch itself. The merged writer is
+every lane's, so a merged batch waits at most ``merged_lock_wait_ms`` for a lock held outside
+it (``Tx.limit_lock_waits``); past that it is undone and each of its lanes runs its next batch
+in a transaction of its own, on a writer thread of its own: only the blocked lane waits on.
+
 ``single_writer`` (bootstrap sets it for SQLite) puts every write of the process, laned or not,
 on one lane: SQLite has one write lock per database, so two writers of one process could only
 take turns through SQLite's busy handler, which sleeps (up to 100 ms) instead of being woken
@@ -44,7 +58,7 @@ from typing import Any, Generic, TypeVar
 
 from zeropools.domain import limits
 from zeropools.domain.errors import DomainError, Overloaded
-from zeropools.store.protocol import SelfContained, Store, Tx
+from zeropools.store.protocol import LockWaitExceeded, SelfContained, Store, Tx
 
 T = TypeVar("T")
 
@@ -56,7 +70,7 @@ class _Job(Generic[T]):
     """One write waiting for its turn: a thread sleeping on ``ready``, or a coroutine awaiting
     ``future`` (resolved on its own event loop)."""
 
-    __slots__ = ("error", "finished", "future", "loop", "ready", "solo", "value", "work")
+    __slots__ = ("error", "finished", "future", "lane", "loop", "ready", "solo", "value", "work")
 
     def __init__(
         self,
@@ -64,8 +78,10 @@ class _Job(Generic[T]):
         *,
         solo: bool = False,
         loop: asyncio.AbstractEventLoop | None = None,
+        lane: str = "",
     ) -> None:
         self.work = work
+        self.lane = lane  # the order a merged batch runs its commands in
         self.solo = solo  # a transaction of its own: never shares a batch
         self.loop = loop
         self.future: asyncio.Future[T] | None = loop.create_future() if loop else None
@@ -108,6 +124,9 @@ class GroupCommitStore:
         queue_max: int = limits.GROUP_COMMIT_QUEUE_MAX,
         single_writer: bool = False,
         writer_threads: int = limits.GROUP_COMMIT_WRITER_THREADS,
+        merge_lanes: bool = False,
+        merged_writers: int = limits.GROUP_COMMIT_MERGED_WRITERS,
+        merged_lock_wait_ms: int = limits.GROUP_COMMIT_MERGED_LOCK_WAIT_MS,
     ) -> None:
         self.inner = inner
         self.url = inner.url
@@ -120,6 +139,12 @@ class GroupCommitStore:
         self._leading: set[str] = set()
         self._writer_threads = 1 if single_writer else writer_threads
         self._writers: ThreadPoolExecutor | None = None
+        self._merge = merge_lanes and not single_writer
+        self._merged_max = merged_writers
+        self._merged_lock_wait_ms = merged_lock_wait_ms
+        self._merged_running = 0
+        # lanes whose head is a coroutine's work, waiting for a merged batch (each is leading)
+        self._waiting: deque[str] = deque()
 
     # the plain store surface -----------------------------------------------------------------
     def migrate(self) -> list[str]:
@@ -184,7 +209,9 @@ class GroupCommitStore:
         key = self._lane_of(lane)
         if key is None:
             return await asyncio.to_thread(self.inner.write, work)
-        job: _Job[T] = _Job(work, solo=lane is None, loop=asyncio.get_running_loop())
+        job: _Job[T] = _Job(
+            work, solo=lane is None, loop=asyncio.get_running_loop(), lane=lane or ""
+        )
         with self._lock:
             if self._enqueue(key, job):
                 self._drive_later(key)
@@ -193,16 +220,104 @@ class GroupCommitStore:
 
     def _drive_later(self, key: str) -> None:
         """Have a writer thread drive ``key`` (under ``_lock``; the lane is marked leading)."""
+        if self._merge:
+            self._waiting.append(key)
+            if self._merged_running < self._merged_max:
+                self._merged_running += 1
+                self._pool().submit(self._drive_merged)
+            return
+        self._pool().submit(self._drive, key)
+
+    def _pool(self) -> ThreadPoolExecutor:
         if self._writers is None:
             self._writers = ThreadPoolExecutor(
                 max_workers=self._writer_threads, thread_name_prefix="zeropools-writer"
             )
-        self._writers.submit(self._drive, key)
+        return self._writers
 
     def _drive(self, key: str) -> None:
         """A writer thread: run ``key``'s batches while coroutines' work is at its head."""
         while self._lead(key, writer=True):
             pass
+
+    def _drive_merged(self) -> None:
+        """A writer thread: run merged batches while lanes wait for one."""
+        while True:
+            with self._lock:
+                if not self._waiting:
+                    self._merged_running -= 1
+                    return
+                batch, lanes = self._take_merged()
+            # a merged batch waits at most so long for a lock held outside: the merged writer
+            # is every lane's, so one blocked partner (even alone in the batch) must not hold
+            # up the others
+            settled = False
+            try:
+                settled = self._run(batch, lock_wait_ms=self._merged_lock_wait_ms)
+            finally:
+                with self._lock:
+                    if settled:
+                        for key in lanes:
+                            self._release(key, writer=False)
+                    else:
+                        self._alone(batch, lanes)
+                if settled:
+                    _answer(batch)
+
+    def _alone(self, batch: list[_Job[Any]], lanes: list[str]) -> None:
+        """(Under ``_lock``) a merged batch that gave up waiting for a lock: its work back at
+        the head of each lane, in order, and each lane's next batch run by a writer thread of
+        its own, waiting as long as it takes (only the blocked lane waits)."""
+        for key in lanes:
+            mine = [job for job in batch if self._lane_of(job.lane) == key]
+            self._queues[key].extendleft(reversed(mine))
+            self._pool().submit(self._lead, key, writer=False)
+
+    def _take_merged(self) -> tuple[list[_Job[Any]], list[str]]:
+        """(Under ``_lock``) the next merged batch: the waiting lanes in turn, each at most its
+        share of ``_batch_max`` (the rest of a deep lane waits for a later batch, at the back),
+        only coroutines' work; and the lanes it took."""
+        share = max(1, -(-self._batch_max // len(self._waiting)))
+        batch: list[_Job[Any]] = []
+        lanes: list[str] = []
+        while self._waiting and len(batch) < self._batch_max:
+            key = self._waiting.popleft()
+            queue = self._queues[key]
+            taken = 0
+            while queue and taken < share and len(batch) < self._batch_max:
+                if queue[0].ready is not None:  # a thread's: it leads its own batch
+                    break
+                batch.append(queue.popleft())
+                taken += 1
+            lanes.append(key)
+        batch.sort(key=_lane_of_job)  # stable: each lane's order is kept
+        return batch, lanes
+
+    def _run(self, batch: list[_Job[Any]], lock_wait_ms: int | None = None) -> bool:
+        """Apply ``batch`` in one transaction and give each job its outcome. False, and no
+        outcome given, when ``lock_wait_ms`` ran out (nothing of the batch was kept)."""
+
+        def work(tx: Tx) -> list[tuple[Any, DomainError | None]]:
+            if lock_wait_ms is not None:
+                tx.limit_lock_waits(lock_wait_ms)
+            return [_attempt(tx, job) for job in batch]
+
+        try:
+            if len(batch) == 1 and lock_wait_ms is None:
+                batch[0].finish(self.inner.write(batch[0].work))
+            else:
+                outcomes = self.inner.write(work)
+                for job, (value, error) in zip(batch, outcomes, strict=True):
+                    job.finish(value, error)
+        except LockWaitExceeded as gave_up:
+            if lock_wait_ms is not None:
+                return False
+            for job in batch:
+                job.finish(error=gave_up)
+        except BaseException as failure:  # the shared commit failed: nobody's work happened
+            for job in batch:
+                job.finish(error=failure)
+        return True
 
     def _lead(self, key: str, *, writer: bool) -> bool:
         """Run one batch from the head of ``key``'s queue, then pass the lead on. True when the
@@ -214,35 +329,33 @@ class GroupCommitStore:
                 while queue and len(batch) < self._batch_max and not queue[0].solo:
                     batch.append(queue.popleft())
         try:
-            if len(batch) == 1:
-                batch[0].finish(self.inner.write(batch[0].work))
-            else:
-                outcomes = self.inner.write(lambda tx: [_attempt(tx, job) for job in batch])
-                for job, (value, error) in zip(batch, outcomes, strict=True):
-                    job.finish(value, error)
-        except BaseException as failure:  # the shared commit failed: nobody's work happened
-            for job in batch:
-                job.finish(error=failure)
+            self._run(batch)
         finally:
-            keep_driving = self._pass_lead(key, writer)
+            with self._lock:
+                keep_driving = self._release(key, writer)
             _answer(batch)
         return keep_driving
 
-    def _pass_lead(self, key: str, writer: bool) -> bool:
-        with self._lock:
-            queue = self._queues[key]
-            if not queue:
-                del self._queues[key]
-                self._leading.discard(key)
-                return False
-            head = queue[0]
-            if head.ready is not None:
-                head.ready.set()  # a thread waits at the head: it leads the next batch
-                return False
-            if writer:
-                return True
-            self._drive_later(key)  # a coroutine's work is next: a writer thread takes over
+    def _release(self, key: str, writer: bool) -> bool:
+        """(Under ``_lock``) after a batch of ``key``: who leads its next one. True when it is
+        the calling writer thread's to run."""
+        queue = self._queues[key]
+        if not queue:
+            del self._queues[key]
+            self._leading.discard(key)
             return False
+        head = queue[0]
+        if head.ready is not None:
+            head.ready.set()  # a thread waits at the head: it leads the next batch
+            return False
+        if writer and not self._merge:
+            return True
+        self._drive_later(key)  # a coroutine's work is next: a writer thread takes over
+        return False
+
+
+def _lane_of_job(job: _Job[Any]) -> str:
+    return job.lane
 
 
 def _answer(batch: list[_Job[Any]]) -> None:

@@ -26,7 +26,7 @@ from psycopg_pool import ConnectionPool
 from zeropools.domain import limits
 from zeropools.domain.clock import to_rfc3339, utc_now
 from zeropools.store.migrations import SCHEMA_MIGRATIONS_DDL, migrations, pending_names
-from zeropools.store.protocol import IntegrityViolation, RetryableConflict, Tx
+from zeropools.store.protocol import IntegrityViolation, LockWaitExceeded, RetryableConflict, Tx
 from zeropools.store.sql import POSTGRES, Executor, Pipelining, SqlTx
 
 T = TypeVar("T")
@@ -81,6 +81,8 @@ class PostgresStore:
                 raise IntegrityViolation(str(exc)) from exc
             except psycopg.IntegrityError as exc:
                 raise IntegrityViolation(str(exc)) from exc
+            except pg_errors.LockNotAvailable as exc:  # a bound the work set itself
+                raise LockWaitExceeded(str(exc)) from exc
         raise RetryableConflict("transaction kept conflicting")
 
     def _write_once(self, work: Callable[[Tx], T]) -> T:

@@ -40,6 +40,7 @@ __all__ = [
     "IdempotencyRecord",
     "IntegrityViolation",
     "LedgerState",
+    "LockWaitExceeded",
     "RetryableConflict",
     "Store",
     "T",
@@ -56,6 +57,11 @@ class RetryableConflict(Exception):
 
 class IntegrityViolation(Exception):
     """The database refused a write that broke one of its constraints."""
+
+
+class LockWaitExceeded(Exception):
+    """A transaction that bounded its lock waits (``Tx.limit_lock_waits``) met a lock held
+    longer; it was rolled back, nothing it did is kept."""
 
 
 class Tx(
@@ -75,6 +81,12 @@ class Tx(
     """One open transaction: every aggregate's port, and savepoints."""
 
     def savepoint(self) -> AbstractContextManager[None]: ...
+    def limit_lock_waits(self, milliseconds: int) -> None:
+        """From here to its end, a wait for another transaction's lock longer than this fails
+        the transaction (``LockWaitExceeded``) instead of waiting on; no effect where the
+        database has one writer (SQLite: nobody else holds a lock once a write began)."""
+        ...
+
     def final_writes(self) -> None:
         """The command has passed every check that can refuse it; the savepoints open now
         need not guard what it writes next."""

@@ -47,6 +47,12 @@ class SqlTx(
         self._sequences = {} if commits else None  # SqlEvents: sequences counted, not stored
         executor.before_write = self._before_write
 
+    def limit_lock_waits(self, milliseconds: int) -> None:
+        if self._ex.dialect.name == "postgres":
+            # SET LOCAL: the transaction's own setting, gone with it (the pooled connection
+            # goes back with the default)
+            self._ex.control(f"SET LOCAL lock_timeout = {int(milliseconds)}")
+
     def before_commit(self) -> None:
         """Store what was kept back (the event streams' last sequences)."""
         self._store_sequences()

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
+import pytest
 from test_group_commit_async import WAIT_S, CountingStore, _holder, _queued, _refused, _until
 
 from zeropools.bootstrap import initialize
@@ -168,7 +169,9 @@ def test_a_threads_write_on_a_merged_lane_leads_its_own_batch(store: Store) -> N
     assert [write for write, _ in ran] == [2, 3, 3]
 
 
-def test_a_lock_held_outside_delays_other_partners_at_most_the_bound(pg_url: str) -> None:
+def test_a_lock_held_outside_delays_other_partners_at_most_the_bound(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     store = open_store(pg_url)
     try:
         initialize(store, "test")
@@ -215,5 +218,7 @@ def test_a_lock_held_outside_delays_other_partners_at_most_the_bound(pg_url: str
         assert counting.writes == 4  # holder, the merged batch, b alone, a alone
         assert store.read(lambda tx: tx.get_setting("a-row")) == "after"
         assert store.read(lambda tx: tx.get_setting("b-row")) == "1"  # counted once
+        # the operator is told a partner's balance was held this long
+        assert "2 partner lanes waited 100 ms for a lock held elsewhere" in caplog.text
     finally:
         store.close()

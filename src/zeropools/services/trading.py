@@ -339,8 +339,9 @@ def move_trade(
 def quote_lane(dep: Deployment, ctx: Ctx, command: CreateQuote) -> str | None:
     """The partner's quotes lane: quotes of one partner share commits with each other, but
     they move no money and take no ledger lock, so they need not wait behind that partner's
-    executions (on PostgreSQL a quote batch and a trade batch commit side by side; on SQLite
-    there is one writer anyway)."""
+    executions (on PostgreSQL the two lanes share merged batches, store/group_commit.py, and a
+    thread's write on the trade lane does not hold up the quotes; on SQLite there is one
+    writer anyway)."""
     assert ctx.actor is not None
     partner_id = ctx.actor.partner_id or command.partner_id
     return None if partner_id is None else f"{partner_id}/quotes"

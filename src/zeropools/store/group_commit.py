@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -61,6 +62,7 @@ from zeropools.domain.errors import DomainError, Overloaded
 from zeropools.store.protocol import LockWaitExceeded, SelfContained, Store, Tx
 
 T = TypeVar("T")
+log = logging.getLogger("zeropools.store")
 
 # the one lane of a single-writer store
 _ALL = "*"
@@ -268,6 +270,15 @@ class GroupCommitStore:
         """(Under ``_lock``) a merged batch that gave up waiting for a lock: its work back at
         the head of each lane, in order, and each lane's next batch run by a writer thread of
         its own, waiting as long as it takes (only the blocked lane waits)."""
+        # worth an operator's notice: a partner's balance was locked this long by another
+        # transaction (an operator's command, an import, another process's batch)
+        log.warning(
+            "a batch of %d commands of %d partner lanes waited %d ms for a lock held elsewhere; "
+            "each lane runs on its own",
+            len(batch),
+            len(lanes),
+            self._merged_lock_wait_ms,
+        )
         for key in lanes:
             mine = [job for job in batch if self._lane_of(job.lane) == key]
             self._queues[key].extendleft(reversed(mine))

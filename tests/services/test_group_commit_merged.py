@@ -6,7 +6,7 @@ kept; a lane with a deep queue takes only its share of a batch, so the others ar
 a full lane refuses while the others still queue; a thread's write on a lane still leads its own
 batch; and a lock held outside (another transaction) costs the other partners of a merged batch
 at most ``merged_lock_wait_ms``: the batch is undone and each lane runs on its own, so only the
-blocked partner waits for the lock.
+blocked partner waits for the lock; likewise one lane's failure fails only that lane.
 
 Method: real stores (SQLite and PostgreSQL; the held lock on PostgreSQL only); a first write
 holds the only merged writer until the others are queued behind it (polled, bounded); the inner
@@ -167,6 +167,43 @@ def test_a_threads_write_on_a_merged_lane_leads_its_own_batch(store: Store) -> N
     # the merged batch stops at the thread's write; the thread leads a2 and what follows it
     assert [name for _, name in ran] == ["a1", "a2", "a3"]
     assert [write for write, _ in ran] == [2, 3, 3]
+
+
+def test_one_lanes_failure_in_a_merged_batch_fails_only_that_lane(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    counting = CountingStore(store)
+    batcher = _merged(counting)
+    release = threading.Event()
+    runs: list[str] = []
+
+    def broken(tx: Tx) -> str:
+        runs.append("z")
+        tx.set_setting("z-row", "never kept")
+        raise RuntimeError("a bug in one partner's command")
+
+    def counted(tx: Tx) -> str:
+        runs.append("b")
+        count = str(int(tx.get_setting("b-row") or 0) + 1)
+        tx.set_setting("b-row", count)
+        return count
+
+    async def scenario() -> list[Any]:
+        first = await _held(batcher, release)
+        z = asyncio.ensure_future(batcher.write_async(broken, "z"))
+        b = asyncio.ensure_future(batcher.write_async(counted, "b"))
+        await _until(lambda: _queued(batcher, "b") == 1 and _queued(batcher, "z") == 1)
+        release.set()
+        return await asyncio.gather(first, b, z, return_exceptions=True)
+
+    held, b_value, z_failure = asyncio.run(scenario())
+
+    assert (held, b_value) == ("held", "1")  # b's first run was undone with the batch
+    assert isinstance(z_failure, RuntimeError)
+    assert sorted(runs) == ["b", "b", "z", "z"]
+    assert counting.writes == 4  # holder, the merged batch, each lane alone
+    assert store.read(lambda tx: tx.get_setting("z-row")) is None
+    assert "2 partner lanes failed (RuntimeError(" in caplog.text
 
 
 def test_a_lock_held_outside_delays_other_partners_at_most_the_bound(

@@ -30,6 +30,8 @@ and a thread's write (``write``) still leads its lane's next batch itself. The m
 every lane's, so a merged batch waits at most ``merged_lock_wait_ms`` for a lock held outside
 it (``Tx.limit_lock_waits``); past that it is undone and each of its lanes runs its next batch
 in a transaction of its own, on a writer thread of its own: only the blocked lane waits on.
+A merged batch of several lanes that fails (anything but a command's refusal, which its
+savepoint undoes alone) is given back the same way, so only the failing lane's work fails.
 
 ``single_writer`` (bootstrap sets it for SQLite) puts every write of the process, laned or not,
 on one lane: SQLite has one write lock per database, so two writers of one process could only
@@ -253,32 +255,42 @@ class GroupCommitStore:
             # a merged batch waits at most so long for a lock held outside: the merged writer
             # is every lane's, so one blocked partner (even alone in the batch) must not hold
             # up the others
-            settled = False
+            given_back: Exception | None = None
             try:
-                settled = self._run(batch, lock_wait_ms=self._merged_lock_wait_ms)
+                given_back = self._run(batch, self._merged_lock_wait_ms, lanes=len(lanes))
             finally:
                 with self._lock:
-                    if settled:
+                    if given_back is None:
                         for key in lanes:
                             self._release(key, writer=False)
                     else:
-                        self._alone(batch, lanes)
-                if settled:
+                        self._alone(batch, lanes, given_back)
+                if given_back is None:
                     _answer(batch)
 
-    def _alone(self, batch: list[_Job[Any]], lanes: list[str]) -> None:
-        """(Under ``_lock``) a merged batch that gave up waiting for a lock: its work back at
-        the head of each lane, in order, and each lane's next batch run by a writer thread of
-        its own, waiting as long as it takes (only the blocked lane waits)."""
+    def _alone(self, batch: list[_Job[Any]], lanes: list[str], failure: Exception) -> None:
+        """(Under ``_lock``) a merged batch given back (``_run``): its work back at the head of
+        each lane, in order, and each lane's next batch run by a writer thread of its own,
+        waiting for locks as long as it takes: only the blocked lane waits, only the failing
+        lane fails."""
         # worth an operator's notice: a partner's balance was locked this long by another
-        # transaction (an operator's command, an import, another process's batch)
-        log.warning(
-            "a batch of %d commands of %d partner lanes waited %d ms for a lock held elsewhere; "
-            "each lane runs on its own",
-            len(batch),
-            len(lanes),
-            self._merged_lock_wait_ms,
-        )
+        # transaction (an operator's command, an import, another process's batch), or one
+        # partner's command failed with something no refusal explains
+        if isinstance(failure, LockWaitExceeded):
+            log.warning(
+                "a batch of %d commands of %d partner lanes waited %d ms for a lock held "
+                "elsewhere; each lane runs on its own",
+                len(batch),
+                len(lanes),
+                self._merged_lock_wait_ms,
+            )
+        else:
+            log.warning(
+                "a batch of %d commands of %d partner lanes failed (%r); each lane runs on its own",
+                len(batch),
+                len(lanes),
+                failure,
+            )
         for key in lanes:
             mine = [job for job in batch if self._lane_of(job.lane) == key]
             self._queues[key].extendleft(reversed(mine))
@@ -304,9 +316,13 @@ class GroupCommitStore:
         batch.sort(key=_lane_of_job)  # stable: each lane's order is kept
         return batch, lanes
 
-    def _run(self, batch: list[_Job[Any]], lock_wait_ms: int | None = None) -> bool:
-        """Apply ``batch`` in one transaction and give each job its outcome. False, and no
-        outcome given, when ``lock_wait_ms`` ran out (nothing of the batch was kept)."""
+    def _run(
+        self, batch: list[_Job[Any]], lock_wait_ms: int | None = None, *, lanes: int = 1
+    ) -> Exception | None:
+        """Apply ``batch`` in one transaction and give each job its outcome. A merged batch
+        (``lock_wait_ms`` set) is instead given back, no outcome given and nothing of it kept,
+        with the failure, when it ran out of lock wait, or when it failed and holds several
+        lanes' work: one partner's failure must not be every partner's."""
 
         def work(tx: Tx) -> list[tuple[Any, DomainError | None]]:
             if lock_wait_ms is not None:
@@ -320,15 +336,16 @@ class GroupCommitStore:
                 outcomes = self.inner.write(work)
                 for job, (value, error) in zip(batch, outcomes, strict=True):
                     job.finish(value, error)
-        except LockWaitExceeded as gave_up:
-            if lock_wait_ms is not None:
-                return False
-            for job in batch:
-                job.finish(error=gave_up)
         except BaseException as failure:  # the shared commit failed: nobody's work happened
+            if (
+                lock_wait_ms is not None
+                and isinstance(failure, Exception)
+                and (isinstance(failure, LockWaitExceeded) or lanes > 1)
+            ):
+                return failure
             for job in batch:
                 job.finish(error=failure)
-        return True
+        return None
 
     def _lead(self, key: str, *, writer: bool) -> bool:
         """Run one batch from the head of ``key``'s queue, then pass the lead on. True when the

@@ -25,8 +25,9 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -215,17 +216,26 @@ class _InThread:
         return not self.thread.is_alive()
 
 
-def test_a_held_ledger_lock_of_one_partner_never_blocks_another_partner(pg_url: str) -> None:
+@contextmanager
+def _locked_and_free(pg_url: str) -> Iterator[tuple[Deployment, str, str, dict[str, str]]]:
+    """A deployment on ``pg_url`` with two funded partners, ``locked`` and ``free``, and a
+    quote of each (partner id -> quote id); the store is closed after."""
     store = open_store(pg_url)
+    initialize(store, "test")
+    dep = deployment(Settings(db_url=pg_url), store)
     try:
-        initialize(store, "test")
-        dep = deployment(Settings(db_url=pg_url), store)
         locked, free = new_partner_id(dep, name="Locked"), new_partner_id(dep, name="Free")
         for partner_id in (locked, free):
             fund(dep, partner_id, "100.00")
         # quotes first: inserting one takes a key-share lock on its partner's row
-        locked_quote, free_quote = quote(dep, locked, EACH), quote(dep, free, EACH)
+        yield dep, locked, free, {p: quote(dep, p, EACH) for p in (locked, free)}
+    finally:
+        dep.store.close()
 
+
+def test_a_held_ledger_lock_of_one_partner_never_blocks_another_partner(pg_url: str) -> None:
+    with _locked_and_free(pg_url) as (dep, locked, free, quotes):
+        locked_quote, free_quote = quotes[locked], quotes[free]
         with psycopg.connect(pg_url) as holder:
             holder.execute("SELECT id FROM partners WHERE id = %s FOR UPDATE", (locked,))
             other = _InThread(lambda: _execute(dep, free, free_quote))
@@ -241,9 +251,7 @@ def test_a_held_ledger_lock_of_one_partner_never_blocks_another_partner(pg_url: 
         assert same.error is None and same.result is not None, same.error
         assert balance_minor(dep, locked) == (70_00, 0)
         assert balance_minor(dep, free) == (70_00, 0)
-        assert verify(store).ok
-    finally:
-        store.close()
+        assert verify(dep.store).ok
 
 
 def test_on_the_apis_path_a_held_ledger_lock_of_one_partner_never_blocks_another(
@@ -253,14 +261,7 @@ def test_on_the_apis_path_a_held_ledger_lock_of_one_partner_never_blocks_another
     once, so they may share a merged batch (several partners, one transaction); that batch
     gives up waiting for A's lock and each partner runs on its own, so B is answered while
     A's execution still waits."""
-    store = open_store(pg_url)
-    try:
-        initialize(store, "test")
-        dep = deployment(Settings(db_url=pg_url), store)
-        locked, free = new_partner_id(dep, name="Locked"), new_partner_id(dep, name="Free")
-        for partner_id in (locked, free):
-            fund(dep, partner_id, "100.00")
-        quotes = {p: quote(dep, p, EACH) for p in (locked, free)}
+    with _locked_and_free(pg_url) as (dep, locked, free, quotes):
 
         async def execute(partner_id: str) -> idempotency.StoredResponse:
             body = {"quote_id": quotes[partner_id], "partner_order_id": "order-1"}
@@ -288,9 +289,7 @@ def test_on_the_apis_path_a_held_ledger_lock_of_one_partner_never_blocks_another
         assert (other_status, same_status) == (201, 201)
         assert balance_minor(dep, locked) == (70_00, 0)
         assert balance_minor(dep, free) == (70_00, 0)
-        assert verify(store).ok
-    finally:
-        dep.store.close()
+        assert verify(dep.store).ok
 
 
 def _execute_with_key(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from zeropools.api.deps import Context, Dep
-from zeropools.api.idempotent import respond
+from zeropools.api.idempotent import respond_async
 from zeropools.api.openapi import problems
 from zeropools.api.schemas import AdjustmentCreate
 from zeropools.domain import errors as e
@@ -34,11 +34,13 @@ router = APIRouter(tags=["adjustments"])
         ),
     },
 )
-def create_adjustment(body: AdjustmentCreate, request: Request, dep: Dep, ctx: Context) -> Response:
+async def create_adjustment(
+    body: AdjustmentCreate, request: Request, dep: Dep, ctx: Context
+) -> Response:
     """Correct a partner's available balance by a signed amount, with a reason (operator).
 
     Posts one `adjustment` ledger entry and answers it. A negative adjustment that would take
     `available` below zero is refused with `insufficient_balance` (and stays refused under its
     Idempotency-Key)."""
     command = Adjust(body.partner_id, body.currency, body.amount, body.reason)
-    return respond(request, dep, ctx, body.model_dump(), command)
+    return await respond_async(request, dep, ctx, body.model_dump(), command)

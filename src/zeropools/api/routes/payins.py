@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from zeropools.api.deps import Context, Dep, PageParams
-from zeropools.api.idempotent import respond
+from zeropools.api.idempotent import respond_async
 from zeropools.api.openapi import problems
 from zeropools.api.schemas import PayinAttribute, PayinCreate, PayinReturn
 from zeropools.domain import errors as e
@@ -103,12 +103,12 @@ async def import_statement(request: Request, dep: Dep, ctx: Context) -> JSON:
         ),
     },
 )
-def attribute_payin(
+async def attribute_payin(
     payin_id: str, body: PayinAttribute, request: Request, dep: Dep, ctx: Context
 ) -> Response:
     """Credit a pay-in waiting in review to the partner the operator names (operator)."""
     command = AttributePayin(payin_id, body.partner_id)
-    return respond(request, dep, ctx, body.model_dump(), command)
+    return await respond_async(request, dep, ctx, body.model_dump(), command)
 
 
 @router.post(
@@ -126,13 +126,13 @@ def attribute_payin(
         ),
     },
 )
-def return_payin(
+async def return_payin(
     payin_id: str, body: PayinReturn, request: Request, dep: Dep, ctx: Context
 ) -> Response:
     """Send a pay-in back (operator): from review, or a bank recall of a credited one, which
     posts a `payin_reversal` or is refused with `insufficient_balance` if the money is spent."""
     reason = payins.check_reason(body.reason)
-    return respond(request, dep, ctx, body.model_dump(), ReturnPayin(payin_id, reason))
+    return await respond_async(request, dep, ctx, body.model_dump(), ReturnPayin(payin_id, reason))
 
 
 @router.get(

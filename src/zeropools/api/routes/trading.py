@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Request, Response
 
 from zeropools.api.deps import Context, Dep, PageParams
-from zeropools.api.idempotent import respond, respond_async
+from zeropools.api.idempotent import respond_async
 from zeropools.api.openapi import problems
 from zeropools.api.schemas import QuoteCreate, TradeCreate, TradeReason, TradeRelease, TradeSettle
 from zeropools.domain import errors as e
@@ -170,7 +170,7 @@ def get_trade(trade_id: str, dep: Dep, ctx: Context) -> JSON:
     return views.trade(trading.get_trade(dep, ctx, trade_id), dep.currencies)
 
 
-def _move(
+async def _move(
     request: Request,
     dep: Dep,
     ctx: Context,
@@ -185,7 +185,7 @@ def _move(
         tx_hash=body.get("tx_hash"),  # type: ignore[arg-type]
         reason=body.get("reason"),  # type: ignore[arg-type]
     )
-    return respond(request, dep, ctx, body, command)
+    return await respond_async(request, dep, ctx, body, command)
 
 
 @router.post(
@@ -193,7 +193,7 @@ def _move(
     response_model=None,
     responses={200: {"model": models.Trade, "description": "The updated trade"}, **_MOVE_REFUSALS},
 )
-def settle_trade(
+async def settle_trade(
     trade_id: str,
     request: Request,
     dep: Dep,
@@ -204,7 +204,7 @@ def settle_trade(
     defaults to the quoted target and must be within the deployment's tolerance of it (default
     1 %); the trade then shows `delivery_difference`."""
     data = (body or TradeSettle()).model_dump()
-    return _move(request, dep, ctx, trade_id, trades.SETTLED, data)
+    return await _move(request, dep, ctx, trade_id, trades.SETTLED, data)
 
 
 @router.post(
@@ -212,7 +212,7 @@ def settle_trade(
     response_model=None,
     responses={200: {"model": models.Trade, "description": "The updated trade"}, **_MOVE_REFUSALS},
 )
-def release_trade(
+async def release_trade(
     trade_id: str,
     request: Request,
     dep: Dep,
@@ -222,7 +222,7 @@ def release_trade(
     """Cancel an open trade before settlement (the partner, or the operator): a debit is
     refunded (`buy_refund`), a reservation released (`trade_release`), with the `reason`."""
     data = (body or TradeRelease()).model_dump()
-    return _move(request, dep, ctx, trade_id, trades.RELEASED, data)
+    return await _move(request, dep, ctx, trade_id, trades.RELEASED, data)
 
 
 @router.post(
@@ -230,12 +230,12 @@ def release_trade(
     response_model=None,
     responses={200: {"model": models.Trade, "description": "The updated trade"}, **_MOVE_REFUSALS},
 )
-def fail_trade(
+async def fail_trade(
     trade_id: str, body: TradeReason, request: Request, dep: Dep, ctx: Context
 ) -> Response:
     """Record that the venue could not execute (operator): the money goes back to available
     (`buy_refund` or `trade_release`), the `reason` on the trade and on that entry."""
-    return _move(request, dep, ctx, trade_id, trades.FAILED, body.model_dump())
+    return await _move(request, dep, ctx, trade_id, trades.FAILED, body.model_dump())
 
 
 @router.post(
@@ -243,9 +243,9 @@ def fail_trade(
     response_model=None,
     responses={200: {"model": models.Trade, "description": "The updated trade"}, **_MOVE_REFUSALS},
 )
-def return_trade(
+async def return_trade(
     trade_id: str, body: TradeReason, request: Request, dep: Dep, ctx: Context
 ) -> Response:
     """Record that the venue sent a settled trade's money back (operator): a `buy_return`
     entry with the `reason` gives it back to available."""
-    return _move(request, dep, ctx, trade_id, trades.RETURNED, body.model_dump())
+    return await _move(request, dep, ctx, trade_id, trades.RETURNED, body.model_dump())

@@ -27,6 +27,8 @@ HERE = Path(__file__).resolve().parent
 # (bench, its arguments for a full run, for a quick run)
 BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("http_execute", [], []),  # issue 13 part A: quote+execute over HTTP against an echo
+    # settles over HTTP (the operator's side of a trade), this tree alone
+    ("http_settle", [], ["--rounds", "1", "--slice", "1500", "--duration", "3"]),
     ("hot_partner", [], []),  # issue 13 part A: service layer, one hot partner, durable
     ("servers", [], ["--rounds", "1"]),  # issue 13: uvicorn against granian, same load
     ("export", ["--n", "1000000", "--rounds", "3"], ["--n", "100000", "--rounds", "3"]),

@@ -1,0 +1,208 @@
+"""Settling trades over HTTP: ``POST /v1/trades/{id}/settle`` at 64 connections, same run.
+
+Method: one funded partner and enough executed trades (made through the service layer, as
+``POST /v1/trades`` makes them) that no settle is ever a replay; an operator key. wrk (64
+connections, 2 threads) settles distinct trades, each with its own ``Idempotency-Key``; the
+warm-up and each measured run take their own slice of the trades. Scenarios: this tree and,
+with ``--before-src``, an older ``src/`` tree served from ``PYTHONPATH`` (interleaved, round by
+round), on SQLite and PostgreSQL (a throwaway database, dropped after). Figures: settles per
+second, p50/p99 (wrk's), answers other than 200, and the server's CPU per request (from /proc).
+Medians of ROUNDS rounds. Prints figures only; nothing asserts on time.
+
+Usage: .venv/bin/python bench/http_settle.py [--duration 5] [--rounds 2] [--connections 64]
+       [--before-src DIR] [--only sqlite|postgres] [--workers 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+from contextlib import ExitStack
+from dataclasses import replace
+from pathlib import Path
+
+import psycopg
+from common import PG_ADMIN, bench_ctx
+from hot_partner import service_async_rate
+from http_execute import (
+    BIN,
+    PEPPER,
+    Figures,
+    cpu_seconds,
+    free_port,
+    funded_partners,
+    lua_table,
+    serving,
+    throwaway_pg,
+    wrk,
+)
+
+from zeropools.bootstrap import deployment
+from zeropools.config import Settings
+from zeropools.services import partners
+from zeropools.store.open import open_store
+
+WARMUP_S = 2
+EXECUTIONS_AT_ONCE = 2000
+
+LUA = """
+local ids = %(ids)s
+local key = %(key)s
+local threads = {}
+
+function setup(thread)
+  thread:set("first", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  settled, refused, sample, step = 0, 0, "", 0
+end
+
+function request()
+  local id = ids[first + step * 2 + 1]
+  step = step + 1
+  if id == nil then id = ids[1] end  -- out of trades: a replay, counted as refused below
+  local h = {["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json",
+             ["Idempotency-Key"] = "settle-" .. id}
+  return wrk.format("POST", "/v1/trades/" .. id .. "/settle", h, "{}")
+end
+
+function response(status, hdrs, body)
+  if status == 200 and hdrs["Idempotent-Replayed"] == nil then
+    settled = settled + 1
+  else
+    refused = refused + 1
+    if sample == "" then sample = status .. " " .. string.sub(body, 1, 300) end
+  end
+end
+
+function done(summary, latency, requests)
+  local t, r, s = 0, 0, ""
+  for _, thread in ipairs(threads) do
+    t = t + thread:get("settled")
+    r = r + thread:get("refused")
+    if s == "" then s = thread:get("sample") end
+  end
+  local e = summary.errors
+  io.write(string.format(
+    "RESULT %%d %%d %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), 0, t, r,
+    e.connect + e.read + e.write + e.timeout))
+  if s ~= "" then io.write("SAMPLE " .. s .. "\\n") end
+end
+"""
+
+
+def seed(url: str, trades: int) -> tuple[str, list[str]]:
+    """An operator key's secret and ``trades`` open trades' ids of one funded partner."""
+    partner_id = next(iter(funded_partners(url, 1)))
+    dep = deployment(Settings(db_url=url, key_pepper=PEPPER), open_store(url))
+    try:
+        for start in range(0, trades, EXECUTIONS_AT_ONCE):
+            service_async_rate(dep, partner_id, min(EXECUTIONS_AT_ONCE, trades - start), 64)
+        secret = partners.issue_operator_key(dep, bench_ctx("operator")).secret
+    finally:
+        dep.store.close()
+    query = "SELECT id FROM trades ORDER BY id"
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            ids = [row[0] for row in conn.execute(query)]
+    else:
+        with psycopg.connect(url) as pg:
+            ids = [row[0] for row in pg.execute(query)]
+    return secret, ids
+
+
+def measure(
+    command: list[str],
+    env: dict[str, str],
+    scripts: tuple[Path, Path],
+    connections: int,
+    duration: int,
+    log: Path,
+) -> Figures:
+    warmup, measured = scripts
+    port = free_port()
+    with serving([*command, "--port", str(port)], port, log, env) as (base_url, pid):
+        wrk(base_url, warmup, connections, WARMUP_S)
+        before = cpu_seconds(pid)
+        figures = wrk(base_url, measured, connections, duration)
+        used = cpu_seconds(pid) - before
+        return replace(figures, cpu_ms=1000 * used / max(figures.trades + figures.refused, 1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--slice", type=int, default=3000, help="trades per wrk run")
+    parser.add_argument("--before-src", help="also serve an older src/ tree (PYTHONPATH)")
+    parser.add_argument("--only", choices=["sqlite", "postgres"])
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--pg", default=PG_ADMIN)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install -y wrk")
+    trees = [("this tree", "")] + ([("BEFORE", args.before_src)] if args.before_src else [])
+    runs = args.rounds * len(trees)
+
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        folder, results = Path(tmp), dict[str, list[Figures]]()
+        log = folder / "servers.log"
+        stores = []
+        if args.only in (None, "sqlite"):
+            stores.append(("sqlite", f"sqlite:///{folder}/bench.db"))
+        if args.only in (None, "postgres"):
+            stores.append(("postgres", stack.enter_context(throwaway_pg(args.pg))))
+        for label, url in stores:
+            secret, ids = seed(url, 2 * runs * args.slice)
+            slices = [ids[i * args.slice : (i + 1) * args.slice] for i in range(2 * runs)]
+            scripts = []
+            for i, part in enumerate(slices):
+                path = folder / f"{label}-{i}.lua"
+                path.write_text(LUA % {"ids": lua_table(part), "key": lua_table([secret])[1:-1]})
+                scripts.append(path)
+            serve = [str(BIN / "zeropools"), "serve", "--db", url, "--no-webhook-worker"]
+            serve += ["--workers", str(args.workers)] if args.workers > 1 else []
+            env = {
+                **os.environ,
+                "ZEROPOOLS_WEBHOOK_WORKER": "off",
+                "ZEROPOOLS_RATE_LIMITS": "off",
+                "ZEROPOOLS_ACCESS_LOG": "false",
+                "ZEROPOOLS_KEY_PEPPER": PEPPER,
+            }
+            for round_ in range(args.rounds):
+                for t, (name, src) in enumerate(trees):
+                    n = round_ * len(trees) + t
+                    tree_env = {**env, "PYTHONPATH": src} if src else env
+                    pair = (scripts[2 * n], scripts[2 * n + 1])
+                    figures = measure(serve, tree_env, pair, args.connections, args.duration, log)
+                    print(f"  {label}, {name}: {figures}", file=sys.stderr)
+                    results.setdefault(f"{label} x{args.workers}, {name}", []).append(figures)
+
+    print(
+        f"settles over HTTP, {args.connections} connections, {args.duration} s runs, "
+        f"median of {args.rounds} rounds"
+    )
+    print(f"{'':36} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8} {'CPU ms/req':>10}")
+    for name, runs_ in results.items():
+
+        def mid(values: list[float]) -> float:
+            return statistics.median(values)
+
+        print(
+            f"{name:36} {mid([r.rate for r in runs_]):7.0f} {mid([r.p50_ms for r in runs_]):8.1f} "
+            f"{mid([r.p99_ms for r in runs_]):8.1f} {sum(r.refused for r in runs_):8d} "
+            f"{mid([r.cpu_ms for r in runs_]):10.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

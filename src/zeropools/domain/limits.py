@@ -96,13 +96,15 @@ ACKNOWLEDGEMENT_NOTE_CHARS_MAX = 500
 SUPPORT_PACKET_PAYINS_MAX = 100  # pay-ins of one funding reference in a packet, newest first
 SUPPORT_PACKET_ENTRIES_MAX = 1000  # entries of one story; a trade's story has two or three
 BALANCE_CHANGES_WINDOW_DAYS_MAX = 366
-GROUP_COMMIT_COMMANDS_MAX = 64  # commands of one partner sharing one transaction
+# commands sharing one transaction: one partner's, or (PostgreSQL, merged) several partners'
+GROUP_COMMIT_COMMANDS_MAX = 64
 # commands waiting behind one partner's running batch; beyond it a request fails fast with 503
 # (a queue this deep already waits ~GROUP_COMMIT_QUEUE_MAX / GROUP_COMMIT_COMMANDS_MAX commits)
 GROUP_COMMIT_QUEUE_MAX = 1024
 OVERLOADED_RETRY_AFTER_S = 1  # what a 503 overloaded tells the caller to wait
-# threads that drive the lanes the API's event loop feeds (PostgreSQL: partners committing at
-# once; SQLite has one, its single writer); each holds a pooled connection while it commits
+# threads that drive the lanes the API's event loop feeds (PostgreSQL: the merged writers, and
+# the lanes of a merged batch that gave up a lock wait, each on its own; SQLite has one, its
+# single writer); each holds a pooled connection while it commits
 GROUP_COMMIT_WRITER_THREADS = 8
 # merged batches (PostgreSQL: several partners' commands in one transaction) running at once
 # in one process

@@ -125,6 +125,37 @@ def test_a_full_lane_refuses_a_coroutine_at_once(store: Store) -> None:
     assert store.read(lambda tx: tx.get_setting("queued")) == "queued"
 
 
+def test_on_a_single_writer_a_full_partner_is_refused_and_the_others_still_queue(
+    store: Store,
+) -> None:
+    """SQLite's single writer shares one queue between partners, but the bound is each
+    partner's: one partner's flood is refused, another partner's write still waits its turn."""
+    batcher = GroupCommitStore(store, queue_max=1, single_writer=True)
+    release = threading.Event()
+
+    async def scenario() -> tuple[BaseException | None, list[str]]:
+        first = asyncio.ensure_future(batcher.write_async(_holder(release), "p"))
+        await _until(lambda: "*" in batcher._leading and _queued(batcher, "*") == 0)
+        queued = asyncio.ensure_future(batcher.write_async(_setting("p1"), "p"))
+        await _until(lambda: _queued(batcher, "*") == 1)
+        refused: BaseException | None = None
+        try:
+            await batcher.write_async(_setting("p2"), "p")
+        except Overloaded as exc:
+            refused = exc
+        other = asyncio.ensure_future(batcher.write_async(_setting("q1"), "q"))
+        await _until(lambda: _queued(batcher, "*") == 2)
+        release.set()
+        done = await asyncio.gather(first, queued, other)
+        # taken into a batch, a partner's writes no longer count against it
+        return refused, [*done, await batcher.write_async(_setting("p3"), "p")]
+
+    refused, outcomes = asyncio.run(scenario())
+    assert isinstance(refused, Overloaded)
+    assert outcomes == ["held", "p1", "q1", "p3"]
+    assert store.read(lambda tx: tx.get_setting("p2")) is None
+
+
 def test_a_single_writer_queues_every_write_on_one_lane_and_unlaned_ones_commit_alone(
     store: Store,
 ) -> None:

@@ -39,9 +39,11 @@ take turns through SQLite's busy handler, which sleeps (up to 100 ms) instead of
 when the lock frees. On one lane they queue in the process and are woken at once; a write
 without a lane still runs as a transaction of its own (``solo``), only in turn.
 
-Each lane's queue is bounded (``GROUP_COMMIT_QUEUE_MAX``): a write arriving at a full queue is
-refused at once with ``Overloaded`` (503 with ``Retry-After``) before anything ran, so an
-overload sheds work instead of growing memory and latency without limit.
+Each lane's queued writes are bounded (``GROUP_COMMIT_QUEUE_MAX``), counted per lane as the
+caller named it, also where lanes share one queue (the single writer): a write arriving when its
+lane is full is refused at once with ``Overloaded`` (503 with ``Retry-After``) before anything
+ran, so an overload sheds work instead of growing memory and latency without limit, and one
+partner's flood is refused without refusing the others.
 
 Work functions must be functions of the transaction only (the store may retry the whole batch
 on a raced unique key). A batch of one runs exactly like a plain ``write``.
@@ -53,7 +55,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
@@ -149,6 +151,8 @@ class GroupCommitStore:
         self._merged_running = 0
         # lanes whose head is a coroutine's work, waiting for a merged batch (each is leading)
         self._waiting: deque[str] = deque()
+        # queued jobs per lane as named by the caller (the queue bound)
+        self._waiting_of: Counter[str] = Counter()
 
     # the plain store surface -----------------------------------------------------------------
     def migrate(self) -> list[str]:
@@ -179,7 +183,9 @@ class GroupCommitStore:
     def _enqueue(self, key: str, job: _Job[Any]) -> bool:
         """Queue ``job`` (under ``_lock``); True when the lane has no leader yet (the caller
         must see that it gets one)."""
-        queued = len(self._queues.get(key, ()))
+        # counted per partner, also where partners share a queue (SQLite's single writer): a
+        # partner's flood gets that partner the 503, not the others
+        queued = self._waiting_of[job.lane]
         if queued >= self._queue_max:
             raise Overloaded(
                 f"Too many requests are waiting for this partner's balance "
@@ -187,6 +193,7 @@ class GroupCommitStore:
                 retry_after_s=limits.OVERLOADED_RETRY_AFTER_S,
             )
         self._queues.setdefault(key, deque()).append(job)
+        self._waiting_of[job.lane] += 1
         leads = key not in self._leading
         if leads:
             self._leading.add(key)
@@ -197,7 +204,7 @@ class GroupCommitStore:
         key = self._lane_of(lane)
         if key is None:
             return self.inner.write(work)
-        job: _Job[T] = _Job(work, solo=lane is None)
+        job: _Job[T] = _Job(work, solo=lane is None, lane=lane or "")
         with self._lock:
             leads = self._enqueue(key, job)
         if not leads:
@@ -238,6 +245,12 @@ class GroupCommitStore:
                 max_workers=self._writer_threads, thread_name_prefix="zeropools-writer"
             )
         return self._writers
+
+    def _next(self, queue: deque[_Job[Any]]) -> _Job[Any]:
+        """(Under ``_lock``) the job at the head of ``queue``, taken into a batch."""
+        job = queue.popleft()
+        self._waiting_of[job.lane] -= 1
+        return job
 
     def _drive(self, key: str) -> None:
         """A writer thread: run ``key``'s batches while coroutines' work is at its head."""
@@ -294,6 +307,7 @@ class GroupCommitStore:
         for key in lanes:
             mine = [job for job in batch if self._lane_of(job.lane) == key]
             self._queues[key].extendleft(reversed(mine))
+            self._waiting_of.update(job.lane for job in mine)
             self._pool().submit(self._lead, key, writer=False)
 
     def _take_merged(self) -> tuple[list[_Job[Any]], list[str]]:
@@ -310,7 +324,7 @@ class GroupCommitStore:
             while queue and taken < share and len(batch) < self._batch_max:
                 if queue[0].ready is not None:  # a thread's: it leads its own batch
                     break
-                batch.append(queue.popleft())
+                batch.append(self._next(queue))
                 taken += 1
             lanes.append(key)
         batch.sort(key=_lane_of_job)  # stable: each lane's order is kept
@@ -352,10 +366,10 @@ class GroupCommitStore:
         next batch is this thread's to run (a coroutine's work is next, and this is a writer)."""
         with self._lock:
             queue = self._queues[key]
-            batch = [queue.popleft()]
+            batch = [self._next(queue)]
             if not batch[0].solo:
                 while queue and len(batch) < self._batch_max and not queue[0].solo:
-                    batch.append(queue.popleft())
+                    batch.append(self._next(queue))
         try:
             self._run(batch)
         finally:

@@ -137,6 +137,11 @@ function response(status, hdrs, body)
   end
 end
 
+"""
+
+# wrk's report: each thread's quotes, trades, refused and first refusal, summed; a
+# %-template like LUA (bench/http_settle.py counts its settles as trades)
+LUA_REPORT = r"""
 function done(summary, latency, requests)
   local q, t, r, s = 0, 0, 0, ""
   for _, thread in ipairs(threads) do
@@ -163,7 +168,7 @@ def lua_table(values: list[str] | dict[str, int]) -> str:
 
 def write_script(folder: Path, keys: dict[str, str]) -> Path:
     ordered = list(keys.items())
-    script = LUA % {
+    script = (LUA + LUA_REPORT) % {
         "keys": lua_table([secret for _, secret in ordered]),
         "key_of": lua_table({partner: i + 1 for i, (partner, _) in enumerate(ordered)}),
     }

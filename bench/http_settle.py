@@ -31,6 +31,7 @@ from common import PG_ADMIN, bench_ctx
 from hot_partner import service_async_rate
 from http_execute import (
     BIN,
+    LUA_REPORT,
     PEPPER,
     Figures,
     cpu_seconds,
@@ -61,7 +62,8 @@ function setup(thread)
 end
 
 function init(args)
-  settled, refused, sample, step = 0, 0, "", 0
+  -- the names bench/http_execute.py's report sums: settles count as its "trades"
+  quotes, trades, refused, sample, step = 0, 0, 0, "", 0
 end
 
 function request()
@@ -75,27 +77,13 @@ end
 
 function response(status, hdrs, body)
   if status == 200 and hdrs["Idempotent-Replayed"] == nil then
-    settled = settled + 1
+    trades = trades + 1
   else
     refused = refused + 1
     if sample == "" then sample = status .. " " .. string.sub(body, 1, 300) end
   end
 end
 
-function done(summary, latency, requests)
-  local t, r, s = 0, 0, ""
-  for _, thread in ipairs(threads) do
-    t = t + thread:get("settled")
-    r = r + thread:get("refused")
-    if s == "" then s = thread:get("sample") end
-  end
-  local e = summary.errors
-  io.write(string.format(
-    "RESULT %%d %%d %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99), 0, t, r,
-    e.connect + e.read + e.write + e.timeout))
-  if s ~= "" then io.write("SAMPLE " .. s .. "\\n") end
-end
 """
 
 
@@ -167,7 +155,9 @@ def main() -> None:
             scripts = []
             for i, part in enumerate(slices):
                 path = folder / f"{label}-{i}.lua"
-                path.write_text(LUA % {"ids": lua_table(part), "key": lua_table([secret])[1:-1]})
+                path.write_text(
+                    (LUA + LUA_REPORT) % {"ids": lua_table(part), "key": lua_table([secret])[1:-1]}
+                )
                 scripts.append(path)
             serve = [str(BIN / "zeropools"), "serve", "--db", url, "--no-webhook-worker"]
             serve += ["--workers", str(args.workers)] if args.workers > 1 else []

@@ -75,6 +75,24 @@ async def _until(condition: Callable[[], bool]) -> None:
         await asyncio.sleep(0.005)
 
 
+async def _holding(
+    batcher: GroupCommitStore, release: threading.Event, lane: str, key: str
+) -> asyncio.Future[Any]:
+    """A first write on ``lane`` running (its queue ``key`` led and empty) until ``release``."""
+    first = asyncio.ensure_future(batcher.write_async(_holder(release), lane))
+    await _until(lambda: key in batcher._leading and _queued(batcher, key) == 0)
+    return first
+
+
+async def _refusal(batcher: GroupCommitStore, work: Callable[[Tx], Any], lane: str) -> Any:
+    """What ``write_async`` refused ``work`` with (``Overloaded``), or None if it ran."""
+    try:
+        await batcher.write_async(work, lane)
+    except Overloaded as exc:
+        return exc
+    return None
+
+
 def test_coroutines_queued_behind_a_batch_share_the_next_commit(store: Store) -> None:
     counting = CountingStore(store)
     batcher = GroupCommitStore(counting)  # type: ignore[arg-type]
@@ -105,15 +123,10 @@ def test_a_full_lane_refuses_a_coroutine_at_once(store: Store) -> None:
     release = threading.Event()
 
     async def scenario() -> tuple[BaseException | None, str]:
-        first = asyncio.ensure_future(batcher.write_async(_holder(release), "p"))
-        await _until(lambda: "p" in batcher._leading and _queued(batcher, "p") == 0)
+        first = await _holding(batcher, release, "p", "p")
         queued = asyncio.ensure_future(batcher.write_async(_setting("queued"), "p"))
         await _until(lambda: _queued(batcher, "p") == 1)
-        refused: BaseException | None = None
-        try:
-            await batcher.write_async(_setting("refused"), "p")
-        except Overloaded as exc:
-            refused = exc
+        refused = await _refusal(batcher, _setting("refused"), "p")
         release.set()
         await asyncio.gather(first, queued)
         return refused, await batcher.write_async(_setting("after"), "p")
@@ -134,15 +147,10 @@ def test_on_a_single_writer_a_full_partner_is_refused_and_the_others_still_queue
     release = threading.Event()
 
     async def scenario() -> tuple[BaseException | None, list[str]]:
-        first = asyncio.ensure_future(batcher.write_async(_holder(release), "p"))
-        await _until(lambda: "*" in batcher._leading and _queued(batcher, "*") == 0)
+        first = await _holding(batcher, release, "p", "*")
         queued = asyncio.ensure_future(batcher.write_async(_setting("p1"), "p"))
         await _until(lambda: _queued(batcher, "*") == 1)
-        refused: BaseException | None = None
-        try:
-            await batcher.write_async(_setting("p2"), "p")
-        except Overloaded as exc:
-            refused = exc
+        refused = await _refusal(batcher, _setting("p2"), "p")
         other = asyncio.ensure_future(batcher.write_async(_setting("q1"), "q"))
         await _until(lambda: _queued(batcher, "*") == 2)
         release.set()

@@ -22,7 +22,15 @@ from typing import Any
 
 import psycopg
 import pytest
-from test_group_commit_async import WAIT_S, CountingStore, _holder, _queued, _refused, _until
+from test_group_commit_async import (
+    WAIT_S,
+    CountingStore,
+    _holding,
+    _queued,
+    _refusal,
+    _refused,
+    _until,
+)
 
 from zeropools.bootstrap import initialize
 from zeropools.domain.errors import InsufficientBalance, Overloaded
@@ -48,9 +56,7 @@ def _merged(counting: CountingStore, **options: Any) -> GroupCommitStore:
 
 async def _held(batcher: GroupCommitStore, release: threading.Event) -> asyncio.Future[Any]:
     """The only merged writer busy with a holder until ``release``."""
-    first = asyncio.ensure_future(batcher.write_async(_holder(release), "h"))
-    await _until(lambda: "h" in batcher._leading and _queued(batcher, "h") == 0)
-    return first
+    return await _holding(batcher, release, "h", "h")
 
 
 def test_lanes_waiting_together_share_one_commit_sorted_by_lane_in_arrival_order(
@@ -123,11 +129,7 @@ def test_a_full_lane_refuses_while_other_lanes_still_queue(store: Store) -> None
         first = await _held(batcher, release)
         queued = asyncio.ensure_future(batcher.write_async(_recording([], counting, "a1"), "a"))
         await _until(lambda: _queued(batcher, "a") == 1)
-        refused: BaseException | None = None
-        try:
-            await batcher.write_async(_recording([], counting, "a2"), "a")
-        except Overloaded as exc:
-            refused = exc
+        refused = await _refusal(batcher, _recording([], counting, "a2"), "a")
         other = asyncio.ensure_future(batcher.write_async(_recording([], counting, "b1"), "b"))
         await _until(lambda: _queued(batcher, "b") == 1)
         release.set()

@@ -248,11 +248,18 @@ def cpu_seconds(pid: int) -> float:
 
 
 def measure(
-    command: list[str], env: dict[str, str], script: Path, args: argparse.Namespace, log: Path
+    command: list[str],
+    env: dict[str, str],
+    script: Path,
+    args: argparse.Namespace,
+    log: Path,
+    warmup: Path | None = None,
 ) -> Figures:
+    """One server started, warmed up (``warmup``: a script of its own, for loads that use up
+    what they touch; else ``script``), then measured with ``script`` for ``args.duration``."""
     port = free_port()
     with serving([*command, "--port", str(port)], port, log, env) as (base_url, pid):
-        wrk(base_url, script, args.connections, WARMUP_S)
+        wrk(base_url, warmup or script, args.connections, WARMUP_S)
         before = cpu_seconds(pid)
         figures = wrk(base_url, script, args.connections, args.duration)
         used = cpu_seconds(pid) - before

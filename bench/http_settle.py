@@ -19,11 +19,9 @@ import argparse
 import os
 import shutil
 import sqlite3
-import statistics
 import sys
 import tempfile
 from contextlib import ExitStack
-from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -34,13 +32,11 @@ from http_execute import (
     LUA_REPORT,
     PEPPER,
     Figures,
-    cpu_seconds,
-    free_port,
     funded_partners,
     lua_table,
-    serving,
+    measure,
+    median,
     throwaway_pg,
-    wrk,
 )
 
 from zeropools.bootstrap import deployment
@@ -48,7 +44,6 @@ from zeropools.config import Settings
 from zeropools.services import partners
 from zeropools.store.open import open_store
 
-WARMUP_S = 2
 EXECUTIONS_AT_ONCE = 2000
 
 LUA = """
@@ -107,24 +102,6 @@ def seed(url: str, trades: int) -> tuple[str, list[str]]:
     return secret, ids
 
 
-def measure(
-    command: list[str],
-    env: dict[str, str],
-    scripts: tuple[Path, Path],
-    connections: int,
-    duration: int,
-    log: Path,
-) -> Figures:
-    warmup, measured = scripts
-    port = free_port()
-    with serving([*command, "--port", str(port)], port, log, env) as (base_url, pid):
-        wrk(base_url, warmup, connections, WARMUP_S)
-        before = cpu_seconds(pid)
-        figures = wrk(base_url, measured, connections, duration)
-        used = cpu_seconds(pid) - before
-        return replace(figures, cpu_ms=1000 * used / max(figures.trades + figures.refused, 1))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=5)
@@ -172,8 +149,8 @@ def main() -> None:
                 for t, (name, src) in enumerate(trees):
                     n = round_ * len(trees) + t
                     tree_env = {**env, "PYTHONPATH": src} if src else env
-                    pair = (scripts[2 * n], scripts[2 * n + 1])
-                    figures = measure(serve, tree_env, pair, args.connections, args.duration, log)
+                    warmup, script = scripts[2 * n], scripts[2 * n + 1]
+                    figures = measure(serve, tree_env, script, args, log, warmup=warmup)
                     print(f"  {label}, {name}: {figures}", file=sys.stderr)
                     results.setdefault(f"{label} x{args.workers}, {name}", []).append(figures)
 
@@ -182,15 +159,11 @@ def main() -> None:
         f"median of {args.rounds} rounds"
     )
     print(f"{'':36} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8} {'CPU ms/req':>10}")
-    for name, runs_ in results.items():
-
-        def mid(values: list[float]) -> float:
-            return statistics.median(values)
-
+    for name, measured in results.items():
+        m = median(measured)
         print(
-            f"{name:36} {mid([r.rate for r in runs_]):7.0f} {mid([r.p50_ms for r in runs_]):8.1f} "
-            f"{mid([r.p99_ms for r in runs_]):8.1f} {sum(r.refused for r in runs_):8d} "
-            f"{mid([r.cpu_ms for r in runs_]):10.2f}"
+            f"{name:36} {m.rate:7.0f} {m.p50_ms:8.1f} {m.p99_ms:8.1f} {m.refused:8d} "
+            f"{m.cpu_ms:10.2f}"
         )
 
 

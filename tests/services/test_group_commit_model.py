@@ -181,7 +181,7 @@ def test_every_write_commits_once_in_its_lanes_order_or_not_at_all(
         else:
             assert write.kind == "refused" and isinstance(outcome, InsufficientBalance)
     # every queued write was taken: the per-lane counts the queue bound reads are back to 0
-    assert all(count == 0 for count in batcher._waiting_of.values()), batcher._waiting_of
+    assert all(count == 0 for count in batcher._queued_of.values()), batcher._queued_of
     # answered with success <=> committed, exactly once
     succeeded = [n for n, o in zip(names, outcomes, strict=True) if o == n]
     assert sorted(inner.committed) == sorted(succeeded)

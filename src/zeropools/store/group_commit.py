@@ -59,6 +59,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
+from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
 from zeropools.domain import limits
@@ -151,8 +152,9 @@ class GroupCommitStore:
         self._merged_running = 0
         # lanes whose head is a coroutine's work, waiting for a merged batch (each is leading)
         self._waiting: deque[str] = deque()
-        # queued jobs per lane as named by the caller (the queue bound)
-        self._waiting_of: Counter[str] = Counter()
+        # queued jobs per lane as the caller named it (the queue bound; "" counts the unlaned
+        # writes a single writer queues)
+        self._queued_of: Counter[str] = Counter()
 
     # the plain store surface -----------------------------------------------------------------
     def migrate(self) -> list[str]:
@@ -185,7 +187,7 @@ class GroupCommitStore:
         must see that it gets one)."""
         # counted per partner, also where partners share a queue (SQLite's single writer): a
         # partner's flood gets that partner the 503, not the others
-        queued = self._waiting_of[job.lane]
+        queued = self._queued_of[job.lane]
         if queued >= self._queue_max:
             raise Overloaded(
                 f"Too many requests are waiting for this partner's balance "
@@ -193,7 +195,7 @@ class GroupCommitStore:
                 retry_after_s=limits.OVERLOADED_RETRY_AFTER_S,
             )
         self._queues.setdefault(key, deque()).append(job)
-        self._waiting_of[job.lane] += 1
+        self._queued_of[job.lane] += 1
         leads = key not in self._leading
         if leads:
             self._leading.add(key)
@@ -249,7 +251,7 @@ class GroupCommitStore:
     def _next(self, queue: deque[_Job[Any]]) -> _Job[Any]:
         """(Under ``_lock``) the job at the head of ``queue``, taken into a batch."""
         job = queue.popleft()
-        self._waiting_of[job.lane] -= 1
+        self._queued_of[job.lane] -= 1
         return job
 
     def _drive(self, key: str) -> None:
@@ -268,18 +270,14 @@ class GroupCommitStore:
             # a merged batch waits at most so long for a lock held outside: the merged writer
             # is every lane's, so one blocked partner (even alone in the batch) must not hold
             # up the others
-            given_back: Exception | None = None
-            try:
-                given_back = self._run(batch, self._merged_lock_wait_ms, lanes=len(lanes))
-            finally:
-                with self._lock:
-                    if given_back is None:
-                        for key in lanes:
-                            self._release(key, writer=False)
-                    else:
-                        self._alone(batch, lanes, given_back)
-                if given_back is None:
-                    _answer(batch)
+            given_back = self._run(batch, self._merged_lock_wait_ms, lanes=len(lanes))
+            with self._lock:
+                if given_back is not None:
+                    self._alone(batch, lanes, given_back)
+                    continue
+                for key in lanes:
+                    self._release(key, writer=False)
+            _answer(batch)
 
     def _alone(self, batch: list[_Job[Any]], lanes: list[str], failure: Exception) -> None:
         """(Under ``_lock``) a merged batch given back (``_run``): its work back at the head of
@@ -305,9 +303,9 @@ class GroupCommitStore:
                 failure,
             )
         for key in lanes:
-            mine = [job for job in batch if self._lane_of(job.lane) == key]
+            mine = [job for job in batch if job.lane == key]
             self._queues[key].extendleft(reversed(mine))
-            self._waiting_of.update(job.lane for job in mine)
+            self._queued_of.update(job.lane for job in mine)
             self._pool().submit(self._lead, key, writer=False)
 
     def _take_merged(self) -> tuple[list[_Job[Any]], list[str]]:
@@ -327,13 +325,14 @@ class GroupCommitStore:
                 batch.append(self._next(queue))
                 taken += 1
             lanes.append(key)
-        batch.sort(key=_lane_of_job)  # stable: each lane's order is kept
+        batch.sort(key=attrgetter("lane"))  # stable: each lane's order is kept
         return batch, lanes
 
     def _run(
         self, batch: list[_Job[Any]], lock_wait_ms: int | None = None, *, lanes: int = 1
     ) -> Exception | None:
-        """Apply ``batch`` in one transaction and give each job its outcome. A merged batch
+        """Apply ``batch`` in one transaction and give each job its outcome; never raises (a
+        failure is each job's outcome). A merged batch
         (``lock_wait_ms`` set) is instead given back, no outcome given and nothing of it kept,
         with the failure, when it ran out of lock wait, or when it failed and holds several
         lanes' work: one partner's failure must not be every partner's."""
@@ -370,12 +369,10 @@ class GroupCommitStore:
             if not batch[0].solo:
                 while queue and len(batch) < self._batch_max and not queue[0].solo:
                     batch.append(self._next(queue))
-        try:
-            self._run(batch)
-        finally:
-            with self._lock:
-                keep_driving = self._release(key, writer)
-            _answer(batch)
+        self._run(batch)
+        with self._lock:
+            keep_driving = self._release(key, writer)
+        _answer(batch)
         return keep_driving
 
     def _release(self, key: str, writer: bool) -> bool:
@@ -394,10 +391,6 @@ class GroupCommitStore:
             return True
         self._drive_later(key)  # a coroutine's work is next: a writer thread takes over
         return False
-
-
-def _lane_of_job(job: _Job[Any]) -> str:
-    return job.lane
 
 
 def _answer(batch: list[_Job[Any]]) -> None:

@@ -73,6 +73,23 @@ def test_every_operation_has_a_description_and_its_problem_responses(
                     assert content["examples"][code]["value"]["status"] == int(status)
 
 
+def test_every_operation_names_the_bearer_scheme(document: dict[str, Any]) -> None:
+    # every /v1 call authenticates with an API key; a generated client sends it only where the
+    # document says so (the header is read by ``deps.context``, not by a security dependency)
+    scheme = document["components"]["securitySchemes"]["HTTPBearer"]
+    assert scheme == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key: zpk_test_... or zpk_live_...",
+    }
+    unsecured = [
+        (method, path)
+        for method, path, operation in _operations(document)
+        if operation.get("security") != [{"HTTPBearer": []}]
+    ]
+    assert unsecured == []
+
+
 def test_execution_lists_the_refusals_of_api_md(document: dict[str, Any]) -> None:
     responses = document["paths"]["/v1/trades"]["post"]["responses"]
 

@@ -85,21 +85,29 @@ def create_app(
     )
     app.state.deployment = dep
     errors.install(app)
-    openapi.install(app)
+    # Starlette tries routes in order, each a regular expression: the hot path (quotes and
+    # trades) first saves the scan of every other router on each execution (~7% of a
+    # quote+trade's CPU). No two routers share a method and path, so the order decides nothing
+    # else; tags, not this order, group the documentation.
+    routers = [
+        module.router
+        for module in (
+            trading,
+            partners,
+            payins,
+            balances,
+            adjustments,
+            events,
+            reconciliation,
+            support,
+            finance,
+            webhooks,
+        )
+    ]
+    openapi.install(app, routers)
     docs.install(app)
-    for module in (
-        partners,
-        payins,
-        balances,
-        trading,
-        adjustments,
-        events,
-        reconciliation,
-        support,
-        finance,
-        webhooks,
-    ):
-        app.include_router(module.router)
+    for router in routers:
+        app.include_router(router)
     dashboard.install(app)  # /dashboard: HTML pages over the same services
 
     @app.get("/healthz", include_in_schema=False)

@@ -11,12 +11,15 @@ example body. The statuses come from ``representations.problems.STATUS``, the ex
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIRouter
 
+from zeropools.api import deps
 from zeropools.api.error_pages import PAGES
 from zeropools.domain import errors as e
 from zeropools.representations.models import Problem
@@ -194,7 +197,32 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def install(app: FastAPI) -> None:
+def _depends_on_context(dependant: Dependant) -> bool:
+    return any(
+        sub.call is deps.context or _depends_on_context(sub) for sub in dependant.dependencies
+    )
+
+
+def _document_bearer(routers: Sequence[APIRouter], document: dict[str, Any]) -> None:
+    """The bearer scheme on every operation that authenticates its caller (``deps.context``
+    reads the header itself, so FastAPI does not see a security dependency to document)."""
+    paths = document.get("paths", {})
+    for route in (route for router in routers for route in router.routes):
+        if not (isinstance(route, APIRoute) and route.include_in_schema):
+            continue
+        if not _depends_on_context(route.dependant):
+            continue
+        for method in route.methods or ():
+            operation = paths.get(route.path_format, {}).get(method.lower())
+            if operation is not None:
+                operation["security"] = [{deps.BEARER_SCHEME: []}]
+                schemes = document["components"].setdefault("securitySchemes", {})
+                schemes[deps.BEARER_SCHEME] = dict(deps.BEARER)
+
+
+def install(app: FastAPI, routers: Sequence[APIRouter]) -> None:
+    """``routers``: those the app includes, whose operations the document describes."""
+
     def build() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
@@ -210,6 +238,7 @@ def install(app: FastAPI) -> None:
         schemas.update(schemas["Problem"].pop("$defs", {}))
         for schema_name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(schema_name, None)
+        _document_bearer(routers, document)
         problem = {
             "description": "Error (RFC 9457 problem document): 405 method_not_allowed, "
             "500 internal_error",

@@ -29,7 +29,7 @@ from zeropools.domain.errors import (
 )
 from zeropools.domain.ledger import canonical_json
 from zeropools.services.context import Ctx
-from zeropools.store.protocol import IdempotencyRecord, Tx
+from zeropools.store.protocol import ClaimLost, IdempotencyRecord, Tx
 
 T = TypeVar("T")
 Rendered = tuple[int, bytes]
@@ -78,15 +78,8 @@ def _differences(old: str, new: str) -> list[str]:
     return found
 
 
-def _claim(tx: Tx, ctx: Ctx, scope: str, key: str, print_: str) -> StoredResponse | None:
-    """Claim the key inside ``tx``, or answer from it: replay, reused, in use.
-
-    The claim is tried first (``INSERT ... ON CONFLICT DO NOTHING``): a new key, the common
-    case, costs one statement; only a key already there is read."""
-    now = to_rfc3339(ctx.now)
-    record = IdempotencyRecord(scope, key, print_, ctx.request_id, None, None, now, None)
-    if tx.claim_idempotency(record):
-        return None
+def _answer_known(tx: Tx, scope: str, key: str, print_: str) -> StoredResponse:
+    """The answer for a key that was there already: replay, reused, in use."""
     known = tx.get_idempotency(scope, key)
     assert known is not None, f"idempotency key {key!r} neither claimed nor found"
     if known.fingerprint != print_:
@@ -128,25 +121,39 @@ def run_in(
     An input-validation refusal undoes the claim too (``release_idempotency``) and is answered
     without being stored; ``on_refusal`` still records it, so support sees the attempt.
     """
+    # The claim (``INSERT ... ON CONFLICT DO NOTHING``: a new key, the common case, costs one
+    # statement) rides with the work's first read: on PostgreSQL an execution's key costs no
+    # round trip of its own. Until it is decided the store writes nothing, and for a key that
+    # was there it writes nothing at all (``ClaimLost``): the work's reads are all it did.
     # No savepoint around the claim: whatever raises out of here has written nothing (a
     # refused claim inserts no row) or fails the whole transaction (an unexpected error), and
     # the one refusal that must undo a claim undoes it with a statement. A savepoint cost two
     # round trips per request on PostgreSQL.
-    replay = _claim(tx, ctx, scope, key, request_print)
-    if replay is not None:
-        return replay
+    now = to_rfc3339(ctx.now)
+    record = IdempotencyRecord(scope, key, request_print, ctx.request_id, None, None, now, None)
+    claim = tx.claim_idempotency(record)
     try:
-        with tx.savepoint():
-            status, body = render(work(tx))
-    except DomainError as business:
-        if business.input_validation:
-            tx.release_idempotency(scope, key)  # the effect is undone; the claim goes too
+        try:
+            with tx.savepoint():
+                done = work(tx)
+                if not claim.won():
+                    raise ClaimLost("the key was there already")
+                status, body = render(done)
+        except ClaimLost:
+            return _answer_known(tx, scope, key, request_print)
+        except DomainError as business:
+            if not claim.won():  # refused before its key was even decided: answer the key
+                return _answer_known(tx, scope, key, request_print)
+            if business.input_validation:
+                tx.release_idempotency(scope, key)  # the effect is undone; the claim goes too
+                if on_refusal is not None:
+                    on_refusal(tx, business)
+                status, body = render_error(business)
+                return StoredResponse(status, body, ctx.request_id, replayed=False, stored=False)
+            status, body = render_error(business)
             if on_refusal is not None:
                 on_refusal(tx, business)
-            status, body = render_error(business)
-            return StoredResponse(status, body, ctx.request_id, replayed=False, stored=False)
-        status, body = render_error(business)
-        if on_refusal is not None:
-            on_refusal(tx, business)
-    tx.complete_idempotency(scope, key, status, body, to_rfc3339(ctx.now))
-    return StoredResponse(status, body, ctx.request_id, False)
+        tx.complete_idempotency(scope, key, status, body, now)
+        return StoredResponse(status, body, ctx.request_id, False)
+    finally:
+        claim.release()

@@ -12,7 +12,7 @@ Times are RFC 3339 UTC text (``domain.clock.to_rfc3339``) wherever a port takes 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -61,6 +61,43 @@ class IdempotencyRecord:
     response_body: bytes | None
     created_at: str
     completed_at: str | None
+
+
+class ClaimLost(Exception):
+    """A write was asked for while this transaction's idempotency claim had lost (the key was
+    there already): nothing was written; the caller answers from the key instead."""
+
+
+class Claim:
+    """An idempotency key's claim that rides with the transaction's next statement
+    (``IdempotencyPort.claim_idempotency``): on PostgreSQL in that statement's round trip,
+    so a command whose first step is a read pays no round trip of its own for its key.
+
+    Until it is decided, and while it has lost, the transaction queues no write: a write
+    decides it first and raises ``ClaimLost`` rather than be written. So a command run for a
+    key that was already there changes nothing, as when the claim was answered at once.
+    """
+
+    __slots__ = ("_send", "_won", "released")
+
+    def __init__(self, send: Callable[[], None]) -> None:
+        self._send = send  # sends the statements held back, this claim's among them
+        self._won: bool | None = None
+        self.released = False
+
+    def decided(self, won: bool) -> None:
+        self._won = won
+
+    def won(self) -> bool:
+        """Whether the key was claimed, sending the claim now if nothing has yet."""
+        if self._won is None:
+            self._send()
+        assert self._won is not None, "the claim was sent but not answered"
+        return self._won
+
+    def release(self) -> None:
+        """The caller has acted on the outcome: writes are no longer held back by it."""
+        self.released = True
 
 
 class SettingsPort(Protocol):
@@ -292,8 +329,11 @@ class IdempotencyPort(Protocol):
 
     def get_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None: ...
     def insert_idempotency(self, record: IdempotencyRecord) -> None: ...
-    def claim_idempotency(self, record: IdempotencyRecord) -> bool:
-        """Insert ``record`` unless its key exists (one statement); False when it did."""
+    def claim_idempotency(self, record: IdempotencyRecord) -> Claim:
+        """Insert ``record`` unless its key exists (one statement, ``ON CONFLICT DO NOTHING``),
+        sent with the next statement (see ``Claim``); the caller releases the claim once it
+        has acted on the outcome. On PostgreSQL a key claimed by a transaction still open makes
+        it wait for that one, then claim (it rolled back) or not (it committed)."""
         ...
 
     def complete_idempotency(

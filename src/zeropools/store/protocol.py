@@ -21,6 +21,8 @@ from contextlib import AbstractContextManager
 from typing import Generic, Protocol, TypeVar
 
 from zeropools.store.ports import (
+    Claim,
+    ClaimLost,
     EventsPort,
     IdempotencyPort,
     IdempotencyRecord,
@@ -37,6 +39,8 @@ from zeropools.store.ports import (
 )
 
 __all__ = [
+    "Claim",
+    "ClaimLost",
     "IdempotencyRecord",
     "IntegrityViolation",
     "LedgerState",

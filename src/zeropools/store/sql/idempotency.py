@@ -3,7 +3,7 @@ the response, in the same transaction (so a claim never outlives a crash without
 
 from __future__ import annotations
 
-from zeropools.store.ports import IdempotencyPort, IdempotencyRecord
+from zeropools.store.ports import Claim, ClaimLost, IdempotencyPort, IdempotencyRecord
 from zeropools.store.sql.executor import Executor, Row, marks
 
 _COLUMNS = (
@@ -27,6 +27,7 @@ def idempotency_from_row(row: Row) -> IdempotencyRecord:
 
 class SqlIdempotency(IdempotencyPort):
     _ex: Executor
+    _claim: Claim | None  # the last claim, until it is won or released
 
     def get_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
         rows = self._ex.all(
@@ -39,15 +40,28 @@ class SqlIdempotency(IdempotencyPort):
             f"INSERT INTO idempotency_keys ({_COLUMNS}) VALUES ({marks(8)})", _params(record)
         )
 
-    def claim_idempotency(self, record: IdempotencyRecord) -> bool:
-        # On PostgreSQL a key claimed by a transaction still open makes this wait for it, then
-        # insert nothing (it committed) or claim (it rolled back): never a unique violation.
-        claimed = self._ex.run(
+    def claim_idempotency(self, record: IdempotencyRecord) -> Claim:
+        self._claim = None  # the one before is the caller's to have released
+        claim = Claim(self._ex.flush)
+        self._ex.send(
             f"INSERT INTO idempotency_keys ({_COLUMNS}) VALUES ({marks(8)}) "
-            "ON CONFLICT (scope, key) DO NOTHING",
+            "ON CONFLICT (scope, key) DO NOTHING RETURNING 1",
             _params(record),
+            check=lambda row: claim.decided(row is not None),
         )
-        return claimed == 1
+        self._claim = claim
+        return claim
+
+    def _hold_writes_for_claim(self) -> None:
+        """Before any write: decide the pending claim (sending it, with whatever is held
+        back), and write nothing for a claim that lost (``Claim``)."""
+        claim = self._claim
+        if claim is None:
+            return
+        if claim.released or claim.won():
+            self._claim = None
+            return
+        raise ClaimLost("the idempotency key was there already; nothing is written")
 
     def complete_idempotency(
         self, scope: str, key: str, status_code: int, body: bytes, completed_at: str

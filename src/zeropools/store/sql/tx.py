@@ -45,6 +45,7 @@ class SqlTx(
         self._open: list[_Savepoint] = []  # innermost last
         self._locked = {}  # SqlLedger: the ledgers this transaction holds, as they stand
         self._sequences = {} if commits else None  # SqlEvents: sequences counted, not stored
+        self._claim = None  # SqlIdempotency: a claim sent soon, still holding writes back
         executor.before_write = self._before_write
 
     def limit_lock_waits(self, milliseconds: int) -> None:
@@ -100,6 +101,8 @@ class SqlTx(
     def _before_write(self, sql: str) -> None:
         """Before any write: forget the ledger states it may change (``SqlLedger``), and send
         the SAVEPOINT of every open block still owed one."""
+        if self._claim is not None:
+            self._hold_writes_for_claim()
         if self._locked and _LEDGER_ROWS.search(sql) and not self._appending:
             self._locked.clear()
         for mark in self._open:

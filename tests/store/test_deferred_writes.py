@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from support import counted_pipelining
 from zeropools.store import postgres
-from zeropools.store.sql import POSTGRES, SQLITE, Executor, Pipelining
+from zeropools.store.sql import POSTGRES, SQLITE, Executor
 from zeropools.store.sql.executor import Row
 
 INSERT = "INSERT INTO t (a) VALUES (%s)"
@@ -41,19 +41,10 @@ class CheckFailed(Exception):
 @pytest.fixture
 def pg(pg_url: str) -> Iterator[tuple[Executor, list[int], psycopg.Connection[Any]]]:
     conn = psycopg.connect(pg_url, row_factory=dict_row)
-    synced = [0]
-
-    @contextmanager
-    def counted() -> Iterator[Any]:
-        with conn.pipeline() as pipeline:
-            yield pipeline
-        synced[0] += 1
-
+    pipelining, synced = counted_pipelining(conn)
     try:
         conn.execute("CREATE TEMP TABLE t (a int PRIMARY KEY)")
-        executor = Executor(
-            conn.cursor(), POSTGRES, lambda plain: conn.cursor(), Pipelining(counted, conn.cursor)
-        )
+        executor = Executor(conn.cursor(), POSTGRES, lambda plain: conn.cursor(), pipelining)
         yield executor, synced, conn
     finally:
         conn.close()

@@ -17,15 +17,14 @@ pipelines are counted (as in ``test_deferred_writes``), on temporary tables.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from support import counted_pipelining
 from zeropools.store.protocol import ClaimLost, IdempotencyRecord, Store, Tx
-from zeropools.store.sql import POSTGRES, Executor, Pipelining
+from zeropools.store.sql import POSTGRES, Executor
 from zeropools.store.sql.tx import SqlTx
 
 SCOPE = "partner_claims"
@@ -101,14 +100,7 @@ def test_a_new_claim_forgets_the_lost_one_before_it(store: Store) -> None:
 @pytest.fixture
 def counted_tx(pg_url: str) -> Iterator[tuple[SqlTx, list[int]]]:
     conn = psycopg.connect(pg_url, row_factory=dict_row)
-    synced = [0]
-
-    @contextmanager
-    def counted() -> Iterator[Any]:
-        with conn.pipeline() as pipeline:
-            yield pipeline
-        synced[0] += 1
-
+    pipelining, synced = counted_pipelining(conn)
     try:
         conn.execute(
             "CREATE TEMP TABLE idempotency_keys (scope text, key text, fingerprint text, "
@@ -116,9 +108,7 @@ def counted_tx(pg_url: str) -> Iterator[tuple[SqlTx, list[int]]]:
             "completed_at text, PRIMARY KEY (scope, key))"
         )
         conn.execute("CREATE TEMP TABLE t (a int PRIMARY KEY)")
-        executor = Executor(
-            conn.cursor(), POSTGRES, lambda plain: conn.cursor(), Pipelining(counted, conn.cursor)
-        )
+        executor = Executor(conn.cursor(), POSTGRES, lambda plain: conn.cursor(), pipelining)
         yield SqlTx(executor), synced
     finally:
         conn.close()

@@ -53,6 +53,7 @@ from support.builders import (
 from support.contexts import bearer, ctx_for, issue_operator_key, server_ctx
 from support.databases import (
     PG_ADMIN_URL,
+    counted_pipelining,
     drop_templates,
     migrated_pg_database,
     migrated_sqlite_url,
@@ -108,6 +109,7 @@ __all__ = [
     "bank_dir",
     "bearer",
     "camt_files",
+    "counted_pipelining",
     "ctx_for",
     "drop_templates",
     "entries_of",

@@ -28,12 +28,14 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
 from zeropools.bootstrap import initialize
 from zeropools.store.open import open_store
 from zeropools.store.protocol import Store
+from zeropools.store.sql import Pipelining
 from zeropools.store.sqlite import path_from_url
 
 PG_ADMIN_URL = os.environ.get(
@@ -243,3 +245,17 @@ def opened_store(url: str) -> Iterator[Store]:
         yield store
     finally:
         store.close()
+
+
+def counted_pipelining(conn: psycopg.Connection[Any]) -> tuple[Pipelining, list[int]]:
+    """psycopg pipelines over ``conn`` for an ``Executor``, and how many have synced so far
+    (each one round trip): for tests that count what travels together."""
+    synced = [0]
+
+    @contextmanager
+    def counted() -> Iterator[Any]:
+        with conn.pipeline() as pipeline:
+            yield pipeline
+        synced[0] += 1
+
+    return Pipelining(counted, conn.cursor), synced

@@ -282,8 +282,11 @@ def move_in(dep: Deployment, ctx: Ctx, tx: Tx, command: MoveTrade) -> TradeView:
     # required where the venue reports a problem; optional (and still checked) on a release
     required = to_status in (trades.FAILED, trades.RETURNED)
     reason = _text("reason", reason, required, limits.REASON_CHARS_MAX)
+    # the status may have moved since ``found`` was read, unless it was read under the lock
+    # already (an earlier command of this batch locked the partner): then no re-read
+    read_locked = tx.holds_ledger(found.partner_id)
     locked = tx.lock_ledger(found.partner_id)
-    trade = tx.get_trade(trade_id)  # re-read under the lock: the status may have moved
+    trade = found if read_locked else tx.get_trade(trade_id)
     assert trade is not None
     change = trades.move_trade(
         trade,

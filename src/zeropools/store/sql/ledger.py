@@ -234,6 +234,11 @@ class SqlLedger(LedgerPort):
             state = self._locked[partner_id] = self._state(partner_id, lock=True)
         return state
 
+    def holds_ledger(self, partner_id: str) -> bool:
+        # kept only while certain: a savepoint rolled back (which may release locks taken
+        # inside it) or a write to the partner rows forgets every state
+        return partner_id in self._locked
+
     def ledger_state(self, partner_id: str) -> LedgerState:
         return self._state(partner_id, lock=False)
 

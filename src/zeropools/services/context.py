@@ -13,6 +13,7 @@ from zeropools.domain.money import Currencies
 from zeropools.domain.partners import DEMO_FUNDING_ACCOUNT, OPERATOR, FundingAccount
 from zeropools.domain.pools import PoolsConfig, default_pools
 from zeropools.services.key_cache import ApiKeyCache
+from zeropools.services.lane_lookups import TradePartners
 from zeropools.store.ports import PartnersPort
 from zeropools.store.protocol import Store
 
@@ -53,6 +54,8 @@ class Deployment:
     key_hasher: KeyHasher = field(default_factory=lambda: KeyHasher(b""))
     # authenticated API keys, so a request does not read its key (services.auth)
     key_cache: ApiKeyCache = field(default_factory=ApiKeyCache, compare=False)
+    # the partners of trades operators act on, read for the requests waiting together
+    trade_partners: TradePartners = field(default_factory=TradePartners, compare=False)
 
     def funding_account(self, currency: str) -> FundingAccount:
         return self.funding_accounts.get(currency, self.default_funding_account)

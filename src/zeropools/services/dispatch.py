@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
@@ -65,6 +65,8 @@ class Handler(Generic[C, R]):
     # for a partner key, ``lane`` needs no read (its own partner's lane): a coroutine finds the
     # lane without a thread
     own_lane: bool = False
+    # ``lane`` for a coroutine, where it has a way of its own (else ``lane`` runs in a thread)
+    lane_async: Callable[[Deployment, Ctx, C], Awaitable[str | None]] | None = None
 
 
 @functools.cache
@@ -177,6 +179,8 @@ async def _lane_async(
     """The command's lane; found in a thread only when finding it may read the store."""
     if handler.own_lane and ctx.actor is not None and ctx.actor.partner_id is not None:
         return handler.lane(dep, ctx, command)  # no read for a partner key's own lane
+    if handler.lane_async is not None:
+        return await handler.lane_async(dep, ctx, command)
     return await asyncio.to_thread(handler.lane, dep, ctx, command)
 
 

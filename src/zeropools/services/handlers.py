@@ -141,6 +141,7 @@ HANDLERS: dict[type, Handler[Any, Any]] = {
         run=trading.move_in,
         present=lambda dep, view: views.trade(view, dep.currencies),
         lane=trading.move_lane,
+        lane_async=trading.move_lane_async,
         announce=events.trade_event,
     ),
     RecordPayin: Handler(

@@ -364,8 +364,17 @@ def move_lane(dep: Deployment, ctx: Ctx, command: MoveTrade) -> str | None:
     assert ctx.actor is not None
     if ctx.actor.partner_id is not None:
         return ctx.actor.partner_id
-    trade = dep.store.read(lambda tx: tx.get_trade(command.trade_id))
-    return trade.partner_id if trade is not None else None
+    found = dep.store.read(lambda tx: tx.trade_partners([command.trade_id]))
+    return found.get(command.trade_id)
+
+
+async def move_lane_async(dep: Deployment, ctx: Ctx, command: MoveTrade) -> str | None:
+    """``move_lane`` for a coroutine: an operator's request shares its read with the others
+    waiting at the same moment (``lane_lookups``)."""
+    assert ctx.actor is not None
+    if ctx.actor.partner_id is not None:
+        return ctx.actor.partner_id
+    return await dep.trade_partners.partner_of(dep.store, command.trade_id)
 
 
 def due_trades(

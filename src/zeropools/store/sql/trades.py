@@ -17,7 +17,14 @@ from zeropools.domain.quotes import OPEN, Quote, StoredQuote
 from zeropools.domain.trades import PENDING_STATUSES, Refusal, Trade
 from zeropools.domain.verify import TRADE_FACTS_FIELDS, TradeFacts
 from zeropools.store.ports import TradesPort
-from zeropools.store.sql.executor import Executor, Row, created_window, marks, unindexed
+from zeropools.store.sql.executor import (
+    Executor,
+    Row,
+    chunks,
+    created_window,
+    marks,
+    unindexed,
+)
 from zeropools.store.sql.ledger import entries_sql, entries_where
 
 _QUOTE_COLUMNS = (
@@ -215,6 +222,15 @@ class SqlTrades(TradesPort):
     def get_trade(self, trade_id: str) -> Trade | None:
         rows = self._ex.all(f"SELECT {_TRADE_COLUMNS} FROM trades WHERE id = %s", (trade_id,))
         return trade_from_row(rows[0]) if rows else None
+
+    def trade_partners(self, trade_ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for part in chunks(list(dict.fromkeys(trade_ids)), limits.IN_LIST_VALUES_MAX):
+            rows = self._ex.all(
+                f"SELECT id, partner_id FROM trades WHERE id IN ({marks(len(part))})", part
+            )
+            found.update((row["id"], row["partner_id"]) for row in rows)
+        return found
 
     def list_trades(
         self,

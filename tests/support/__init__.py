@@ -59,6 +59,7 @@ from support.databases import (
     migrated_sqlite_url,
     open_test_store,
     opened_store,
+    recorded_calls,
     sqlite_url,
     throwaway_pg_database,
 )
@@ -129,6 +130,7 @@ __all__ = [
     "post_partner",
     "post_payin",
     "quote",
+    "recorded_calls",
     "reference_of",
     "send_payin",
     "server_ctx",

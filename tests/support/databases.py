@@ -259,3 +259,17 @@ def counted_pipelining(conn: psycopg.Connection[Any]) -> tuple[Pipelining, list[
         synced[0] += 1
 
     return Pipelining(counted, conn.cursor), synced
+
+
+def recorded_calls(monkeypatch: Any, owner: type, method: str) -> list[Any]:
+    """``owner.method`` wrapped (through pytest's ``monkeypatch``) to note the first argument of
+    every call, then run as before: for tests that count a store's reads."""
+    calls: list[Any] = []
+    original = getattr(owner, method)
+
+    def recording(self: Any, first: Any, *rest: Any, **named: Any) -> Any:
+        calls.append(first)
+        return original(self, first, *rest, **named)
+
+    monkeypatch.setattr(owner, method, recording)
+    return calls

@@ -16,11 +16,9 @@ Method: the service layer's ``move_in`` inside one store transaction, on both st
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from support import fund, onboard, quote, server_ctx
+from support import fund, onboard, quote, recorded_calls, server_ctx
 from zeropools.domain import trades
 from zeropools.domain.errors import InvalidTransition
 from zeropools.services import trading
@@ -32,15 +30,7 @@ from zeropools.store.sql.trades import SqlTrades
 
 @pytest.fixture
 def trade_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    reads: list[str] = []
-    original = SqlTrades.get_trade
-
-    def counted(self: SqlTrades, trade_id: str) -> Any:
-        reads.append(trade_id)
-        return original(self, trade_id)
-
-    monkeypatch.setattr(SqlTrades, "get_trade", counted)
-    return reads
+    return recorded_calls(monkeypatch, SqlTrades, "get_trade")
 
 
 def _executed(dep: Deployment, partner_id: str, count: int) -> list[str]:

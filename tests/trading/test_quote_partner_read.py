@@ -13,11 +13,9 @@ Method: the service layer on both stores; ``SqlPartners.get_partner`` counted by
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from support import ctx_for, onboard, server_ctx
+from support import ctx_for, onboard, recorded_calls, server_ctx
 from zeropools.domain.errors import CurrencyNotEnabled, NotFound
 from zeropools.services import trading
 from zeropools.services.context import Deployment
@@ -26,15 +24,7 @@ from zeropools.store.sql.partners import SqlPartners
 
 @pytest.fixture
 def partner_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    reads: list[str] = []
-    original = SqlPartners.get_partner
-
-    def counted(self: SqlPartners, partner_id: str) -> Any:
-        reads.append(partner_id)
-        return original(self, partner_id)
-
-    monkeypatch.setattr(SqlPartners, "get_partner", counted)
-    return reads
+    return recorded_calls(monkeypatch, SqlPartners, "get_partner")
 
 
 def _quote(dep: Deployment, partner_id: str, pool_id: str = "EUR-USDT") -> str:

@@ -207,17 +207,19 @@ def _document_bearer(routers: Sequence[APIRouter], document: dict[str, Any]) -> 
     """The bearer scheme on every operation that authenticates its caller (``deps.context``
     reads the header itself, so FastAPI does not see a security dependency to document)."""
     paths = document.get("paths", {})
-    for route in (route for router in routers for route in router.routes):
-        if not (isinstance(route, APIRoute) and route.include_in_schema):
-            continue
-        if not _depends_on_context(route.dependant):
-            continue
-        for method in route.methods or ():
-            operation = paths.get(route.path_format, {}).get(method.lower())
-            if operation is not None:
-                operation["security"] = [{deps.BEARER_SCHEME: []}]
-                schemes = document["components"].setdefault("securitySchemes", {})
-                schemes[deps.BEARER_SCHEME] = dict(deps.BEARER)
+    secured = [
+        operation
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute) and _depends_on_context(route.dependant)
+        for method in route.methods or ()
+        if (operation := paths.get(route.path_format, {}).get(method.lower())) is not None
+    ]
+    for operation in secured:
+        operation["security"] = [{deps.BEARER_SCHEME: []}]
+    if secured:
+        schemes = document["components"].setdefault("securitySchemes", {})
+        schemes[deps.BEARER_SCHEME] = dict(deps.BEARER)
 
 
 def install(app: FastAPI, routers: Sequence[APIRouter]) -> None:

@@ -2,7 +2,7 @@
 
 A ULID body (48-bit millisecond time + 80 random bits, Crockford base32) keeps ids sortable by
 creation time, which is what ``starting_after`` pagination over newest-first lists needs. It is
-twelve lines, so we write it rather than take a dependency for it.
+a few lines (a table lookup per two digits), so we write it rather than take a dependency.
 """
 
 from __future__ import annotations

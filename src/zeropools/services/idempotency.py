@@ -29,7 +29,7 @@ from zeropools.domain.errors import (
 )
 from zeropools.domain.ledger import canonical_json
 from zeropools.services.context import Ctx
-from zeropools.store.protocol import ClaimLost, IdempotencyRecord, Tx
+from zeropools.store.protocol import Claim, ClaimLost, IdempotencyRecord, Tx
 
 T = TypeVar("T")
 Rendered = tuple[int, bytes]
@@ -78,8 +78,9 @@ def _differences(old: str, new: str) -> list[str]:
     return found
 
 
-def _answer_known(tx: Tx, scope: str, key: str, print_: str) -> StoredResponse:
+def _answer_known(tx: Tx, claim: Claim, scope: str, key: str, print_: str) -> StoredResponse:
     """The answer for a key that was there already: replay, reused, in use."""
+    claim.release()  # answered from the key: the batch's next commands write again
     known = tx.get_idempotency(scope, key)
     assert known is not None, f"idempotency key {key!r} neither claimed nor found"
     if known.fingerprint != print_:
@@ -133,27 +134,24 @@ def run_in(
     record = IdempotencyRecord(scope, key, request_print, ctx.request_id, None, None, now, None)
     claim = tx.claim_idempotency(record)
     try:
-        try:
-            with tx.savepoint():
-                done = work(tx)
-                if not claim.won():
-                    raise ClaimLost("the key was there already")
-                status, body = render(done)
-        except ClaimLost:
-            return _answer_known(tx, scope, key, request_print)
-        except DomainError as business:
-            if not claim.won():  # refused before its key was even decided: answer the key
-                return _answer_known(tx, scope, key, request_print)
-            if business.input_validation:
-                tx.release_idempotency(scope, key)  # the effect is undone; the claim goes too
-                if on_refusal is not None:
-                    on_refusal(tx, business)
-                status, body = render_error(business)
-                return StoredResponse(status, body, ctx.request_id, replayed=False, stored=False)
-            status, body = render_error(business)
+        with tx.savepoint():
+            done = work(tx)
+            if not claim.won():
+                raise ClaimLost("the key was there already")
+            status, body = render(done)
+    except ClaimLost:
+        return _answer_known(tx, claim, scope, key, request_print)
+    except DomainError as business:
+        if not claim.won():  # refused before its key was even decided: answer the key
+            return _answer_known(tx, claim, scope, key, request_print)
+        if business.input_validation:
+            tx.release_idempotency(scope, key)  # the effect is undone; the claim goes too
             if on_refusal is not None:
                 on_refusal(tx, business)
-        tx.complete_idempotency(scope, key, status, body, now)
-        return StoredResponse(status, body, ctx.request_id, False)
-    finally:
-        claim.release()
+            status, body = render_error(business)
+            return StoredResponse(status, body, ctx.request_id, replayed=False, stored=False)
+        status, body = render_error(business)
+        if on_refusal is not None:
+            on_refusal(tx, business)
+    tx.complete_idempotency(scope, key, status, body, now)
+    return StoredResponse(status, body, ctx.request_id, False)

@@ -96,7 +96,8 @@ class Claim:
         return self._won
 
     def release(self) -> None:
-        """The caller has acted on the outcome: writes are no longer held back by it."""
+        """The caller has answered a lost claim from the key: writes are no longer held back
+        by it (a won claim holds nothing back once decided)."""
         self.released = True
 
 
@@ -340,8 +341,8 @@ class IdempotencyPort(Protocol):
     def insert_idempotency(self, record: IdempotencyRecord) -> None: ...
     def claim_idempotency(self, record: IdempotencyRecord) -> Claim:
         """Insert ``record`` unless its key exists (one statement, ``ON CONFLICT DO NOTHING``),
-        sent with the next statement (see ``Claim``); the caller releases the claim once it
-        has acted on the outcome. On PostgreSQL a key claimed by a transaction still open makes
+        sent with the next statement (see ``Claim``); the caller releases a lost claim once it
+        has answered from the key. On PostgreSQL a key claimed by a transaction still open makes
         it wait for that one, then claim (it rolled back) or not (it committed)."""
         ...
 
